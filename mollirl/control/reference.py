@@ -1,0 +1,56 @@
+"""Reference policies of the analytic envs (the paper's initial/optimal controllers).
+
+Both are linear, ``u = -K s + b``:
+
+* quadrotor: ``K`` = continuous-time LQR gain of the env's own hover
+  linearization with ``Q = I_6``, ``R = 0.1 I_2`` (weights the paper does not
+  print; they reproduce its K0 to 4 decimals), ``b`` = hover thrust ``m g / 2``
+  per rotor. This is the paper's theta*.
+* double pendulum: the paper's printed initial gain K0 under the sign
+  convention of :class:`~mollirl.envs.double_pendulum.DoublePendulumEnv`:
+  ``u = K0 s``, i.e. ``K = -K0``, ``b = 0``. K0 is data from the paper (an
+  initial guess "close to the stabilizing region"), not the output of a computation.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mollirl.control.linearize import linearize
+from mollirl.control.lqr import continuous_lqr
+
+#: The paper's initial double-pendulum gain (Appendix F.2), used as u = K0 s.
+DOUBLE_PENDULUM_K0 = np.array([[-20.0, -20.0854, -21.4826, -10.0516], [-18.22, -19.143, -9.2905, -6.6695]])
+
+QUADROTOR_LQR_Q = np.eye(6)
+QUADROTOR_LQR_R = 0.1 * np.eye(2)
+
+
+def quadrotor_reference(env) -> dict[str, np.ndarray]:
+    """theta* = (LQR gain at hover, hover thrust) of a :class:`PlanarQuadrotorEnv`."""
+    base = env.unwrapped
+    hover = np.full(2, base.params.hover_thrust)
+    A, B = linearize(base.dynamics, np.zeros(6), hover)
+    K, _ = continuous_lqr(A, B, QUADROTOR_LQR_Q, QUADROTOR_LQR_R)
+    return {"K": K, "b": hover}
+
+
+def double_pendulum_reference(env) -> dict[str, np.ndarray]:
+    """The paper's initial policy ``u = K0 s`` as ``K = -K0``, ``b = 0``."""
+    return {"K": -DOUBLE_PENDULUM_K0.copy(), "b": np.zeros(2)}
+
+
+def reference_policy(env) -> dict[str, np.ndarray]:
+    """Linear reference parameters ``{"K": (m, n), "b": (m,)}`` of an analytic env.
+
+    :raises ValueError: for an env without a reference policy.
+    """
+    from mollirl.envs.double_pendulum import DoublePendulumEnv
+    from mollirl.envs.quadrotor import PlanarQuadrotorEnv
+
+    base = env.unwrapped
+    if isinstance(base, PlanarQuadrotorEnv):
+        return quadrotor_reference(env)
+    if isinstance(base, DoublePendulumEnv):
+        return double_pendulum_reference(env)
+    raise ValueError(f"no reference policy for env {type(base).__name__}; use --policy-init random or zero")

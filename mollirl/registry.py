@@ -1,0 +1,168 @@
+"""Named registries (algos, policies, envs, callbacks, studies) and plugin discovery.
+
+Built-ins register through the same calls a plugin uses::
+
+    from mollirl.registry import register
+    register("envs", "my-env", factory, help="...")
+
+A third-party package declares an entry point in the group ``mollirl.plugins``
+naming a module; :func:`load_plugins` imports it and its import-time
+``register`` calls are the only side effect. ``--plugin MODULE_OR_FILE`` loads a
+local module (dotted name) or a ``.py`` file the same way.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import importlib.metadata
+import importlib.util
+import logging
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+KINDS = ("algos", "policies", "envs", "callbacks", "studies")
+ENTRY_POINT_GROUP = "mollirl.plugins"
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One registered object.
+
+    :param name: the short name users type (``--env quadrotor``).
+    :param obj: the class or factory.
+    :param help: a one-line description shown by ``--list``.
+    :param origin: module that registered it (``mollirl`` for built-ins).
+    :param meta: free-form extra data (e.g. an env's Gymnasium id, its preset).
+    """
+
+    name: str
+    obj: Any
+    help: str = ""
+    origin: str = ""
+    meta: dict = field(default_factory=dict)
+
+
+_REGISTRIES: dict[str, dict[str, Entry]] = {kind: {} for kind in KINDS}
+_LOADED_PLUGINS: set[str] = set()
+
+
+def _check_kind(kind: str) -> dict[str, Entry]:
+    if kind not in _REGISTRIES:
+        raise ValueError(f"unknown registry kind {kind!r}; expected one of {list(KINDS)}")
+    return _REGISTRIES[kind]
+
+
+def register(kind: str, name: str, obj: Any, *, help: str = "", overwrite: bool = False, **meta: Any) -> Any:
+    """Register ``obj`` under ``name`` in registry ``kind``; return ``obj`` (usable as decorator helper).
+
+    :raises ValueError: when ``name`` is taken by a different object and ``overwrite`` is False.
+    """
+    reg = _check_kind(kind)
+    if name in reg and reg[name].obj is not obj and not overwrite:
+        raise ValueError(f"{kind} name {name!r} is already registered by {reg[name].origin!r}")
+    origin = getattr(obj, "__module__", "") or ""
+    reg[name] = Entry(name=name, obj=obj, help=help, origin=origin, meta=dict(meta))
+    return obj
+
+
+def closest(name: str, choices: list[str]) -> str:
+    """Format the 'did you mean' part of an unknown-name error."""
+    match = difflib.get_close_matches(name, choices, n=1, cutoff=0.4)
+    hint = f"; did you mean {match[0]!r}?" if match else ""
+    return f"valid: {', '.join(sorted(choices))}{hint}"
+
+
+def get_entry(kind: str, name: str) -> Entry:
+    """Look up ``name``; an unknown name raises ``ValueError`` listing valid names and the closest."""
+    reg = _check_kind(kind)
+    if name not in reg:
+        singular = kind[:-1] if kind != "policies" else "policy"
+        raise ValueError(f"unknown {singular} {name!r} ({closest(name, list(reg))})")
+    return reg[name]
+
+
+def get(kind: str, name: str) -> Any:
+    """Return the object registered as ``name`` in ``kind``."""
+    return get_entry(kind, name).obj
+
+
+def names(kind: str) -> list[str]:
+    """Sorted names registered in ``kind``."""
+    return sorted(_check_kind(kind))
+
+
+def entries(kind: str) -> list[Entry]:
+    """Entries of ``kind`` sorted by name."""
+    reg = _check_kind(kind)
+    return [reg[n] for n in sorted(reg)]
+
+
+def load_plugin(spec: str) -> None:
+    """Import a plugin given as a dotted module name or a path to a ``.py`` file.
+
+    :raises ValueError: when the module or file cannot be found or fails to import.
+    """
+    if spec in _LOADED_PLUGINS:
+        return
+    path = Path(spec)
+    try:
+        if spec.endswith(".py") or path.is_file():
+            if not path.is_file():
+                raise ValueError(f"plugin file {spec!r} does not exist")
+            mod_name = f"mollirl_plugin_{path.stem}"
+            module_spec = importlib.util.spec_from_file_location(mod_name, path)
+            if module_spec is None or module_spec.loader is None:
+                raise ValueError(f"cannot load plugin file {spec!r}")
+            module = importlib.util.module_from_spec(module_spec)
+            sys.modules[mod_name] = module
+            module_spec.loader.exec_module(module)
+        else:
+            importlib.import_module(spec)
+    except ModuleNotFoundError as exc:
+        raise ValueError(f"cannot import plugin {spec!r}: {exc}") from exc
+    except ValueError:
+        raise
+    except Exception as exc:  # a broken plugin must not crash the CLI with a traceback
+        raise ValueError(f"plugin {spec!r} failed to import: {type(exc).__name__}: {exc}") from exc
+    _LOADED_PLUGINS.add(spec)
+
+
+def load_entry_point_plugins() -> list[str]:
+    """Import every module named by an entry point in the ``mollirl.plugins`` group.
+
+    A plugin that fails to import is logged and skipped so that one broken
+    third-party package does not take the command line down. Returns the
+    module names loaded.
+    """
+    loaded = []
+    for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+        if ep.value in _LOADED_PLUGINS:
+            continue
+        try:
+            ep.load()
+        except Exception as exc:  # noqa: BLE001 - reported, not swallowed silently
+            logger.warning("mollirl plugin %s (%s) failed to load: %s", ep.name, ep.value, exc)
+            continue
+        _LOADED_PLUGINS.add(ep.value)
+        loaded.append(ep.value)
+    return loaded
+
+
+def load_builtin_plugins() -> None:
+    """Import the built-in plugin subpackages (envs, callbacks, studies) and algorithms."""
+    importlib.import_module("mollirl.algos")
+    importlib.import_module("mollirl.callbacks")
+    importlib.import_module("mollirl.studies")
+
+
+def load_all_plugins(extra: list[str] | None = None) -> None:
+    """Built-ins, then installed entry points, then ``extra`` (``--plugin`` values)."""
+    load_builtin_plugins()
+    load_entry_point_plugins()
+    for spec in extra or []:
+        load_plugin(spec)

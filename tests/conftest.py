@@ -1,0 +1,5 @@
+"""Shared fixtures. Plots are headless."""
+
+import os
+
+os.environ.setdefault("MPLBACKEND", "Agg")
