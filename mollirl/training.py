@@ -212,8 +212,8 @@ def train(config: RunConfig, *, argv: list[str] | None = None, resume_dir: str |
 
     context = RunContext(config=config, run_dir=run_dir, env_plugin=env_plugin)
     model.set_logger(_configure_logger(run_dir, resume_epoch))
-    metrics = EpochMetricsCallback(context.make_eval_env(), config.horizon, config.gamma, steps_per_epoch)
     stop = StopFlag()
+    metrics = EpochMetricsCallback(context.make_eval_env(), config.horizon, config.gamma, steps_per_epoch, stop)
     callbacks = [metrics, CheckpointCallback(run_dir, config.checkpoint_every, steps_per_epoch, stop)]
     for name, kwargs in specs:
         factory = registry.get("callbacks", name)
@@ -223,8 +223,10 @@ def train(config: RunConfig, *, argv: list[str] | None = None, resume_dir: str |
             raise ValueError(f"bad options for callback {name!r}: {exc}") from None
     stop.install()
     try:
+        # SB3 adds the model's num_timesteps to total_timesteps when not resetting
+        remaining = config.total_timesteps - (model.num_timesteps if resume_state is not None else 0)
         model.learn(
-            total_timesteps=config.total_timesteps, callback=CallbackList(callbacks),
+            total_timesteps=max(remaining, 0), callback=CallbackList(callbacks),
             reset_num_timesteps=resume_state is None,
             progress_bar=config.progress if progress_bar is None else progress_bar,
         )

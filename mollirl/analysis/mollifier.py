@@ -143,23 +143,23 @@ def _grid_kernel(
     if kernel == "gaussian":
         factors = []
         for h in steps:
-            radius = int(math.ceil(truncate * sigma / h))
+            radius = int(math.ceil(truncate * sigma / h - 1e-9))  # 1e-9: 2.4 / 0.01 must not give 241
             k = np.arange(-radius, radius + 1) * h
             w = np.exp(-(k**2) / (2.0 * sigma**2))
             factors.append(w / w.sum())
         full = factors[0] if len(factors) == 1 else np.multiply.outer(factors[0], factors[1])
         return factors, full
     form = "scaled" if kernel == "bump" else "eq14"
-    offsets = []
-    for h in steps:
-        radius = int(math.floor(sigma / h))
-        if radius * h >= sigma:  # an offset exactly on the sphere has weight 0
-            radius -= 1
-        offsets.append(np.arange(-radius, radius + 1) * h)
+    offsets = [np.arange(-int(sigma // h) - 1, int(sigma // h) + 2) * h for h in steps]
     grids = np.meshgrid(*offsets, indexing="ij")
     r2 = sum(g**2 for g in grids)
     log_w = _log_bump_shape(np.asarray(r2), sigma, form)
     w = np.exp(log_w - log_w.max())
+    for axis in range(w.ndim):  # trim the all-zero outer layers (offsets at or beyond sigma)
+        marginal = w.sum(axis=tuple(i for i in range(w.ndim) if i != axis))
+        center = (w.shape[axis] - 1) // 2
+        radius = center - int(np.flatnonzero(marginal)[0])  # the kernel is symmetric
+        w = np.take(w, np.arange(center - radius, center + radius + 1), axis=axis)
     return None, w / w.sum()
 
 
@@ -191,7 +191,8 @@ def mollify(
     """Convolve a landscape sampled on a regular grid with a Gaussian or bump kernel.
 
     out(x_i) = sum_j w(x_i - x_j) v_j / sum_j w(x_i - x_j), the sums running over
-    the *valid* samples j only, with w the kernel sampled on the grid offsets.
+    the *valid* samples j only, with w the kernel sampled on the grid offsets
+    (normalized to sum 1 on the grid, so the constant C of eq. 14 never matters).
     Renormalizing by the valid weight makes excluded samples (``mask``, NaN,
     +-inf, a masked array's masked entries) drop out instead of counting as 0;
     the output is defined at excluded points too (from their valid neighbours).
@@ -242,7 +243,7 @@ def mollify(
     factors, full = _grid_kernel(kernel, sigma, steps, truncate)
     _warn_if_underresolved(full, steps, sigma, kernel)
     weight = (~invalid).astype(np.float64)
-    data = np.where(invalid, 0.0, arr) * weight
+    data = np.where(invalid, 0.0, arr)
     nd_mode = _NDIMAGE_MODE[mode]
 
     def correlate(a: np.ndarray) -> np.ndarray:

@@ -33,10 +33,14 @@ class EpochMetricsCallback(BaseCallback):
     :param horizon: evaluation episode length.
     :param gamma: discount.
     :param steps_per_epoch: env steps per epoch (batch episodes x horizon).
+    :param stop_flag: when raised (an interrupted run), no final row is written:
+        the resumed run writes it.
     """
 
-    def __init__(self, eval_env, horizon: int, gamma: float, steps_per_epoch: int, verbose: int = 0) -> None:
+    def __init__(self, eval_env, horizon: int, gamma: float, steps_per_epoch: int, stop_flag=None,
+                 verbose: int = 0) -> None:
         super().__init__(verbose)
+        self.stop_flag = stop_flag
         self.eval_env = eval_env
         self.horizon = horizon
         self.gamma = gamma
@@ -100,8 +104,8 @@ class EpochMetricsCallback(BaseCallback):
         epoch = self.model.num_timesteps // self.steps_per_epoch
         ev = self._evaluate()
         self.final.update(final=ev, epoch=epoch, sigma=self._sigma())
-        if self.history and self.history[-1]["epoch"] >= epoch:
-            return  # interrupted mid-epoch: the last complete row already describes this policy
+        if self.stop_flag is not None and self.stop_flag.raised is not None:
+            return  # interrupted: the resumed run writes the remaining rows
         row = {"epoch": epoch, "timesteps": self.model.num_timesteps, "J_det": ev["J_det"],
                "J_det_undiscounted": ev["J_det_undiscounted"], "final_state_norm": ev["final_state_norm"],
                "sigma": self._sigma()}

@@ -170,7 +170,8 @@ class HopperStandEnv(HopperEnv):
     simulation (a bad qpos, qvel or qacc warning, after which MuJoCo resets the
     data) or leaves a non-finite qpos/qvel, the step returns ``terminated=True``,
     ``info["diverged"] = True``, the pre-step observation ``s_k`` again as the
-    (finite) next observation, and the finite reward ``R(s_k, a_k)``.
+    (finite) next observation, and the finite reward ``R(s_k, a_k)``;
+    ``info["x_position"]`` then describes the state MuJoCo reset to.
 
     ## Arguments
     | Parameter           | Type  | Default        | Description                                              |
@@ -264,6 +265,8 @@ class HopperStandEnv(HopperEnv):
         :return: ``(observation, reward, terminated, truncated=False, info)``.
         """
         action = check_action(action, self.action_space.low, self.action_space.high)
+        if action.shape != self.action_space.shape:
+            raise ValueError(f"action must have shape {self.action_space.shape}, got {action.shape}")
         obs_before = self._get_obs()
         r_angles, r_velocities, r_ctrl = stand_reward(
             obs_before, action, self.angle_weight, self.velocity_weight, self.ctrl_weight

@@ -10,8 +10,10 @@ resetting the envs whose episodes ended.
 Why not ``mujoco.rollout``: its state vector (``mjSTATE_FULLPHYSICS``) omits the
 solver warm start ``qacc_warmstart``, so chaining one call per env step restarts
 the constraint solver cold each step and drifts from ``HopperStandEnv`` (about
-5e-7 after 300 steps). Why not a Python thread pool over ``MjData``: about half
-the speed of ``Batch`` on 2 cores (``benchmarks/hopper_throughput.py``).
+5e-7 after 300 steps). Why not a ``ThreadPoolExecutor`` over ``MjData`` (``mj_step``
+releases the GIL): slower than ``Batch`` at every size measured on 2 cores, most
+at few envs (8 envs: about 20k vs 27k physics-only env-steps/s; see the ``raw``
+rows of ``benchmarks/hopper_throughput.py``).
 """
 
 from __future__ import annotations
@@ -122,7 +124,9 @@ class HopperStandVecEnv(VecEnv):
             )
             self._qpos[i] = qpos if qpos_opt is None else qpos_opt
             self._qvel[i] = qvel if qvel_opt is None else qvel_opt
-        self._batch.forward(ids)  # as MujocoEnv.set_state's mj_forward
+        # No forward(): MujocoEnv.set_state's mj_forward changes no state-row entry, and
+        # Batch.forward would also run mj_step's bad-state check (resetting a start
+        # like qvel = 1e11 that the single env keeps until its first step).
         self._warn_count[ids] = self._instability_counts()[ids]
         self._elapsed[ids] = 0
         self._obs[ids] = stand_observation(self._qpos[ids], self._qvel[ids])

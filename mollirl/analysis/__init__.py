@@ -1,0 +1,39 @@
+"""Landscape analysis: mollifiers, spectra, Hölder and Lyapunov exponents, heat-equation checks.
+
+Pure numpy/scipy functions on landscapes sampled on regular grids (the output of
+``mollirl.landscape``) or on batched closed-loop maps; importing this package
+does not import torch, gymnasium, mujoco or optuna.
+
+- :func:`mollify`, :func:`gaussian_kernel`, :func:`bump_kernel`: smoothing by the
+  heat kernel (a Gaussian policy's effect, Prop. 4.1) or the bump kernel (App. D).
+- :func:`spectrum`, :func:`hf_energy_fraction`: how much high-frequency energy a
+  landscape carries.
+- :func:`holder_exponent`: the Hölder exponent from the scaling of increments.
+- :func:`lyapunov_exponent`, :func:`predicted_holder_exponent`: the closed loop's
+  maximal Lyapunov exponent and the exponent Prop. 3.1 predicts from it.
+- :func:`gaussian_smoothing_table`, :func:`heat_residual`: build L(mu, sigma^2)
+  from a Q-landscape and check that it solves the heat equation.
+"""
+
+from mollirl.analysis.heat import HeatResidual, gaussian_smoothing_table, heat_residual
+from mollirl.analysis.holder import HolderFit, holder_exponent
+from mollirl.analysis.lyapunov import LyapunovResult, lyapunov_exponent, predicted_holder_exponent
+from mollirl.analysis.mollifier import bump_kernel, gaussian_kernel, mollify
+from mollirl.analysis.spectrum import Spectrum, hf_energy_fraction, spectrum
+
+__all__ = [
+    "HeatResidual",
+    "HolderFit",
+    "LyapunovResult",
+    "Spectrum",
+    "bump_kernel",
+    "gaussian_kernel",
+    "gaussian_smoothing_table",
+    "heat_residual",
+    "hf_energy_fraction",
+    "holder_exponent",
+    "lyapunov_exponent",
+    "mollify",
+    "predicted_holder_exponent",
+    "spectrum",
+]
