@@ -166,12 +166,17 @@ def _hparams(config: RunConfig) -> dict[str, Any]:
 
 
 def train(config: RunConfig, *, argv: list[str] | None = None, resume_dir: str | Path | None = None,
-          progress_bar: bool | None = None) -> TrainResult:
+          progress_bar: bool | None = None, extra_callbacks: list | None = None,
+          run_dir: str | Path | None = None) -> TrainResult:
     """Run (or resume) one training run; return its summary.
 
     :param config: the validated config (for a resume: the run's saved config, possibly with more epochs).
     :param argv: the command line, written to ``command.txt``.
     :param resume_dir: continue this run folder from its latest checkpoint.
+    :param extra_callbacks: SB3 callbacks (instances) run after the built-in and
+        configured ones, e.g. a study's pruning reporter (they see ``train/J_det``
+        in ``self.logger.name_to_value`` at ``_on_rollout_end``).
+    :param run_dir: use this (new) folder instead of ``<log_folder>/<algo>/<env>_<n>``.
     :raises ValueError: on bad input, before anything is written.
     :raises mollirl.algos.reinforce.NonFiniteError: when a loss or gradient turns
         non-finite; the last good checkpoint is kept.
@@ -202,8 +207,8 @@ def train(config: RunConfig, *, argv: list[str] | None = None, resume_dir: str |
             model.n_epochs = config.epochs
         resume_epoch = int(resume_state["epoch"])
     else:
-        run_dir = next_run_dir(config.log_folder, config.algo, config.env)
-        run_dir.mkdir(parents=True)
+        run_dir = Path(run_dir) if run_dir is not None else next_run_dir(config.log_folder, config.algo, config.env)
+        run_dir.mkdir(parents=True, exist_ok=True)
         resume_epoch = None
         (run_dir / "config.yml").write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
     command = "python -m mollirl.train " + shlex.join(argv if argv is not None else sys.argv[1:])
@@ -221,6 +226,7 @@ def train(config: RunConfig, *, argv: list[str] | None = None, resume_dir: str |
             callbacks.append(factory(context, **kwargs))
         except TypeError as exc:
             raise ValueError(f"bad options for callback {name!r}: {exc}") from None
+    callbacks.extend(extra_callbacks or [])
     stop.install()
     try:
         # SB3 adds the model's num_timesteps to total_timesteps when not resetting
