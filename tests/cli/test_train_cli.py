@@ -114,8 +114,9 @@ def test_reinforce_save_load_keeps_parameters(tmp_path, tiny):
     assert model.policy.get_mean_vector().shape == (14,)
 
 
-def test_interrupt_and_resume_equals_uninterrupted(tmp_path, tiny, plugin_file, capsys):
-    common = ["--env", "double-pendulum", "--seed", "3", "--plugin", str(plugin_file), *tiny]
+@pytest.mark.parametrize("algo", ["reinforce", "ppo"])
+def test_interrupt_and_resume_equals_uninterrupted(tmp_path, tiny, plugin_file, capsys, algo):
+    common = ["--algo", algo, "--env", "double-pendulum", "--seed", "3", "--plugin", str(plugin_file), *tiny]
     common[common.index("--epochs") + 1] = "5"
     assert main(["-f", str(tmp_path / "full"), *common]) == 0
     rc = main(["-f", str(tmp_path / "cut"), *common, "--callback", "signal-at:epoch=2"])
