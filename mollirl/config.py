@@ -42,6 +42,8 @@ class RunConfig:
     :param callbacks: ``NAME[:key=value,...]`` specs of registered callbacks.
     :param plugins: modules or files to import before lookup (``--plugin``).
     :param checkpoint_every: checkpoint every N epochs (0: only at the end and on a signal).
+    :param n_threads: threads for batched MuJoCo stepping (None: all cores); set 1 when
+        several runs share the machine.
     """
 
     algo: str = "reinforce"
@@ -66,6 +68,7 @@ class RunConfig:
     callbacks: list[str] = field(default_factory=list)
     plugins: list[str] = field(default_factory=list)
     checkpoint_every: int = 10
+    n_threads: int | None = None
     device: str = "cpu"
     progress: bool = True
 
@@ -101,6 +104,9 @@ class RunConfig:
             raise ValueError("--learn-sigma and --sigma-schedule exclude each other: sigma is either trained or scheduled")
         if self.sigma_schedule:
             parse_sigma_schedule(self.sigma_schedule, self.sigma)
+        if self.n_threads is not None and (isinstance(self.n_threads, bool) or not isinstance(self.n_threads, int)
+                                           or self.n_threads < 1):
+            raise ValueError(f"n_threads must be an integer >= 1 or null, got {self.n_threads!r}")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
             raise ValueError(f"seed must be an integer >= 0, got {self.seed!r}")
         for name in ("env_kwargs", "algo_kwargs", "policy_kwargs"):

@@ -3,7 +3,7 @@
 Flow: config -> registry lookups (env, algo, policy, callbacks) -> batched
 VecEnv -> ``model.learn()`` -> SB3 logger (TensorBoard + ``metrics.csv``) ->
 checkpoints -> run folder ``<log_folder>/<algo>/<env>_<n>/`` holding
-``model.zip``, ``config.yml``, ``command.txt``, ``metrics.csv``, TensorBoard
+``model.zip``, ``initial.zip`` (theta_0), ``config.yml``, ``command.txt``, ``metrics.csv``, TensorBoard
 events and whatever the callbacks write (e.g. ``landscapes/``).
 """
 
@@ -38,7 +38,8 @@ class RunContext:
     def make_eval_env(self, n_envs: int = 1):
         """A VecEnv of the run's env with the noise-free evaluation start."""
         kwargs = {**self.config.env_kwargs, **self.env_plugin.eval_kwargs}
-        return make_vec_env(self.config.env, n_envs, max_episode_steps=self.config.horizon, **kwargs)
+        return make_vec_env(self.config.env, n_envs, max_episode_steps=self.config.horizon,
+                            n_threads=self.config.n_threads, **kwargs)
 
 
 @dataclass
@@ -142,7 +143,8 @@ def prepare(config: RunConfig):
         registry.get("callbacks", name)
     template_env = _make_template_env(config, env_plugin)
     try:
-        venv = make_vec_env(config.env, config.batch_episodes, max_episode_steps=config.horizon, **config.env_kwargs)
+        venv = make_vec_env(config.env, config.batch_episodes, max_episode_steps=config.horizon,
+                            n_threads=config.n_threads, **config.env_kwargs)
     except TypeError as exc:
         raise ValueError(f"bad --env-kwargs for {config.env!r}: {exc}") from None
     model = build_model(config, venv, env_plugin, template_env)
@@ -211,6 +213,7 @@ def train(config: RunConfig, *, argv: list[str] | None = None, resume_dir: str |
         run_dir.mkdir(parents=True, exist_ok=True)
         resume_epoch = None
         (run_dir / "config.yml").write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
+        model.save(run_dir / "initial.zip")  # theta_0, for landscapes around the initial policy
     command = "python -m mollirl.train " + shlex.join(argv if argv is not None else sys.argv[1:])
     with (run_dir / "command.txt").open("a") as fh:
         fh.write(command + "\n")

@@ -23,7 +23,8 @@ class EnvPlugin:
     """What mollirl knows about an env beyond its Gymnasium id.
 
     :param gym_id: the registered Gymnasium id.
-    :param make_vec: optional batched factory ``(n_envs, max_episode_steps, **env_kwargs) -> VecEnv``;
+    :param make_vec: optional batched factory ``(n_envs, max_episode_steps, n_threads, **env_kwargs) -> VecEnv``
+        (``n_threads``: worker threads for stepping, None = all cores; a factory may ignore it);
         without one, a ``DummyVecEnv`` of ``gym.make`` copies is used.
     :param preset: the paper's training hyperparameters (config keys).
     :param eval_kwargs: env kwargs that make resets deterministic for evaluating J_det
@@ -44,7 +45,8 @@ def _register_gym(env_id: str, entry_point: str) -> None:
 
 
 def _analytic_vec(cls_path: str) -> Callable[..., Any]:
-    def make(n_envs: int, max_episode_steps: int = 1000, **env_kwargs: Any):
+    def make(n_envs: int, max_episode_steps: int = 1000, n_threads: int | None = None, **env_kwargs: Any):
+        # numpy steps every copy in one call on one thread: n_threads does not apply
         import importlib
 
         from mollirl.envs.vec import AnalyticVecEnv
@@ -55,10 +57,10 @@ def _analytic_vec(cls_path: str) -> Callable[..., Any]:
     return make
 
 
-def _hopper_vec(n_envs: int, max_episode_steps: int = 1000, **env_kwargs: Any):
+def _hopper_vec(n_envs: int, max_episode_steps: int = 1000, n_threads: int | None = None, **env_kwargs: Any):
     from mollirl.envs.hopper_vec import HopperStandVecEnv
 
-    return HopperStandVecEnv(n_envs, max_episode_steps=max_episode_steps, **env_kwargs)
+    return HopperStandVecEnv(n_envs, max_episode_steps=max_episode_steps, n_threads=n_threads, **env_kwargs)
 
 
 def _quadrotor_reference(env):
@@ -127,15 +129,16 @@ def get_env_plugin(name: str) -> EnvPlugin:
 
 
 def make_vec_env(name: str, n_envs: int, *, max_episode_steps: int = 1000, seed: int | None = None,
-                 **env_kwargs: Any):
+                 n_threads: int | None = None, **env_kwargs: Any):
     """A batched ``VecEnv`` of ``n_envs`` copies of env ``name`` (short name or Gymnasium id).
 
     Built-in envs use their batched form; other envs a ``DummyVecEnv`` of ``gym.make``
     copies (with ``max_episode_steps``). ``seed`` is applied at the first ``reset``.
+    ``n_threads`` bounds the stepping threads of a batched MuJoCo env (None: all cores).
     """
     plugin = get_env_plugin(name)
     if plugin.make_vec is not None:
-        venv = plugin.make_vec(n_envs, max_episode_steps=max_episode_steps, **env_kwargs)
+        venv = plugin.make_vec(n_envs, max_episode_steps=max_episode_steps, n_threads=n_threads, **env_kwargs)
     else:
         from stable_baselines3.common.vec_env import DummyVecEnv
 
