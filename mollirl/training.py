@@ -210,16 +210,10 @@ def train(config: RunConfig, *, argv: list[str] | None = None, resume_dir: str |
         resume_epoch = int(resume_state["epoch"])
     else:
         run_dir = Path(run_dir) if run_dir is not None else next_run_dir(config.log_folder, config.algo, config.env)
-        run_dir.mkdir(parents=True, exist_ok=True)
         resume_epoch = None
-        (run_dir / "config.yml").write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
-        model.save(run_dir / "initial.zip")  # theta_0, for landscapes around the initial policy
-    command = "python -m mollirl.train " + shlex.join(argv if argv is not None else sys.argv[1:])
-    with (run_dir / "command.txt").open("a") as fh:
-        fh.write(command + "\n")
 
+    # Build every callback before anything is written: bad callback options leave no folder behind.
     context = RunContext(config=config, run_dir=run_dir, env_plugin=env_plugin)
-    model.set_logger(_configure_logger(run_dir, resume_epoch))
     stop = StopFlag()
     metrics = EpochMetricsCallback(context.make_eval_env(), config.horizon, config.gamma, steps_per_epoch, stop)
     callbacks = [metrics, CheckpointCallback(run_dir, config.checkpoint_every, steps_per_epoch, stop)]
@@ -229,6 +223,15 @@ def train(config: RunConfig, *, argv: list[str] | None = None, resume_dir: str |
             callbacks.append(factory(context, **kwargs))
         except TypeError as exc:
             raise ValueError(f"bad options for callback {name!r}: {exc}") from None
+
+    if resume_state is None:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / "config.yml").write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
+        model.save(run_dir / "initial.zip")  # theta_0, for landscapes around the initial policy
+    command = "python -m mollirl.train " + shlex.join(argv if argv is not None else sys.argv[1:])
+    with (run_dir / "command.txt").open("a") as fh:
+        fh.write(command + "\n")
+    model.set_logger(_configure_logger(run_dir, resume_epoch))
     callbacks.extend(extra_callbacks or [])
     stop.install()
     try:

@@ -19,3 +19,22 @@ def _stability(context, window: int = 10):
 
 register("callbacks", "stability", _stability,
          help="logs the spread of J_det over the last `window` epochs (the paper's Fig. 6 stability): stability:window=10")
+
+
+def _landscape(context, **options):
+    from mollirl.callbacks.landscape import landscape_callback
+
+    return landscape_callback(context, **options)
+
+
+def _q_landscape(context, **options):
+    from mollirl.callbacks.landscape import q_landscape_callback
+
+    return q_landscape_callback(context, **options)
+
+
+register("callbacks", "landscape", _landscape,
+         help="J and J_sigma snapshots on fixed directions every N epochs (+ start, end) into landscapes/: "
+              "landscape:every=10,grid=11,dims=1,radius=1,directions=random,mode=both,episodes=8")
+register("callbacks", "q-landscape", _q_landscape,
+         help="Q(s0, a) over the action plane every N epochs into landscapes/q/: q-landscape:every=10,grid=21")

@@ -158,6 +158,8 @@ def test_nan_reward_stops_with_exit_1(tmp_path, tiny, plugin_file, capsys):
     (["--env-kwargs", "mass:-1"], "mass"),
     (["--env-kwargs", "nosuchkw:1"], "env-kwargs"),
     (["--bogus-flag"], "unrecognized arguments"),
+    (["--callback", "landscape:grid=2"], "grid"),
+    (["--callback", "landscape:nosuchoption=1"], "landscape"),
 ])
 def test_bad_input_one_line_exit_2_nothing_written(tmp_path, tiny, capsys, args, needle):
     rc = main(["-f", str(tmp_path / "runs"), *tiny, *args])

@@ -1,0 +1,196 @@
+"""``python -m mollirl.landscape``: J(theta) and J_sigma(theta) (or Q(s0, a)) around a policy.
+
+Examples::
+
+    python -m mollirl.landscape --env quadrotor --center reference            # the spike of Fig. 8a
+    python -m mollirl.landscape --run runs/reinforce/double-pendulum_1 --at final --grid 41
+    python -m mollirl.landscape --run RUN --at epoch:10 --directions RUN/landscapes/directions.npz
+    python -m mollirl.landscape --env double-pendulum --directions "K[0,0],K[1,1]" --dims 2
+    python -m mollirl.landscape --run RUN --q-landscape                       # Q(s0, a), Fig. 7b
+
+Writes ``OUT`` (npz, see :mod:`mollirl.landscape.result`) and ``OUT`` with
+``.png``; prints the analysis summary and the points/s achieved. Default
+``OUT``: ``RUN/landscapes/at_<at>.npz`` (``q_at_<at>.npz``) for a run,
+``landscape_<env>_<center>.npz`` (``q_landscape_...``) in the current folder for an env.
+"""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from pathlib import Path
+
+from mollirl.cli import ArgumentParser, run_main
+
+PROG = "python -m mollirl.landscape"
+PROGRESS_MIN_STEPS = 5_000_000  # env steps above which a progress bar is shown
+
+
+def build_parser() -> ArgumentParser:
+    p = ArgumentParser(prog=PROG, description="Landscapes J(theta), J_sigma(theta) or Q(s0, a) around a policy.")
+    p.add_argument("--run", default=None, metavar="DIR", help="a run folder of python -m mollirl.train")
+    p.add_argument("--at", default="final", help="initial | final | epoch:N (with --run; default final)")
+    p.add_argument("--env", default=None, help="an env short name or Gymnasium id (instead of --run)")
+    p.add_argument("--center", default="reference", help="with --env: reference | random | zero (default reference)")
+    p.add_argument("--grid", type=int, default=21, help="points per axis, >= 3 (default 21; odd includes the centre)")
+    p.add_argument("--dims", type=int, default=2, help="1 or 2 slice directions (default 2)")
+    p.add_argument("--radius", type=float, default=None,
+                   help="half-width of the slice in direction units (default 1); with --q-landscape in action "
+                        "units around mu(s0) (default: the env's action box)")
+    p.add_argument("--directions", default="random",
+                   help="random | filter | gradient | K[0,4],b[0] (named parameters) | FILE.npz (default random)")
+    p.add_argument("--mode", default="both", choices=["det", "sigma", "both"],
+                   help="det: mean action (J); sigma: Gaussian actions (J_sigma, common random numbers); both")
+    p.add_argument("--sigma", type=float, default=None, help="sigma of the sigma mode and of the Q-landscape smoothing (default: the policy's; unused in det mode)")
+    p.add_argument("--episodes", type=int, default=16, help="episodes per point in sigma mode (default 16)")
+    p.add_argument("--horizon", type=int, default=None, help="steps per rollout (default: the run's or preset's)")
+    p.add_argument("--gamma", type=float, default=None, help="discount (default: the run's or preset's)")
+    p.add_argument("--q-landscape", action="store_true", help="Q(s0, a) over a grid of first actions instead")
+    p.add_argument("--action-dims", default="0,1", help="with --q-landscape: the two action indices (default 0,1)")
+    p.add_argument("--seed", type=int, default=0, help="seed of directions, starts and noise (default 0)")
+    p.add_argument("-o", "--output", default=None, metavar="OUT", help="output .npz (the .png goes next to it)")
+    p.add_argument("--max-envs", type=int, default=2048, help="VecEnv chunk size for MuJoCo envs (default 2048)")
+    p.add_argument("--plugin", action="append", default=None, metavar="MODULE_OR_FILE", help="import a plugin first")
+    p.add_argument("--no-png", action="store_true", help="write only the npz")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    return p
+
+
+def _check_args(args) -> None:
+    from mollirl.landscape.grid import check_dims, check_grid_size, check_radius
+
+    if (args.run is None) == (args.env is None):
+        raise ValueError("give exactly one of --run DIR or --env NAME")
+    check_grid_size(args.grid)
+    if args.radius is not None or not args.q_landscape:
+        check_radius(1.0 if args.radius is None else args.radius)
+    check_dims(args.dims)
+    if args.episodes < 1:
+        raise ValueError(f"--episodes must be >= 1, got {args.episodes}")
+    if args.horizon is not None and args.horizon < 1:
+        raise ValueError(f"--horizon must be >= 1, got {args.horizon}")
+    if args.gamma is not None and not (0.0 < args.gamma <= 1.0):
+        raise ValueError(f"--gamma must be in (0, 1], got {args.gamma}")
+    sigma_used = args.mode in ("sigma", "both") or args.q_landscape
+    if args.sigma is not None and sigma_used and not (args.sigma > 0 and args.sigma < float("inf")):
+        raise ValueError(f"--sigma must be > 0 in {'the Q-landscape' if args.q_landscape else 'sigma mode'}, "
+                         f"got {args.sigma}")
+    if args.max_envs < 1:
+        raise ValueError(f"--max-envs must be >= 1, got {args.max_envs}")
+
+
+def _default_output(args, problem) -> Path:
+    prefix = "q_" if args.q_landscape else ""
+    if args.run is not None:
+        at = args.at.replace(":", "_")
+        return Path(args.run) / "landscapes" / f"{prefix}at_{at}.npz"
+    env = "".join(c if c.isalnum() or c in "-_." else "-" for c in problem.env)
+    return Path(f"{prefix}landscape_{env}_{args.center}.npz")
+
+
+class _ProgressBars:
+    """One tqdm bar per stage (det, sigma, q) on stderr."""
+
+    def __init__(self) -> None:
+        self.bars: dict = {}
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        from tqdm import tqdm
+
+        bar = self.bars.get(stage)
+        if bar is None:
+            self.close()  # the previous stage is done
+            bar = self.bars[stage] = tqdm(total=total, desc=stage, unit="step", file=sys.stderr, leave=False)
+        bar.update(done - bar.n)
+
+    def close(self) -> None:
+        for bar in self.bars.values():
+            bar.close()  # idempotent
+
+
+def _timing_lines(land) -> list[str]:
+    lines = []
+    for stage, t in land.metadata["timing"].items():
+        episodes = t.get("episodes", 1)
+        extra = ""
+        if stage == "sigma":
+            extra = f" (sigma {', '.join(f'{s:g}' for s in sorted(set(land.sigma.round(6))))}, common random numbers)"
+        lines.append(f"  {stage:<6} {t['points']} points x {episodes} episode{'s' if episodes > 1 else ''}{extra} "
+                     f"in {t['seconds']:.3g} s: {t['points_per_second']:,.0f} points/s "
+                     f"({t['points'] * episodes * land.horizon / max(t['seconds'], 1e-12):,.0f} env-steps/s)")
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+
+    def body() -> int:
+        args = build_parser().parse_args(argv)
+        _check_args(args)
+        from mollirl import registry
+        from mollirl.landscape.compute import compute_landscape, compute_q_landscape
+        from mollirl.landscape.problem import problem_from_env, problem_from_run
+        from mollirl.landscape.summary import format_summary
+
+        registry.load_all_plugins(list(args.plugin or []))
+        if args.run is not None:
+            problem = problem_from_run(args.run, args.at, horizon=args.horizon, gamma=args.gamma)
+        else:
+            problem = problem_from_env(args.env, args.center, seed=args.seed, horizon=args.horizon, gamma=args.gamma)
+        out = Path(args.output) if args.output else _default_output(args, problem)
+        if out.suffix != ".npz":
+            out = out.with_name(out.name + ".npz")
+        n_points = args.grid ** (2 if args.q_landscape else args.dims)
+        per_point = 1 if (args.q_landscape or args.mode == "det") else (
+            args.episodes + (1 if args.mode == "both" else 0))
+        bars = _ProgressBars() if (not args.no_progress and n_points * per_point * problem.horizon
+                                   >= PROGRESS_MIN_STEPS) else None
+        try:
+            if args.q_landscape:
+                try:
+                    dims = tuple(int(i) for i in args.action_dims.split(","))
+                except ValueError:
+                    raise ValueError(f"--action-dims must be two integers like 0,1, got {args.action_dims!r}") from None
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")  # its caveats come back in metadata["notes"], printed below
+                    land = compute_q_landscape(problem, grid=args.grid, radius=args.radius, action_dims=dims,
+                                               sigma=args.sigma, seed=args.seed, max_envs=args.max_envs,
+                                               progress=bars)
+            else:
+                land = compute_landscape(
+                    problem, grid=args.grid, dims=args.dims, radius=1.0 if args.radius is None else args.radius,
+                    directions=args.directions, mode=args.mode, sigma=args.sigma, episodes=args.episodes,
+                    seed=args.seed, max_envs=args.max_envs, progress=bars,
+                )
+        finally:
+            if bars is not None:
+                bars.close()
+        land.metadata["command"] = "python -m mollirl.landscape " + " ".join(argv)
+        land.save(out)
+        written = [str(out)]
+        if not args.no_png:
+            from mollirl.landscape.plot import save_png
+
+            save_png(land, out.with_suffix(".png"))
+            written.append(str(out.with_suffix(".png")))
+        shape = "x".join(str(n) for n in land.grid.shape)
+        if land.kind == "q":
+            head = (f"{problem.env}: Q-landscape Q(s0, a) of {problem.label}, actions "
+                    f"{list(land.action_dims)} on a {shape} grid")
+        else:
+            head = (f"{problem.env}: {land.dims}-D landscape around {problem.label}: grid {shape}, radius "
+                    f"{land.axes[0][-1]:g}, directions {'+'.join(land.directions.kinds)} (seed {land.directions.seed})")
+        print(head)
+        print(f"  horizon {land.horizon}, gamma {land.gamma:g}")
+        print(format_summary(land, land.metadata["summary"]))
+        for note in land.metadata.get("notes", []):
+            print(f"  note: {note}")
+        print("\n".join(_timing_lines(land)))
+        print(f"  wrote {', '.join(written)}")
+        return 0
+
+    return run_main(PROG, body)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
