@@ -14,8 +14,10 @@ from mollirl.config import RunConfig
 from mollirl.reproduce.runs import RunJob, load_history, run_jobs
 
 SIGMAS = (0.005, 0.05, 0.5, 5.0)
-FULL = dict(epochs=100, batch_episodes=32, horizon=1000, seeds=5)
-QUICK = dict(epochs=3, batch_episodes=4, horizon=50, seeds=2)
+FULL = dict(epochs=100, batch_episodes=32, horizon=1000, seeds=5, grid=21, slice_grid=101)
+QUICK = dict(epochs=3, batch_episodes=4, horizon=50, seeds=2, grid=5, slice_grid=11)
+LANDSCAPE_SIGMA = 0.05  # the paper draws Fig. 6e/f from the sigma = 0.05 run
+LANDSCAPE_RADIUS = 1.0  # filter-normalized directions (Li et al. 2018): 1 = the size of each weight row
 
 
 def jobs(out: Path, quick: bool) -> list[RunJob]:
@@ -77,15 +79,63 @@ def plot_training(per_sigma: dict[str, Any], path: Path) -> None:
     plt.close(fig)
 
 
+def landscapes(out: Path, run_dir: Path, quick: bool, log=print) -> dict[str, Any]:
+    """Deterministic landscapes around theta_0 and the final theta of one run: random
+    directions filter-normalized to each centre (seed 0), a 2-D grid and a finer 1-D
+    slice for the Hölder fit."""
+    import time
+
+    from mollirl.landscape import compute_landscape, problem_from_run, summarize
+    from mollirl.landscape.plot import save_png
+
+    size = QUICK if quick else FULL
+    result: dict[str, Any] = {"run_dir": str(run_dir), "radius": LANDSCAPE_RADIUS, "grid": size["grid"],
+                              "slice_grid": size["slice_grid"]}
+    for at in ("initial", "final"):
+        problem = problem_from_run(run_dir, at)
+        t0 = time.perf_counter()
+        land = compute_landscape(problem, grid=size["grid"], dims=2, radius=LANDSCAPE_RADIUS, directions="filter",
+                                 mode="det", seed=0)
+        seconds = time.perf_counter() - t0
+        land.save(out / f"figure6_landscape_{at}.npz")
+        save_png(land, out / f"figure6_landscape_{at}.png")
+        line = compute_landscape(problem, grid=size["slice_grid"], dims=1, radius=LANDSCAPE_RADIUS, directions="filter",
+                                 mode="det", seed=0)
+        save_png(line, out / f"figure6_slice_{at}.png")
+        result[at] = {"summary_2d": summarize(land)["det"], "summary_1d": summarize(line)["det"],
+                      "seconds_2d": round(seconds, 1)}
+        s2, s1 = result[at]["summary_2d"], result[at]["summary_1d"]
+        log(f"figure 6 landscape around theta_{at}: Hölder (1-D slice) {s1['holder']:.3f}, "
+            f"hf energy (2-D) {s2['hf_energy']:.3g}, J range {s2['J_range']:.4g}")
+    return result
+
+
 def run(out: Path, quick: bool = False, n_jobs: int = 2, log=print) -> dict[str, Any]:
-    """Train (or reuse) the runs, write ``figure6_training.png`` and return the summary."""
+    """Train (or reuse) the runs, write the figures and return the summary."""
+    from mollirl.reproduce.common import Timer, jsonable
+
+    timer = Timer()
     out.mkdir(parents=True, exist_ok=True)
     job_list = jobs(out, quick)
     log(f"figure 6: {len(job_list)} hopper-stand runs in {n_jobs} processes under {out / 'runs'}")
     statuses = run_jobs(job_list, n_jobs=n_jobs, log=log)
     per_sigma = training_summary([j for j in job_list if not statuses.get(j.run_dir, "").startswith("failed")])
     plot_training(per_sigma, out / "figure6_training.png")
-    summary = {"figure": 6, "quick": quick, "per_sigma": per_sigma,
+    land_job = next(j for j in job_list if j.config.sigma == LANDSCAPE_SIGMA and j.config.seed == 0)
+    land = landscapes(out, land_job.run_dir, quick, log=log)
+    by_sigma = {float(k): v for k, v in per_sigma.items()}
+    claims = {
+        # the paper: sigma 0.05 and 0.5 train stably and well, 0.005 has a high-variance
+        # return sequence, 5 fails
+        "middle_sigmas_best_final": bool(max(by_sigma[0.05]["final_mean"], by_sigma[0.5]["final_mean"])
+                                         > max(by_sigma[0.005]["final_mean"], by_sigma[5.0]["final_mean"])),
+        "small_sigma_high_variance": bool(by_sigma[0.005]["variance_mean"]
+                                          > min(by_sigma[0.05]["variance_mean"], by_sigma[0.5]["variance_mean"])),
+        "landscape_smoother_after_training": bool(
+            land["final"]["summary_1d"]["holder"] > land["initial"]["summary_1d"]["holder"]),
+    }
+    summary = {"figure": 6, "quick": quick, "wall_time_s": timer.seconds, "per_sigma": per_sigma,
+               "landscapes": land, "claims": claims,
                "failed": {str(k): v for k, v in statuses.items() if v.startswith("failed")}}
-    (out / "figure6_training.json").write_text(json.dumps(summary, indent=1))
+    (out / "figure6.json").write_text(json.dumps(jsonable(summary), indent=1))
     return summary

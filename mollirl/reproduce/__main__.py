@@ -1,0 +1,53 @@
+"""``python -m mollirl.reproduce NAME``: reproduce one of the paper's results.
+
+    python -m mollirl.reproduce figure8 --quick
+    python -m mollirl.reproduce figure6 --jobs 2 -o repro/figure6
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from pathlib import Path
+
+from mollirl.cli import ArgumentParser, run_main
+from mollirl.registry import closest
+from mollirl.reproduce import RESULTS
+
+PROG = "python -m mollirl.reproduce"
+
+
+def build_parser() -> ArgumentParser:
+    p = ArgumentParser(prog=PROG, description="Reproduce a result of 'Mollification Effects of Policy Gradient Methods'.")
+    p.add_argument("name", help=f"one of: {', '.join(RESULTS)}")
+    p.add_argument("-o", "--output", default=None, help="output folder (default repro/NAME)")
+    p.add_argument("--quick", action="store_true", help="a reduced run (seconds to a minute)")
+    p.add_argument("--jobs", type=int, default=2, help="training processes (figure6), default 2")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+
+    def body() -> int:
+        args = build_parser().parse_args(argv)
+        if args.name not in RESULTS:
+            raise ValueError(f"unknown result {args.name!r} ({closest(args.name, list(RESULTS))})")
+        if args.jobs < 1:
+            raise ValueError(f"--jobs must be >= 1, got {args.jobs}")
+        out = Path(args.output or Path("repro") / args.name)
+        if out.exists() and not out.is_dir():
+            raise ValueError(f"output {str(out)!r} exists and is not a folder")
+        module = importlib.import_module(RESULTS[args.name][0])
+        summary = module.run(out, quick=args.quick, n_jobs=args.jobs)
+        claims = summary.get("claims", {})
+        print(f"{args.name}: wall time {summary.get('wall_time_s', float('nan')):.1f} s; outputs in {out}")
+        for claim, ok in claims.items():
+            print(f"  {'yes' if ok else 'NO ':<3}  {claim}")
+        return 0
+
+    return run_main(PROG, body)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

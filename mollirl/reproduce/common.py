@@ -1,0 +1,59 @@
+"""Small shared pieces of the reproduction commands: output files and figure style."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+def jsonable(obj: Any) -> Any:
+    """Convert numpy values (and NaN/inf) into JSON-safe Python values."""
+    if isinstance(obj, dict):
+        return {str(k): jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return jsonable(obj.tolist())
+    if isinstance(obj, (np.floating, float)):
+        v = float(obj)
+        return v if math.isfinite(v) else None
+    if isinstance(obj, (np.integer,)):
+        return int(obj)
+    if isinstance(obj, (np.bool_,)):
+        return bool(obj)
+    if isinstance(obj, Path):
+        return str(obj)
+    return obj
+
+
+def write_summary(out: Path, name: str, summary: dict[str, Any]) -> Path:
+    """Write ``out/<name>.json`` (indent 1)."""
+    path = out / f"{name}.json"
+    path.write_text(json.dumps(jsonable(summary), indent=1))
+    return path
+
+
+def pyplot():
+    """matplotlib.pyplot on the Agg backend (headless)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+class Timer:
+    """Wall time since construction, in seconds."""
+
+    def __init__(self) -> None:
+        self.t0 = time.perf_counter()
+
+    @property
+    def seconds(self) -> float:
+        return round(time.perf_counter() - self.t0, 2)

@@ -1,0 +1,71 @@
+"""Every reproduction command with --quick, and the claims a quick run can show."""
+
+import json
+
+import pytest
+
+from mollirl.reproduce.__main__ import main
+
+
+def load(path):
+    return json.loads(path.read_text())
+
+
+def test_figure8_quick(tmp_path, capsys):
+    assert main(["figure8", "--quick", "-o", str(tmp_path)]) == 0
+    summary = load(tmp_path / "figure8.json")
+    claims = summary["claims"]
+    assert claims["centre_is_max_of_det_landscape"]  # the spike (Fig. 8a)
+    assert claims["drops_after_one_epoch"] and claims["never_returns"]  # Fig. 8b
+    assert claims["sigma_landscape_smoother"]
+    J = summary["training"]["J_det"]
+    assert J[1] < J[0] - 10
+    for name in ("figure8a_landscape.png", "figure8a_slice_b0.png", "figure8b_training.png"):
+        assert (tmp_path / name).stat().st_size > 1000
+    assert "drops_after_one_epoch" in capsys.readouterr().out
+
+
+def test_figure7_quick(tmp_path):
+    assert main(["figure7", "--quick", "-o", str(tmp_path)]) == 0
+    summary = load(tmp_path / "figure7.json")
+    assert summary["claims"]["trained_ends_near_upright"]
+    assert summary["claims"]["J_det_improved"]
+    assert summary["trajectories"]["trained_final_norm"] < summary["trajectories"]["initial_final_norm"]
+    assert summary["q_landscape"]["summary"]["det"]["holder"] > 0.9  # smooth Q-landscape (Fig. 7b)
+    for name in ("figure7a_trajectories.png", "figure7b_q_landscape.png"):
+        assert (tmp_path / name).is_file()
+
+
+def test_heat_quick(tmp_path):
+    assert main(["heat", "--quick", "-o", str(tmp_path)]) == 0
+    summary = load(tmp_path / "heat_equation.json")
+    assert summary["relative_residual"] < 0.05
+    hf = summary["hf_energy"]
+    assert hf[-1] < 1e-3 * hf[0]
+    assert summary["claims"]["hf_decays"] and summary["claims"]["q_rough_L_smooth"]
+    assert (tmp_path / "heat_equation.png").is_file()
+
+
+def test_figure6_quick_and_reuse(tmp_path, capsys):
+    assert main(["figure6", "--quick", "-o", str(tmp_path), "--jobs", "2"]) == 0
+    summary = load(tmp_path / "figure6.json")
+    assert sorted(float(k) for k in summary["per_sigma"]) == [0.005, 0.05, 0.5, 5.0]
+    assert all(len(v["seeds"]) == 2 for v in summary["per_sigma"].values())
+    for at in ("initial", "final"):
+        assert summary["landscapes"][at]["summary_1d"]["holder"] is not None
+        assert (tmp_path / f"figure6_landscape_{at}.png").is_file()
+    capsys.readouterr()
+    # the same command again reuses the finished runs
+    assert main(["figure6", "--quick", "-o", str(tmp_path), "--jobs", "1"]) == 0
+    assert capsys.readouterr().out.count("reused") == 8
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["figur8"], "did you mean 'figure8'"),
+    (["figure8", "--jobs", "0"], "--jobs"),
+])
+def test_bad_input(tmp_path, capsys, args, needle):
+    assert main([*args, "-o", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert needle in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "out").exists()
