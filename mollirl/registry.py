@@ -155,6 +155,7 @@ def load_entry_point_plugins() -> list[str]:
 
 def load_builtin_plugins() -> None:
     """Import the built-in plugin subpackages (envs, callbacks, studies) and algorithms."""
+    importlib.import_module("mollirl.policies")
     importlib.import_module("mollirl.algos")
     importlib.import_module("mollirl.callbacks")
     importlib.import_module("mollirl.studies")

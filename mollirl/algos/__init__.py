@@ -30,9 +30,8 @@ class AlgoPlugin:
 
 def _build_reinforce(config, env, policy_kwargs: dict[str, Any]):
     from mollirl.algos.reinforce import REINFORCE
-    from mollirl.sigma import parse_sigma_schedule
 
-    schedule = parse_sigma_schedule(config.sigma_schedule, config.sigma) if config.sigma_schedule else None
+    schedule = _schedule(config)
     return REINFORCE(
         "GaussianPolicy", env, horizon=config.horizon, step_size=config.step_size, gamma=config.gamma,
         baseline=config.baseline, update=config.update, sigma_schedule=schedule, n_epochs=config.epochs,
@@ -40,18 +39,43 @@ def _build_reinforce(config, env, policy_kwargs: dict[str, Any]):
     )
 
 
-def _build_ppo(config, env, policy_kwargs: dict[str, Any]):
-    from mollirl.algos.ppo import MollifiedPPO
+def _schedule(config):
     from mollirl.sigma import parse_sigma_schedule
 
-    schedule = parse_sigma_schedule(config.sigma_schedule, config.sigma) if config.sigma_schedule else None
-    kwargs = dict(batch_size=min(config.steps_per_epoch, 1000), n_epochs=10)
+    return parse_sigma_schedule(config.sigma_schedule, config.sigma) if config.sigma_schedule else None
+
+
+def _build_actor_critic(cls_name: str, defaults: dict[str, Any]):
+    def build(config, env, policy_kwargs: dict[str, Any]):
+        from mollirl.algos import ppo
+
+        kwargs = {k: (v(config) if callable(v) else v) for k, v in defaults.items()}
+        kwargs.update(config.algo_kwargs)
+        return getattr(ppo, cls_name)(
+            "GaussianPolicy", env, learning_rate=config.step_size, n_steps=config.horizon, gamma=config.gamma,
+            sigma_schedule=_schedule(config), n_updates_planned=config.epochs,
+            policy_kwargs={**policy_kwargs, "critic": True}, seed=config.seed, device=config.device, **kwargs,
+        )
+
+    return build
+
+
+def _build_ars(config, env, policy_kwargs: dict[str, Any]):
+    from mollirl.algos.ars import MollifiedARS
+
+    if config.learn_sigma:
+        raise ValueError("ARS has no learnable sigma: its parameter-space sigma (delta_std) is --sigma, "
+                         "optionally scheduled with --sigma-schedule")
+    if config.batch_episodes % 2 or config.batch_episodes < 2:
+        raise ValueError(f"ARS evaluates 2 n_delta candidates, one episode each: --batch-episodes must be even, "
+                         f"got {config.batch_episodes}")
+    kwargs = dict(n_delta=config.batch_episodes // 2, learning_rate=config.step_size, delta_std=config.sigma,
+                  n_eval_episodes=1)
     kwargs.update(config.algo_kwargs)
-    return MollifiedPPO(
-        "GaussianPolicy", env, learning_rate=config.step_size, n_steps=config.horizon, gamma=config.gamma,
-        sigma_schedule=schedule, n_updates_planned=config.epochs, policy_kwargs={**policy_kwargs, "critic": True},
-        seed=config.seed, device=config.device, **kwargs,
-    )
+    policy_kwargs = {k: v for k, v in policy_kwargs.items() if k != "sigma_mode"}
+    return MollifiedARS("GaussianPolicy", env, horizon=config.horizon, sigma_schedule=_schedule(config),
+                        n_updates_planned=config.epochs, policy_kwargs=policy_kwargs, seed=config.seed,
+                        device=config.device, **kwargs)
 
 
 class _LazyClass:
@@ -69,9 +93,21 @@ class _LazyClass:
 
 register("algos", "reinforce", AlgoPlugin(cls=_LazyClass("mollirl.algos.reinforce:REINFORCE"), build=_build_reinforce),
          help="REINFORCE, whole episodes, normalized gradient steps (the paper's)")
-register("algos", "ppo", AlgoPlugin(cls=_LazyClass("mollirl.algos.ppo:MollifiedPPO"), build=_build_ppo,
-                                     defaults={"step_size": 3e-4, "update": "adam"}),
+register("algos", "ppo",
+         AlgoPlugin(cls=_LazyClass("mollirl.algos.ppo:MollifiedPPO"),
+                    build=_build_actor_critic("MollifiedPPO", {"batch_size": lambda c: min(c.steps_per_epoch, 1000),
+                                                               "n_epochs": 10}),
+                    defaults={"step_size": 3e-4, "update": "adam"}),
          help="SB3 PPO with mollirl's Gaussian policies (fixed/learnable/scheduled sigma)")
+register("algos", "trpo",
+         AlgoPlugin(cls=_LazyClass("mollirl.algos.ppo:MollifiedTRPO"),
+                    build=_build_actor_critic("MollifiedTRPO", {"batch_size": lambda c: min(c.steps_per_epoch, 1000)}),
+                    defaults={"step_size": 1e-3, "update": "adam"}),
+         help="sb3-contrib TRPO with mollirl's Gaussian policies (action-space sigma)")
+register("algos", "ars",
+         AlgoPlugin(cls=_LazyClass("mollirl.algos.ars:MollifiedARS"), build=_build_ars,
+                    defaults={"step_size": 0.02, "update": "adam"}),
+         help="sb3-contrib ARS: Gaussian smoothing in parameter space; --sigma is delta_std")
 
 
 def resolve_class(plugin: AlgoPlugin) -> type:

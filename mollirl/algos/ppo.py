@@ -1,35 +1,19 @@
-"""SB3's PPO driven by mollirl's Gaussian policies, with an optional sigma schedule."""
+"""SB3's PPO and sb3-contrib's TRPO driven by mollirl's Gaussian policies."""
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
-import numpy as np
-import torch as th
+from sb3_contrib import TRPO
 from stable_baselines3 import PPO
-from stable_baselines3.common.buffers import RolloutBuffer
-from stable_baselines3.common.callbacks import BaseCallback
-from stable_baselines3.common.vec_env import VecEnv
 
-from mollirl.algos.reinforce import NonFiniteError, derive_seed
+from mollirl.algos.epoch_seeded import EpochSeededMixin
 from mollirl.policies import GaussianPolicy
-from mollirl.sigma import SigmaSchedule
 
 
-class MollifiedPPO(PPO):
-    """SB3 ``PPO`` with mollirl's conventions for one rollout = one epoch of whole episodes.
-
-    Differences from SB3's ``PPO``:
-
-    * ``GaussianPolicy`` is available as a policy alias;
-    * a ``scheduled`` sigma is set at the start of every rollout;
-    * every rollout starts fresh episodes (``n_steps`` is the episode horizon),
-      and epoch k's randomness (env resets, action noise, minibatch order) is
-      seeded from ``(seed, k)``; SB3 draws these from the global torch/numpy
-      generators, which are therefore reseeded at each epoch start. This makes
-      a resumed run repeat an uninterrupted one exactly;
-    * a non-finite loss or parameter after an update raises
-      :class:`~mollirl.algos.reinforce.NonFiniteError`.
+class MollifiedPPO(EpochSeededMixin, PPO):
+    """SB3 ``PPO`` with :class:`~mollirl.algos.epoch_seeded.EpochSeededMixin`'s conventions
+    (epochs of whole episodes, per-epoch seeding, sigma schedule, NaN guard).
 
     :param sigma_schedule: schedule for a ``scheduled`` sigma, or ``None``.
     :param n_updates_planned: number of rollouts the schedule spans.
@@ -38,29 +22,13 @@ class MollifiedPPO(PPO):
 
     policy_aliases: ClassVar[dict[str, type]] = {**PPO.policy_aliases, "GaussianPolicy": GaussianPolicy}
 
-    def __init__(self, policy: Any, env: Any, *, sigma_schedule: SigmaSchedule | None = None,
-                 n_updates_planned: int = 1, **kwargs: Any) -> None:
-        self.sigma_schedule = sigma_schedule
-        self.n_updates_planned = int(n_updates_planned)
-        super().__init__(policy, env, **kwargs)
-        if self.seed is None:
-            self.seed = int(np.random.SeedSequence().generate_state(1)[0] >> 1)
 
-    def collect_rollouts(self, env: VecEnv, callback: BaseCallback, rollout_buffer: RolloutBuffer,
-                         n_rollout_steps: int) -> bool:
-        epoch = self.num_timesteps // (n_rollout_steps * env.num_envs)
-        if self.sigma_schedule is not None:
-            self.policy.set_sigma(self.sigma_schedule(epoch, self.n_updates_planned))
-        th.manual_seed(derive_seed(self.seed, epoch, 2))
-        np.random.seed(derive_seed(self.seed, epoch, 3))
-        env.seed(derive_seed(self.seed, epoch, 0))
-        self._last_obs = env.reset()
-        self._last_episode_starts = np.ones((env.num_envs,), dtype=bool)
-        return super().collect_rollouts(env, callback, rollout_buffer, n_rollout_steps)
+class MollifiedTRPO(EpochSeededMixin, TRPO):
+    """sb3-contrib ``TRPO`` with the same conventions as :class:`MollifiedPPO`.
 
-    def train(self) -> None:
-        super().train()
-        loss = self.logger.name_to_value.get("train/loss")
-        finite = all(bool(th.isfinite(p).all()) for p in self.policy.parameters())
-        if not finite or (loss is not None and not np.isfinite(loss)):
-            raise NonFiniteError(f"non-finite PPO loss ({loss}) or parameters after update {self._n_updates}")
+    TRPO's natural-gradient step acts on every policy parameter whose name does not
+    contain ``value``: the mean network and a learnable ``log_std``; a fixed or
+    scheduled sigma is a buffer and stays out of it.
+    """
+
+    policy_aliases: ClassVar[dict[str, type]] = {**TRPO.policy_aliases, "GaussianPolicy": GaussianPolicy}

@@ -55,7 +55,10 @@ class EpochMetricsCallback(BaseCallback):
                 "diverged": bool(ev.diverged.any())}
 
     def _sigma(self) -> float:
-        sigma = getattr(self.model.policy, "sigma", None)
+        # an algorithm exploring in parameter space (ARS) reports its own sigma
+        sigma = getattr(self.model, "exploration_sigma", None)
+        if sigma is None:
+            sigma = getattr(self.model.policy, "sigma", None)
         return float(np.mean(sigma)) if sigma is not None else math.nan
 
     def _on_rollout_start(self) -> None:

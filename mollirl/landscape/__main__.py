@@ -39,8 +39,13 @@ def build_parser() -> ArgumentParser:
                         "units around mu(s0) (default: the env's action box)")
     p.add_argument("--directions", default="random",
                    help="random | filter | gradient | K[0,4],b[0] (named parameters) | FILE.npz (default random)")
-    p.add_argument("--mode", default="both", choices=["det", "sigma", "both"],
-                   help="det: mean action (J); sigma: Gaussian actions (J_sigma, common random numbers); both")
+    p.add_argument("--mode", default="both", choices=["det", "sigma", "param-sigma", "both", "all"],
+                   help="det: mean action (J); sigma: Gaussian actions (J_sigma, common random numbers); "
+                        "param-sigma: Gaussian on theta, E[J(theta + sigma eps)] (what ARS ascends); "
+                        "both: det + sigma; all: the three")
+    p.add_argument("--param-sigma", type=float, default=None,
+                   help="parameter-space sigma of param-sigma mode (default: the policy's sigma; for an ARS run "
+                        "its delta_std)")
     p.add_argument("--sigma", type=float, default=None, help="sigma of the sigma mode and of the Q-landscape smoothing (default: the policy's; unused in det mode)")
     p.add_argument("--episodes", type=int, default=16, help="episodes per point in sigma mode (default 16)")
     p.add_argument("--horizon", type=int, default=None, help="steps per rollout (default: the run's or preset's)")
@@ -71,10 +76,12 @@ def _check_args(args) -> None:
         raise ValueError(f"--horizon must be >= 1, got {args.horizon}")
     if args.gamma is not None and not (0.0 < args.gamma <= 1.0):
         raise ValueError(f"--gamma must be in (0, 1], got {args.gamma}")
-    sigma_used = args.mode in ("sigma", "both") or args.q_landscape
+    sigma_used = args.mode in ("sigma", "both", "all") or args.q_landscape
     if args.sigma is not None and sigma_used and not (args.sigma > 0 and args.sigma < float("inf")):
         raise ValueError(f"--sigma must be > 0 in {'the Q-landscape' if args.q_landscape else 'sigma mode'}, "
                          f"got {args.sigma}")
+    if args.param_sigma is not None and not (0 < args.param_sigma < float("inf")):
+        raise ValueError(f"--param-sigma must be a finite number > 0, got {args.param_sigma}")
     if args.max_envs < 1:
         raise ValueError(f"--max-envs must be >= 1, got {args.max_envs}")
 
@@ -142,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
             out = out.with_name(out.name + ".npz")
         n_points = args.grid ** (2 if args.q_landscape else args.dims)
         per_point = 1 if (args.q_landscape or args.mode == "det") else (
-            args.episodes + (1 if args.mode == "both" else 0))
+            args.episodes * (2 if args.mode == "all" else 1) + (1 if args.mode in ("both", "all") else 0))
         bars = _ProgressBars() if (not args.no_progress and n_points * per_point * problem.horizon
                                    >= PROGRESS_MIN_STEPS) else None
         try:
@@ -160,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
                 land = compute_landscape(
                     problem, grid=args.grid, dims=args.dims, radius=1.0 if args.radius is None else args.radius,
                     directions=args.directions, mode=args.mode, sigma=args.sigma, episodes=args.episodes,
-                    seed=args.seed, max_envs=args.max_envs, progress=bars,
+                    seed=args.seed, max_envs=args.max_envs, progress=bars, param_sigma=args.param_sigma,
                 )
         finally:
             if bars is not None:

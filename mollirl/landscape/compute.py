@@ -22,7 +22,7 @@ import numpy as np
 from mollirl.landscape.batched_policy import BatchedMean
 from mollirl.landscape.directions import Directions, make_directions
 from mollirl.landscape.engine import make_backend
-from mollirl.landscape.evaluate import MODES, check_sigma_vector, evaluate_points
+from mollirl.landscape.evaluate import MODES, PointValues, check_sigma_vector, evaluate_points
 from mollirl.landscape.grid import Grid, check_dims, check_grid_size, check_radius, grid_points, make_grid
 from mollirl.landscape.problem import LandscapeProblem
 from mollirl.landscape.result import Landscape
@@ -31,18 +31,53 @@ from mollirl.landscape.summary import summarize
 StageProgress = Callable[[str, int, int], None]
 
 
+#: landscape modes: the two of the engine plus J mollified in parameter space
+LANDSCAPE_MODES = (*MODES, "param-sigma")
+
+
 def parse_modes(mode: str | Sequence[str]) -> tuple[str, ...]:
-    """``"det"``, ``"sigma"``, ``"both"`` or a sequence of them -> a tuple in canonical order."""
-    items = [mode] if isinstance(mode, str) else list(mode)
+    """``"det"``, ``"sigma"``, ``"param-sigma"``, ``"both"`` (det + sigma), ``"all"`` or a
+    sequence (or comma-separated string) of them -> a tuple in canonical order."""
+    items = mode.split(",") if isinstance(mode, str) else list(mode)
     out: set[str] = set()
     for item in items:
         if item == "both":
             out.update(MODES)
-        elif item in MODES:
+        elif item == "all":
+            out.update(LANDSCAPE_MODES)
+        elif item in LANDSCAPE_MODES:
             out.add(item)
         else:
-            raise ValueError(f"mode must be det, sigma or both, got {item!r}")
-    return tuple(m for m in MODES if m in out)
+            raise ValueError(f"mode must be det, sigma, param-sigma, both or all, got {item!r}")
+    return tuple(m for m in LANDSCAPE_MODES if m in out)
+
+
+def evaluate_param_sigma(backend, mean_module, points: np.ndarray, *, param_sigma: float, horizon: int, gamma: float,
+                         episodes: int, seed: int, progress=None) -> PointValues:
+    """J mollified in parameter space, ``E_eps[J(theta + param_sigma eps)]``, ``eps ~ N(0, I_d)``.
+
+    Common random numbers: the same ``episodes`` perturbations ``eps_m`` (drawn from
+    ``np.random.default_rng([seed, 2])``) for every point, each evaluated with the
+    deterministic policy from the same start, all P x M rollouts in one batch. This is
+    the objective ARS ascends (its ``delta_std`` is ``param_sigma``).
+    """
+    import time
+
+    if not (np.isfinite(param_sigma) and param_sigma > 0):
+        raise ValueError(f"param_sigma must be a finite number > 0, got {param_sigma!r}")
+    points = np.asarray(points, dtype=np.float64)
+    n_points, d = points.shape
+    eps = np.random.default_rng([int(seed), 2]).standard_normal((episodes, d))
+    perturbed = (points[:, None, :] + param_sigma * eps[None, :, :]).reshape(n_points * episodes, d)
+    t0 = time.perf_counter()
+    r = evaluate_points(backend, mean_module, perturbed, mode="det", horizon=horizon, gamma=gamma, seed=seed,
+                        progress=progress)
+    returns = r.values.reshape(n_points, episodes)
+    diverged = (r.diverged_fraction > 0).reshape(n_points, episodes)
+    stderr = returns.std(axis=1, ddof=1) / np.sqrt(episodes) if episodes > 1 else np.full(n_points, np.nan)
+    return PointValues(mode="param-sigma", values=returns.mean(axis=1), stderr=stderr,
+                       diverged_fraction=diverged.mean(axis=1), returns=returns, diverged=diverged,
+                       seconds=time.perf_counter() - t0, env_steps=n_points * episodes * horizon)
 
 
 def _check_episodes(episodes: int) -> int:
@@ -70,8 +105,9 @@ def compute_landscape(
     max_envs: int = 2048,
     gradient_episodes: int = 16,
     progress: StageProgress | None = None,
+    param_sigma: float | None = None,
 ) -> Landscape:
-    """J and/or J_sigma on a slice around the problem's centre.
+    """J, J_sigma and/or the parameter-space mollified J on a slice around the problem's centre.
 
     :param problem: env, policy (centre), horizon, gamma.
     :param grid: points per axis (>= 3; odd includes the centre) or a :class:`Grid`.
@@ -79,9 +115,12 @@ def compute_landscape(
     :param radius: half-width of the slice in direction units (> 0).
     :param directions: a spec (see :mod:`mollirl.landscape.directions`), an
         ``.npz`` path, or a :class:`Directions` (reused as is).
-    :param mode: ``det``, ``sigma`` or ``both``.
+    :param mode: ``det``, ``sigma``, ``param-sigma``, ``both`` (det + sigma), ``all``, or a list.
     :param sigma: sigma of the sigma mode (scalar or per action dim, > 0); default the policy's.
-    :param episodes: episodes per point in sigma mode (common random numbers across points).
+    :param episodes: episodes (sigma mode) or parameter perturbations (param-sigma mode) per
+        point, common random numbers across points.
+    :param param_sigma: std of the Gaussian on theta in ``param-sigma`` mode (parameter
+        units, > 0); default the mean of the policy's sigma (for an ARS run: its ``delta_std``).
     :param seed: seed of random directions, start states and action noise.
     :param backend: a backend from :func:`~mollirl.landscape.engine.make_backend`
         (reused by callbacks); default: a new one, closed at the end.
@@ -122,7 +161,12 @@ def compute_landscape(
         backend = make_backend(problem.env, problem.rollout_kwargs(), horizon=problem.horizon, max_envs=max_envs)
     try:
         results = {}
-        for m in modes:
+        if "param-sigma" in modes:
+            param_sigma = float(np.mean(problem.sigma)) if param_sigma is None else float(param_sigma)
+            results["param-sigma"] = evaluate_param_sigma(
+                backend, problem.policy.mean, points, param_sigma=param_sigma, horizon=problem.horizon,
+                gamma=problem.gamma, episodes=episodes, seed=seed, progress=_stage(progress, "param-sigma"))
+        for m in (m for m in modes if m != "param-sigma"):
             results[m] = evaluate_points(
                 backend, problem.policy.mean, points, mode=m, horizon=problem.horizon, gamma=problem.gamma,
                 sigma=sig if m == "sigma" else None, episodes=episodes, seed=seed, progress=_stage(progress, m),
@@ -143,7 +187,7 @@ def compute_landscape(
         directions=dirs, centre=centre, sigma=np.broadcast_to(np.asarray(sig, dtype=np.float64), (action_dim,)).copy(),
         policy_sigma=problem.sigma, seed=int(seed), episodes=episodes, horizon=problem.horizon, gamma=problem.gamma,
         metadata={**problem.metadata, "label": problem.label, "env_kwargs": problem.rollout_kwargs(),
-                  "timing": timing},
+                  "timing": timing, **({"param_sigma": param_sigma} if "param-sigma" in modes else {})},
     )
     land.metadata["summary"] = summarize(land)
     return land

@@ -21,6 +21,7 @@ _TITLES = {
     "det": "J(theta), deterministic",
     "sigma": "J_sigma(theta), sigma = {sigma}",
     "mollified": "L(mu, sigma^2) = Q * Gaussian, sigma = {sigma}",
+    "param-sigma": "E[J(theta + sigma eps)], parameter-space sigma = {param_sigma}",
 }
 DIVERGED = "#d0009c"
 FLAG = "#c8c8c8"
@@ -30,7 +31,8 @@ def _title(land: Landscape, mode: str) -> str:
     if land.kind == "q" and mode == "det":
         return "Q(s0, a), then the deterministic policy"
     sigma = np.unique(np.round(land.sigma, 6))
-    return _TITLES[mode].format(sigma=", ".join(f"{s:g}" for s in sigma))
+    return _TITLES[mode].format(sigma=", ".join(f"{s:g}" for s in sigma),
+                                param_sigma=f"{land.metadata.get('param_sigma', float('nan')):g}")
 
 
 def _axis_labels(land: Landscape) -> list[str]:

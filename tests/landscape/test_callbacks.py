@@ -74,7 +74,7 @@ def test_epoch_snapshots_feed_the_cli(tmp_path, capsys):
     ("landscape:grid=2", "grid must be an integer >= 3"),
     ("landscape:radius=0", "radius must be a finite number > 0"),
     ("landscape:directions=K[0;9]", "unknown parameter"),
-    ("landscape:mode=sometimes", "mode must be det, sigma or both"),
+    ("landscape:mode=sometimes", "mode must be det, sigma, param-sigma, both or all"),
     ("landscape:bogus=1", "bad options for callback 'landscape'"),
     ("q-landscape:action_dims=0;0", "action_dims"),
     ("q-landscape:action_dims=0;5", "action_dims"),
