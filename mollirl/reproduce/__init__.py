@@ -13,4 +13,5 @@ RESULTS = {
     "figure7": ("mollirl.reproduce.figure7", "double pendulum: training, trajectories, Q-landscape"),
     "figure8": ("mollirl.reproduce.figure8", "quadrotor: the spike around theta*, training from theta*"),
     "heat": ("mollirl.reproduce.heat", "Prop. 4.1: L(mu, sigma^2) solves the heat equation; high frequencies decay"),
+    "spaces": ("mollirl.reproduce.spaces", "REINFORCE (action-space sigma) vs ARS (parameter-space sigma)"),
 }

@@ -60,6 +60,22 @@ def test_figure6_quick_and_reuse(tmp_path, capsys):
     assert capsys.readouterr().out.count("reused") == 8
 
 
+def test_spaces_quick(tmp_path):
+    assert main(["spaces", "--quick", "-o", str(tmp_path)]) == 0
+    summary = load(tmp_path / "spaces.json")
+    for env in ("double-pendulum", "quadrotor"):
+        entry = summary["envs"][env]
+        assert set(entry) >= {"reinforce", "ars", "landscape"}
+        modes = entry["landscape"]["summary"]
+        assert set(modes) == {"det", "sigma", "param-sigma"}
+        assert modes["det"]["J_centre"] == pytest.approx(entry["reinforce"]["initial"])  # same centre, same J
+    # the quadrotor's spike: both mollifications lower the centre far below J(theta*)
+    q = summary["envs"]["quadrotor"]["landscape"]["summary"]
+    assert q["sigma"]["J_centre"] < q["det"]["J_centre"] - 10
+    assert q["param-sigma"]["J_centre"] < q["det"]["J_centre"] - 10
+    assert (tmp_path / "spaces_training.png").is_file()
+
+
 @pytest.mark.parametrize("args,needle", [
     (["figur8"], "did you mean 'figure8'"),
     (["figure8", "--jobs", "0"], "--jobs"),
