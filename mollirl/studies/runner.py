@@ -1,0 +1,378 @@
+"""Creating, resuming and running a study: samplers, pruners, the budget, worker processes.
+
+A *worker* is a loop: under the :class:`~mollirl.studies.storage.BudgetLock`,
+fail the trials whose worker died (heartbeat), count the trials, and either
+start one (``study.optimize(n_trials=1)``, which creates the trial, runs it
+with a heartbeat and records its result), wait for other workers' running
+trials (any of them may die and need a retry), or stop. ``--n-jobs K`` runs K
+workers on this machine: this process and K - 1 spawned processes; other
+machines run the same command against the same ``--storage``.
+
+The budget ``n_trials`` counts COMPLETE and PRUNED trials and trials FAILED by
+the objective (diverged training). A trial failed by a heartbeat is not
+counted: its retry (a WAITING copy with the same parameters) is.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import multiprocessing
+import sys
+import time
+import warnings
+from dataclasses import dataclass, field
+
+import optuna
+from optuna.exceptions import ExperimentalWarning
+from optuna.trial import FrozenTrial, TrialState
+
+from mollirl.studies.objective import TrialDiverged, TrialObjective
+from mollirl.studies.spec import StudySpec
+from mollirl.studies.storage import budget_lock, mask, open_storage, sqlite_path, storage_exists
+
+logger = logging.getLogger("mollirl.studies")
+
+#: study user attribute holding the search space, objective and setup
+ATTR = "mollirl"
+#: seconds between checks while waiting for other workers' running trials
+POLL_SECONDS = 1.0
+
+
+def make_sampler(spec: StudySpec, worker_index: int = 0) -> optuna.samplers.BaseSampler:
+    """The sampler named by ``spec.sampler``; a given seed is offset by the worker index."""
+    seed = None if spec.sampler_seed is None else spec.sampler_seed + worker_index
+    if spec.sampler == "tpe":
+        return optuna.samplers.TPESampler(seed=seed, multivariate=len(spec.dims) > 1)
+    if spec.sampler == "random":
+        return optuna.samplers.RandomSampler(seed=seed)
+    if spec.sampler == "grid":
+        return optuna.samplers.GridSampler(spec.grid_space(), seed=seed)
+    if spec.sampler == "gp":
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ExperimentalWarning)
+            return optuna.samplers.GPSampler(seed=seed)
+    raise AssertionError(spec.sampler)
+
+
+def make_pruner(spec: StudySpec) -> optuna.pruners.BasePruner:
+    """The pruner named by ``spec.pruner``; steps are ``seeds * (epochs + 1)`` epochs."""
+    steps = spec.seeds * (spec.epochs + 1)
+    if spec.pruner == "median":
+        return optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=1)
+    if spec.pruner == "hyperband":
+        return optuna.pruners.HyperbandPruner(min_resource=1, max_resource=max(steps, 1), reduction_factor=3)
+    if spec.pruner == "wilcoxon":
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ExperimentalWarning)
+            return optuna.pruners.WilcoxonPruner(p_threshold=0.1, n_startup_steps=2)
+    return optuna.pruners.NopPruner()
+
+
+def counts_toward_budget(trial: FrozenTrial) -> bool:
+    """COMPLETE, PRUNED, or FAILED by the objective (a ``fail_reason``); not a heartbeat failure."""
+    if trial.state in (TrialState.COMPLETE, TrialState.PRUNED):
+        return True
+    return trial.state == TrialState.FAIL and "fail_reason" in trial.user_attrs
+
+
+def budget_decision(trials: list[FrozenTrial], n_trials: int) -> str:
+    """``"run"`` (start or resume a trial), ``"wait"`` (others' trials still run) or ``"done"``."""
+    counted = sum(counts_toward_budget(t) for t in trials)
+    running = sum(t.state == TrialState.RUNNING for t in trials)
+    if counted + running < n_trials:
+        return "run"
+    return "wait" if running else "done"
+
+
+# ----------------------------------------------------------------------------- the study itself
+
+def _compare(stored: dict, spec: StudySpec) -> None:
+    """Raise ``ValueError`` if the stored study differs from ``spec`` in objective, space or setup."""
+    name = spec.study_name
+    mine = {"search": spec.search_record(), "setup": spec.setup_record()}
+    theirs = {"search": stored.get("search", {}), "setup": stored.get("setup", {})}
+    if theirs["search"].get("objective") != mine["search"]["objective"]:
+        raise ValueError(f"study {name!r} exists with --objective {theirs['search'].get('objective')}, "
+                         f"not {mine['search']['objective']}; use another --study-name")
+    if theirs["search"] != mine["search"]:
+        key = next(k for k in sorted(set(theirs["search"]) | set(mine["search"]))
+                   if theirs["search"].get(k) != mine["search"].get(k))
+        raise ValueError(f"study {name!r} exists with a different search space ({key}: stored "
+                         f"{json.dumps(theirs['search'].get(key))}, now {json.dumps(mine['search'].get(key))}); "
+                         "use another --study-name")
+    if theirs["setup"] != mine["setup"]:
+        key = next(k for k in sorted(set(theirs["setup"]) | set(mine["setup"]))
+                   if theirs["setup"].get(k) != mine["setup"].get(k))
+        raise ValueError(f"study {name!r} exists with a different training setup ({key}: stored "
+                         f"{theirs['setup'].get(key)!r}, now {mine['setup'].get(key)!r}); use another --study-name")
+
+
+def check_existing(spec: StudySpec, storage) -> dict | None:
+    """The stored record of ``spec.study_name`` after checking it matches ``spec``; None if no such study."""
+    try:
+        study_id = storage.get_study_id_from_name(spec.study_name)
+    except KeyError:
+        return None
+    stored = storage.get_study_user_attrs(study_id).get(ATTR)
+    if stored is None:
+        raise ValueError(f"study {spec.study_name!r} in {mask(spec.storage_url)!r} was not created by "
+                         "python -m mollirl.study; use another --study-name")
+    _compare(stored, spec)
+    return stored
+
+
+def validate_storage(spec: StudySpec) -> None:
+    """Everything about the storage that can be checked without writing: reachable, study compatible.
+
+    The embedded store is only read if its file exists (it is created by :func:`run_study`).
+    """
+    if spec.embedded and not storage_exists(spec.storage_url):
+        return
+    storage = open_storage(spec.storage_url)
+    lock = budget_lock(spec.storage_url, spec.study_name)
+    try:
+        lock.acquire()  # not while another worker is half-way through creating the study
+        check_existing(spec, storage)
+    finally:
+        lock.close()
+        storage.remove_session()
+        storage.engine.dispose()
+
+
+def create_study(spec: StudySpec, storage) -> optuna.Study:
+    """Create the study (or load it) and store/check its record; safe if workers race to create it."""
+    study = optuna.create_study(storage=storage, study_name=spec.study_name, directions=spec.directions,
+                                load_if_exists=True)
+    record = {"search": spec.search_record(), "setup": spec.setup_record(), "preset": spec.preset, "version": 1}
+    if ATTR not in study.user_attrs:
+        study.set_user_attr(ATTR, record)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ExperimentalWarning)
+            study.set_metric_names(spec.metric_names)
+    check_existing(spec, storage)  # a worker that raced us with another space loses here
+    return study
+
+
+# ----------------------------------------------------------------------------- workers
+
+@dataclass
+class WorkerResult:
+    """What one worker did."""
+
+    index: int
+    trials_run: list[int] = field(default_factory=list)
+
+
+def trial_line(trial: FrozenTrial, spec: StudySpec, worker_index: int) -> str:
+    """One line per finished trial (logged by the worker)."""
+    params = "  ".join(f"{k}={v:.4g}" for k, v in trial.params.items())
+    attrs = trial.user_attrs
+    parts = [f"[worker {worker_index}] trial {trial.number:>3}  {params}  {trial.state.name}"]
+    if attrs.get("return_mean") is not None:
+        parts.append(f"final J_det {attrs['return_mean']:.4g} ± {attrs.get('return_std') or 0:.2g}")
+    if attrs.get("spread_mean") is not None:
+        parts.append(f"spread {attrs['spread_mean']:.4g} ± {attrs.get('spread_std') or 0:.2g}")
+    if "fail_reason" in attrs:
+        parts.append(attrs["fail_reason"])
+    if "train_seconds" in attrs:
+        parts.append(f"({len(attrs.get('seed_results', []))}/{spec.seeds} seeds, {attrs['train_seconds']:.1f} s)")
+    return "  ".join(parts)
+
+
+def run_worker(spec: StudySpec, index: int = 0, storage=None) -> WorkerResult:
+    """Run trials of the (existing) study until its budget is complete.
+
+    :param index: this worker's index on this machine (offsets the sampler seed).
+    :param storage: an open storage with heartbeats (default: open ``spec.storage_url``).
+    """
+    own_storage = storage is None
+    if own_storage:
+        storage = open_storage(spec.storage_url, heartbeat=spec.heartbeat)
+    study = optuna.load_study(study_name=spec.study_name, storage=storage, sampler=make_sampler(spec, index),
+                              pruner=make_pruner(spec))
+    lock = budget_lock(spec.storage_url, spec.study_name)
+    objective = TrialObjective(spec, on_start=lock.release)
+    result = WorkerResult(index)
+    waiting = False
+    try:
+        while True:
+            lock.acquire()
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", ExperimentalWarning)
+                    optuna.storages.fail_stale_trials(study)
+                decision = budget_decision(study.get_trials(deepcopy=False), spec.n_trials)
+                if decision == "run":
+                    objective.last_number = None
+                    study.optimize(objective, n_trials=1, catch=(TrialDiverged,))
+            finally:
+                lock.release()
+            if decision == "run" and objective.last_number is not None:
+                waiting = False
+                result.trials_run.append(objective.last_number)
+                trial = study.get_trials(deepcopy=False)[objective.last_number]
+                logger.info(trial_line(trial, spec, index))
+            elif decision == "wait":
+                if not waiting:
+                    waiting = True
+                    logger.info(f"[worker {index}] budget reached; waiting for other workers' running trials "
+                                f"(a trial silent for {2 * spec.heartbeat} s is failed and retried)")
+                time.sleep(min(POLL_SECONDS, spec.heartbeat))
+            elif decision == "done":
+                return result
+    finally:
+        lock.close()
+        if own_storage:
+            storage.remove_session()
+            storage.engine.dispose()
+
+
+def check_training(spec: StudySpec) -> None:
+    """Build one trial's env and model: bad env kwargs or ``-params`` fail here, before anything is written."""
+    import mollirl.policies  # noqa: F401  (registers the policies prepare() looks up)
+    from mollirl.training import prepare
+
+    params = {d.name: d.values[0] if d.values else d.low for d in spec.dims}
+    _, template_env, venv, _, _ = prepare(spec.trial_config(params, 0))
+    venv.close()
+    template_env.close()
+
+
+def _worker_process(spec_json: str, index: int, log_level: int, go) -> None:
+    """Entry point of a spawned worker process: set up, wait for the study to exist, run trials."""
+    import torch
+
+    torch.set_num_threads(1)  # K workers on K cores; intra-op threads would oversubscribe them
+    optuna.logging.set_verbosity(optuna.logging.ERROR)  # as in the parent: one line per trial, ours
+    warnings.filterwarnings("ignore", category=ExperimentalWarning)
+    if log_level <= logging.INFO:
+        handler = logging.StreamHandler(sys.stdout)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(log_level)
+        logger.propagate = False
+    import mollirl.training  # noqa: F401  (the heavy imports, while the parent validates and creates the study)
+
+    parent = multiprocessing.parent_process()
+    while not go.wait(timeout=1.0):
+        if parent is not None and not parent.is_alive():
+            return  # the parent died before the study was ready: nothing to do
+    spec = StudySpec.from_json(spec_json)
+    try:
+        run_worker(spec, index)
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+class WorkerPool:
+    """The K - 1 spawned workers of ``--n-jobs K`` (worker 0 is the calling process).
+
+    Started *before* the study is validated and created, so that their imports
+    (PyTorch, SB3: seconds) overlap the parent's set-up; they wait until
+    :meth:`release` and touch nothing before it. ``spawn``, not ``fork``:
+    PyTorch's thread pools and open storage connections do not survive a fork.
+    A context manager: leaving it with an exception stops the workers
+    (:meth:`cancel`); leaving it normally waits for them.
+    """
+
+    def __init__(self, spec: StudySpec) -> None:
+        ctx = multiprocessing.get_context("spawn")
+        self.go = ctx.Event()
+        level = logger.getEffectiveLevel()
+        self.procs = [ctx.Process(target=_worker_process, args=(spec.to_json(), i, level, self.go),
+                                  name=f"mollirl-study-worker-{i}") for i in range(1, spec.n_jobs)]
+        for proc in self.procs:
+            proc.start()
+        self.failed = 0
+
+    def release(self) -> None:
+        """The study exists: start running trials."""
+        self.go.set()
+
+    def join(self, timeout: float | None = None) -> int:
+        """Wait for the workers; return how many exited with an error."""
+        for proc in self.procs:
+            proc.join(timeout)
+        self.failed = sum(proc.exitcode not in (0, None) for proc in self.procs)
+        return self.failed
+
+    def cancel(self) -> None:
+        """Stop the workers: released ones get a minute to record their trial (SIGINT reached them
+        too), the others are terminated at once."""
+        for proc in self.procs:
+            proc.join(timeout=60 if self.go.is_set() else 0)
+            if proc.is_alive():
+                proc.terminate()
+                proc.join()
+
+    def __enter__(self) -> WorkerPool:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is not None:
+            self.cancel()
+        else:
+            self.join()
+
+
+@dataclass
+class StudyRun:
+    """Outcome of :func:`run_study`."""
+
+    study: optuna.Study
+    workers_failed: int = 0
+    trials_run: list[int] = field(default_factory=list)
+
+
+def run_study(spec: StudySpec, pool: WorkerPool | None = None) -> StudyRun:
+    """Create or resume ``spec``'s study and run ``spec.n_jobs`` workers here until its budget is complete.
+
+    Call :func:`check_training` and :func:`validate_storage` first to reject bad input
+    before anything is written. Worker 0 is this process; with ``n_jobs > 1`` the other
+    workers come from ``pool`` (started early by the caller) or a new :class:`WorkerPool`.
+
+    :raises KeyboardInterrupt: on SIGINT (running trials are recorded FAIL, not counted; a
+        new command resumes).
+    """
+    if spec.embedded:
+        spec.study_dir.parent.mkdir(parents=True, exist_ok=True)
+    elif (path := sqlite_path(spec.storage_url)) is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    spec.study_dir.mkdir(parents=True, exist_ok=True)
+    lock = budget_lock(spec.storage_url, spec.study_name)
+    lock.acquire()  # two commands starting on a fresh store would race to create its tables and the study
+    try:
+        storage = open_storage(spec.storage_url, heartbeat=spec.heartbeat)
+        study = create_study(spec, storage)
+    finally:
+        lock.close()
+    record = {**json.loads(spec.to_json()), "storage_url": mask(spec.storage_url)}  # no password on disk
+    (spec.study_dir / "study.json").write_text(json.dumps(record, indent=1))
+
+    own_pool = pool is None and spec.n_jobs > 1
+    if own_pool:
+        pool = WorkerPool(spec)
+    threads = None
+    if pool is not None:
+        import torch
+
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)  # K workers on K cores; intra-op threads would oversubscribe them
+        pool.release()
+    outcome = StudyRun(study)
+    try:
+        outcome.trials_run = run_worker(spec, 0, storage).trials_run
+        if pool is not None:
+            outcome.workers_failed = pool.join()
+    except BaseException:
+        if own_pool:
+            pool.cancel()
+        raise
+    finally:
+        if threads is not None:
+            import torch
+
+            torch.set_num_threads(threads)
+        storage.remove_session()
+    return outcome

@@ -1,0 +1,201 @@
+"""``python -m mollirl.study``: search the optimal exploration sigma* with Optuna.
+
+Examples::
+
+    python -m mollirl.study --env double-pendulum --n-trials 20 --sigma-range 0.01 5 --seeds 3
+    python -m mollirl.study --preset figure6                      # the paper's Fig. 6 grid on hopper-stand
+    python -m mollirl.study --env quadrotor --objective both --pruner none --n-jobs 2
+    python -m mollirl.study --env double-pendulum --search step_size:0.01:1:log --sampler tpe
+    python -m mollirl.study --storage postgresql://user:pass@db-host/mollirl --study-name big ...  # any machine
+    python -m mollirl.study --env double-pendulum --report        # sigma*, table, trials.csv, sigma_curve.png
+
+Each trial trains ``--seeds`` ordinary mollirl runs under
+``<log-folder>/studies/<study>/trial_<n>/seed_<s>/``. Without ``--storage`` the
+study lives in ``<log-folder>/studies/studies.db``; the same command again
+resumes it.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from mollirl import registry
+from mollirl.cli import ArgumentParser, run_main
+from mollirl.config import FIELDS, parse_key_values
+
+PROG = "python -m mollirl.study"
+
+#: config keys the study takes as plain flags
+CONFIG_FLAGS = ("epochs", "horizon", "batch_episodes", "step_size", "gamma", "policy", "policy_init", "baseline",
+                "update", "seed")
+
+
+def build_parser() -> ArgumentParser:
+    p = ArgumentParser(prog=PROG, description="Search the optimal exploration sigma* with Optuna "
+                       "(an embedded store by default; many machines over --storage postgresql://...).")
+    g = p.add_argument_group("what to search")
+    g.add_argument("--preset", default=None, help="start from a registered study (figure6, sigma-<env>; --list)")
+    g.add_argument("--env", default=None, help="env short name or Gymnasium id (default double-pendulum)")
+    g.add_argument("--algo", default=None, help="reinforce (default) or ppo (or a plugin's)")
+    g.add_argument("--n-trials", type=int, default=None,
+                   help="total trial budget of the study (default 20; grid: its size)")
+    g.add_argument("--sigma-range", type=float, nargs=2, default=None, metavar=("LOW", "HIGH"),
+                   help="sigma search range, log scale, 0 < LOW < HIGH (default 0.001 10)")
+    g.add_argument("--sigma-values", type=float, nargs="+", default=None, metavar="SIGMA",
+                   help="explicit sigma grid points (with --sampler grid)")
+    g.add_argument("--search", action="append", default=None, metavar="NAME:LOW:HIGH[:log]",
+                   help="another searched dimension: step_size, gamma, batch_episodes, sigma_end (repeatable)")
+    g.add_argument("--grid-points", type=int, default=None, help="grid sampler points per dimension without values (5)")
+    g.add_argument("--learn-sigma", action="store_true", default=None,
+                   help="train log(sigma); the searched sigma is its initial value")
+    g.add_argument("--sigma-schedule", default=None, metavar="KIND[:END]",
+                   help="linear|exp|cosine schedule from the trial's sigma to END (or --search sigma_end:...)")
+    g.add_argument("--objective", default=None, choices=["return", "stability", "both"],
+                   help="return: max mean final J_det; stability: min spread of J(theta_k) over epochs; "
+                        "both: a Pareto front (default return)")
+    g.add_argument("--seeds", type=int, default=None, help="training seeds per trial; the objective averages them (1)")
+    g.add_argument("--sampler", default=None, choices=["tpe", "random", "grid", "gp"], help="default tpe")
+    g.add_argument("--sampler-seed", type=int, default=None, help="seed of the sampler (worker i uses SEED + i)")
+    g.add_argument("--pruner", default=None, choices=["median", "hyperband", "wilcoxon", "none"],
+                   help="prune on per-epoch J_det (default median; none for grid and --objective both)")
+    t = p.add_argument_group("training of each seed (as python -m mollirl.train)")
+    t.add_argument("--epochs", type=int, default=None, help="updates per run")
+    t.add_argument("--horizon", type=int, default=None, help="steps per episode")
+    t.add_argument("--batch-episodes", type=int, default=None, help="episodes per update")
+    t.add_argument("--step-size", type=float, default=None, help="REINFORCE delta / PPO lr (unless searched)")
+    t.add_argument("--gamma", type=float, default=None, help="discount in (0, 1]")
+    t.add_argument("--policy", default=None, help="linear or mlp")
+    t.add_argument("--policy-init", default=None, choices=["reference", "random", "zero"])
+    t.add_argument("--baseline", default=None, choices=["none", "mean"])
+    t.add_argument("--update", default=None, help="REINFORCE update: normalized | adam | sgd | rmsprop | adamw")
+    t.add_argument("--seed", type=int, default=None, help="first training seed (seeds SEED .. SEED+S-1; default 0)")
+    t.add_argument("-params", "--hyperparams", nargs="+", default=None, metavar="KEY:VALUE",
+                   help="config keys or algorithm kwargs, e.g. -params baseline:none")
+    t.add_argument("--env-kwargs", nargs="+", default=None, metavar="KEY:VALUE", help="env keyword arguments")
+    t.add_argument("--plugin", action="append", default=None, metavar="MODULE_OR_FILE",
+                   help="import a plugin module or .py file first (repeatable)")
+    r = p.add_argument_group("where and how it runs")
+    r.add_argument("--n-jobs", type=int, default=None, help="worker processes on this machine (default 1)")
+    r.add_argument("--storage", default=None, metavar="URL",
+                   help="SQLAlchemy URL, e.g. postgresql://USER:PASS@HOST:PORT/DB (default: the embedded "
+                        "SQLite store <log-folder>/studies/studies.db)")
+    r.add_argument("--study-name", default=None, help="default: the preset's name, else sigma-<env>-<algo>-<objective>")
+    r.add_argument("-f", "--log-folder", default="runs", help="root of run folders and the embedded store (runs)")
+    r.add_argument("--heartbeat", type=int, default=None,
+                   help="seconds between a running trial's heartbeats; silent for 2x that = failed and retried (60)")
+    r.add_argument("--report", action="store_true", help="only report the study (no new trials)")
+    r.add_argument("--list", action="store_true", help="list the registered studies and exit")
+    return p
+
+
+def config_layer(args) -> dict:
+    """Training config keys given explicitly on the command line."""
+    layer = {k: getattr(args, k) for k in CONFIG_FLAGS if getattr(args, k) is not None}
+    if args.env_kwargs:
+        layer["env_kwargs"] = parse_key_values(args.env_kwargs, "--env-kwargs")
+    if args.plugin:
+        layer["plugins"] = list(args.plugin)
+    for key, value in parse_key_values(args.hyperparams, "-params").items():
+        name = key.replace("-", "_")
+        if name in FIELDS:
+            layer[name] = value
+        else:
+            layer.setdefault("algo_kwargs", {})[key] = value
+    return layer
+
+
+def spec_from_args(args):
+    """Preset < command line -> one validated :class:`~mollirl.studies.spec.StudySpec` (nothing written)."""
+    from mollirl.config import resolve_config
+    from mollirl.envs import get_env_plugin
+    from mollirl.studies.spec import build_spec, merge_options, searched_config_conflicts
+
+    registry.load_all_plugins(list(args.plugin or []))
+    preset = registry.get("studies", args.preset) if args.preset else None
+    cli_options = {k: getattr(args, k) for k in ("n_trials", "sigma_range", "sigma_values", "search", "seeds",
+                                                  "objective", "sampler", "sampler_seed", "pruner", "grid_points",
+                                                  "sigma_schedule", "learn_sigma", "heartbeat", "n_jobs")}
+    options = merge_options(dict(preset.options) if preset else {}, cli_options)
+    env = args.env or (preset.env if preset else "double-pendulum")
+    algo = args.algo or (preset.algo if preset else "reinforce")
+    base = {**get_env_plugin(env).preset, **registry.get("algos", algo).defaults}
+    layer = config_layer(args)
+    study_layer = dict(preset.config) if preset and env == preset.env else {}
+    config = resolve_config(env, algo, study_layer, layer, base)
+    study_name = args.study_name
+    if study_name is None and preset is not None and env != preset.env:
+        study_name = f"{args.preset}-{env}"  # the preset's search on another env: not the preset's study
+    spec = build_spec(options, config, study_name=study_name, storage=args.storage,
+                      log_folder=args.log_folder, preset=args.preset)
+    searched_config_conflicts(spec.dims, set(layer))
+    return spec
+
+
+def list_studies(plugins: list[str]) -> str:
+    registry.load_all_plugins(plugins)
+    return "\n".join(f"  {e.name:<24} {e.obj.env:<16} {e.help}" for e in registry.entries("studies"))
+
+
+def _setup_output() -> None:
+    import logging
+    import warnings
+
+    import optuna
+    from optuna.exceptions import ExperimentalWarning
+
+    optuna.logging.set_verbosity(optuna.logging.ERROR)  # one line per trial comes from the worker
+    warnings.filterwarnings("ignore", category=ExperimentalWarning)
+    log = logging.getLogger("mollirl.studies")
+    for old in [h for h in log.handlers if getattr(h, "_mollirl_study", False)]:
+        log.removeHandler(old)  # a previous main() in this process may have held another sys.stdout
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    handler._mollirl_study = True  # type: ignore[attr-defined]
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    log.propagate = False
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+
+    def body() -> int:
+        args = build_parser().parse_args(argv)
+        if args.list:
+            print(list_studies(list(args.plugin or [])))
+            return 0
+        _setup_output()
+        spec = spec_from_args(args)
+        from mollirl.studies.report import report_spec
+
+        if args.report:
+            print(report_spec(spec))
+            return 0
+        from contextlib import nullcontext
+
+        from mollirl.studies.runner import WorkerPool, check_training, run_study, validate_storage
+        from mollirl.studies.storage import mask
+
+        try:
+            # the other workers start importing now; they wait until the study exists
+            with WorkerPool(spec) if spec.n_jobs > 1 else nullcontext() as pool:
+                check_training(spec)
+                validate_storage(spec)
+                print(f"study {spec.study_name!r} in {mask(spec.storage_url)}: budget {spec.n_trials} trials x "
+                      f"{spec.seeds} seeds, objective {spec.objective}, sampler {spec.sampler}, pruner "
+                      f"{spec.pruner}, {spec.n_jobs} worker(s) here; runs under {spec.study_dir}", flush=True)
+                outcome = run_study(spec, pool)
+        except KeyboardInterrupt:
+            print(f"{PROG}: interrupted; the same command resumes the study", file=sys.stderr)
+            return 130
+        print(report_spec(spec, outcome.study))
+        if outcome.workers_failed:
+            print(f"{PROG}: {outcome.workers_failed} worker process(es) exited with an error", file=sys.stderr)
+            return 1
+        return 0
+
+    return run_main(PROG, body)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

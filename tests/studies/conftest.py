@@ -1,0 +1,94 @@
+"""Fixtures for study tests: tiny budgets, a test plugin (a diverging env, a slow env), the PostgreSQL URL."""
+
+import os
+import textwrap
+import uuid
+
+import pytest
+
+#: a study trial in well under a second: 2 epochs x 2 episodes x 20 steps
+TINY = ["--epochs", "2", "--horizon", "20", "--batch-episodes", "2"]
+
+
+@pytest.fixture
+def tiny():
+    return list(TINY)
+
+
+@pytest.fixture
+def study_plugin(tmp_path_factory):
+    """A plugin file registering two test envs (linear policy from zero):
+
+    * ``study-nan``: reward ``-|a|^2``, but NaN once an action component exceeds 3 in
+      magnitude, so a large sigma makes REINFORCE's loss non-finite;
+    * ``study-slow``: reward ``-|a|^2``, each vector step sleeps ``delay`` seconds
+      (a trial long enough to kill a worker in the middle of it).
+    """
+    path = tmp_path_factory.mktemp("plugin") / "study_test_plugin.py"
+    path.write_text(textwrap.dedent('''
+        import time
+        import gymnasium as gym
+        import numpy as np
+        from mollirl.envs import EnvPlugin
+        from mollirl.registry import register
+
+        class _Base(gym.Env):
+            observation_space = gym.spaces.Box(-1, 1, (2,), np.float64)
+            action_space = gym.spaces.Box(-10, 10, (2,), np.float64)
+            def __init__(self, delay=0.0):
+                self.delay = delay
+            def reset(self, *, seed=None, options=None):
+                super().reset(seed=seed)
+                return np.full(2, 0.5), {}
+            def _reward(self, action):
+                return -float(np.sum(np.square(action)))
+            def step(self, action):
+                if self.delay:
+                    time.sleep(self.delay)
+                return np.full(2, 0.5), self._reward(np.asarray(action)), False, False, {}
+
+        class NanEnv(_Base):
+            def _reward(self, action):
+                return float("nan") if np.abs(action).max() > 3 else super()._reward(action)
+
+        for env_id, cls in (("test/StudyNan-v0", NanEnv), ("test/StudySlow-v0", _Base)):
+            if env_id not in gym.registry:
+                gym.register(env_id, entry_point=cls, max_episode_steps=1000)
+        preset = {"policy": "linear", "policy_init": "zero", "epochs": 2, "horizon": 20, "batch_episodes": 2}
+        register("envs", "study-nan", EnvPlugin(gym_id="test/StudyNan-v0", preset=preset),
+                 help="test env: NaN reward for |a| > 3", overwrite=True)
+        register("envs", "study-slow", EnvPlugin(gym_id="test/StudySlow-v0", preset=preset),
+                 help="test env: sleeps per step", overwrite=True)
+    '''))
+    return str(path)
+
+
+@pytest.fixture
+def postgres_url():
+    """``MOLLIRL_TEST_POSTGRES_URL`` (set by ``source .ci/postgres.sh``).
+
+    Unset: the test is skipped, except under CI (``CI`` set), where a missing
+    server is a failure rather than a silently skipped distributed test.
+    """
+    url = os.environ.get("MOLLIRL_TEST_POSTGRES_URL")
+    if not url:
+        message = "MOLLIRL_TEST_POSTGRES_URL is not set (source .ci/postgres.sh to start a server)"
+        if os.environ.get("CI"):
+            pytest.fail(f"CI is set but {message}")
+        pytest.skip(message)
+    return url
+
+
+@pytest.fixture
+def pg_study(postgres_url):
+    """A unique study name on the PostgreSQL server, deleted afterwards."""
+    name = f"test-{uuid.uuid4().hex[:10]}"
+    yield name
+    import optuna
+
+    from mollirl.studies.storage import normalize_url
+
+    try:
+        optuna.delete_study(study_name=name, storage=normalize_url(postgres_url))
+    except KeyError:
+        pass

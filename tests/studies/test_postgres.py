@@ -1,0 +1,103 @@
+"""Distributed studies on a real PostgreSQL server (``source .ci/postgres.sh`` starts one).
+
+Every worker is the same ``python -m mollirl.study`` command in its own process
+with its own log folder, as on separate machines.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+from mollirl.studies.storage import normalize_url
+from mollirl.study import main
+
+pytestmark = pytest.mark.postgres
+
+
+def worker_cmd(url, name, plugin, folder, n_trials, delay):
+    return [sys.executable, "-m", "mollirl.study", "--env", "study-slow", "--plugin", plugin, "--env-kwargs",
+            f"delay:{delay}", "--n-trials", str(n_trials), "--pruner", "none", "--heartbeat", "1",
+            "--storage", url, "--study-name", name, "-f", str(folder)]
+
+
+def load(url, name):
+    return optuna.load_study(study_name=name, storage=normalize_url(url))
+
+
+def test_two_workers_reach_the_budget_with_every_trial_complete(tmp_path, postgres_url, pg_study, study_plugin):
+    procs = [subprocess.Popen(worker_cmd(postgres_url, pg_study, study_plugin, tmp_path / f"machine{i}", 6, 0.005),
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for i in range(2)]
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outs
+    trials = load(postgres_url, pg_study).get_trials()
+    assert [t.number for t in trials] == list(range(6))
+    assert all(t.state == TrialState.COMPLETE for t in trials)
+    assert len({t.user_attrs["worker"] for t in trials}) == 2  # both workers ran trials
+    for t in trials:  # each trial's runs are on the machine that ran it
+        assert all(os.path.isfile(os.path.join(d, "metrics.csv")) for d in t.user_attrs["run_dirs"])
+
+
+def test_killed_worker_trial_is_failed_by_heartbeat_and_retried(tmp_path, postgres_url, pg_study, study_plugin):
+    n = 4
+    victim = subprocess.Popen(worker_cmd(postgres_url, pg_study, study_plugin, tmp_path / "victim", n, 0.02),
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    survivor = subprocess.Popen(worker_cmd(postgres_url, pg_study, study_plugin, tmp_path / "survivor", n, 0.02),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    killed = None
+    deadline = time.monotonic() + 120
+    while killed is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+        try:
+            trials = load(postgres_url, pg_study).get_trials()
+        except KeyError:  # the study is not created yet
+            continue
+        for t in trials:
+            if t.state == TrialState.RUNNING and t.user_attrs.get("worker", "").endswith(f":{victim.pid}"):
+                time.sleep(0.5)  # well inside the trial's training
+                victim.send_signal(signal.SIGKILL)
+                victim.wait(timeout=30)
+                killed = t.number
+                break
+    assert killed is not None, "the victim never ran a trial"
+    assert load(postgres_url, pg_study).get_trials()[killed].state == TrialState.RUNNING  # killed mid-trial
+    out, err = survivor.communicate(timeout=300)
+    assert survivor.returncode == 0, (out, err)
+    trials = load(postgres_url, pg_study).get_trials()
+    complete = [t for t in trials if t.state == TrialState.COMPLETE]
+    assert len(complete) == n
+    lost = trials[killed]
+    assert lost.state == TrialState.FAIL and "fail_reason" not in lost.user_attrs
+    retries = [t for t in trials if t.system_attrs.get("failed_trial") == killed]
+    assert len(retries) == 1 and retries[0].state == TrialState.COMPLETE
+    assert retries[0].params == lost.params  # the same point, evaluated again
+    assert len(trials) == n + 1  # nothing lost, nothing counted twice
+
+
+def test_report_from_postgres_masks_the_password(tmp_path, postgres_url, pg_study, study_plugin, capsys):
+    args = ["--env", "study-slow", "--plugin", study_plugin, "--n-trials", "2", "--pruner", "none",
+            "--storage", postgres_url, "--study-name", pg_study, "-f", str(tmp_path)]
+    assert main(args) == 0
+    capsys.readouterr()
+    assert main([*args, "--report"]) == 0
+    out = capsys.readouterr().out
+    assert "2 complete of 2 trials" in out and "optuna-dashboard 'postgresql://mollirl:***@" in out
+    password = normalize_url(postgres_url).split("@")[0].rsplit(":", 1)[-1]
+    assert f":{password}@" not in out and ":***@" in out
+    assert (tmp_path / "studies" / pg_study / "trials.csv").is_file()
+
+
+def test_existing_postgres_study_with_another_objective_is_refused(tmp_path, postgres_url, pg_study, study_plugin,
+                                                                   capsys):
+    args = ["--env", "study-slow", "--plugin", study_plugin, "--n-trials", "1", "--pruner", "none",
+            "--storage", postgres_url, "--study-name", pg_study, "-f", str(tmp_path / "a")]
+    assert main(args) == 0
+    capsys.readouterr()
+    assert main([*args[:-1], str(tmp_path / "b"), "--objective", "stability"]) == 2
+    assert "--objective return, not stability" in capsys.readouterr().err
+    assert not (tmp_path / "b").exists()
