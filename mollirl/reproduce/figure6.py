@@ -56,6 +56,7 @@ def training_summary(job_list: list[RunJob]) -> dict[str, Any]:
         entry["final_mean"] = float(np.mean([s["final"] for s in seeds]))
         entry["final_std"] = float(np.std([s["final"] for s in seeds]))
         entry["initial_mean"] = float(np.mean([s["initial"] for s in seeds]))
+        entry["seeds_final_above_-10"] = int(sum(s["final"] > -10 for s in seeds))
     return per_sigma
 
 
@@ -131,7 +132,11 @@ def run(out: Path, quick: bool = False, n_jobs: int = 2, log=print) -> dict[str,
                                          > max(by_sigma[0.005]["final_mean"], by_sigma[5.0]["final_mean"])),
         "small_sigma_high_variance": bool(by_sigma[0.005]["variance_mean"]
                                           > min(by_sigma[0.05]["variance_mean"], by_sigma[0.5]["variance_mean"])),
-        "landscape_smoother_after_training": bool(
+        # "smoother" measured two ways: spectrally (2-D high-frequency energy) and by the
+        # Hölder exponent of the 1-D slice (which a plateau with cliffs at its edges pulls down)
+        "landscape_smoother_after_training_hf_energy": bool(
+            land["final"]["summary_2d"]["hf_energy"] < land["initial"]["summary_2d"]["hf_energy"]),
+        "landscape_smoother_after_training_holder": bool(
             land["final"]["summary_1d"]["holder"] > land["initial"]["summary_1d"]["holder"]),
     }
     summary = {"figure": 6, "quick": quick, "wall_time_s": timer.seconds, "per_sigma": per_sigma,
