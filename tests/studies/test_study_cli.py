@@ -196,3 +196,24 @@ def test_python_dash_m_lists_the_studies():
                          check=True, env={**os.environ, "PYTHONWARNINGS": "error::DeprecationWarning:mollirl"})
     for name in ("figure6", "sigma-quadrotor", "sigma-double-pendulum", "sigma-hopper-stand"):
         assert name in out.stdout
+
+
+def test_ars_searches_the_parameter_space_sigma(tmp_path, capsys):
+    """--algo ars: the searched sigma is ARS's delta_std (the parameter-space sigma)."""
+    args = ["--env", "quadrotor", "--algo", "ars", "--n-trials", "2", "--sampler", "grid", "--sigma-values", "0.01",
+            "0.5", "--pruner", "none", "--epochs", "2", "--horizon", "20", "--batch-episodes", "4",
+            "-f", str(tmp_path)]
+    assert main(args) == 0
+    capsys.readouterr()
+    study = optuna.load_study(study_name="sigma-quadrotor-ars-return",
+                              storage=f"sqlite:///{tmp_path}/studies/studies.db")
+    trials = study.get_trials()
+    assert [t.state for t in trials] == [TrialState.COMPLETE] * 2
+    from mollirl.algos.ars import MollifiedARS
+    from mollirl.callbacks.metrics import read_metrics
+
+    for t in trials:
+        run = Path(t.user_attrs["run_dirs"][0])
+        model = MollifiedARS.load(run / "model.zip")
+        assert model.delta_std_schedule(1.0) == pytest.approx(t.params["sigma"])
+        assert read_metrics(run / "metrics.csv")[0]["sigma"] == pytest.approx(t.params["sigma"])
