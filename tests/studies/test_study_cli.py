@@ -20,7 +20,10 @@ def load(tmp_path, name=NAME):
 
 
 def files(root: Path) -> set[str]:
-    return {str(p.relative_to(root)) for p in root.rglob("*")}
+    """Files under ``root``, without SQLite's transient WAL side files: a reader of a WAL-mode
+    database creates ``-wal``/``-shm`` while any connection (even one left for the garbage
+    collector by an earlier command in this process) is open; they are not outputs."""
+    return {str(p.relative_to(root)) for p in root.rglob("*") if not p.name.endswith(("-wal", "-shm"))}
 
 
 def test_study_trains_seeds_into_run_folders_and_reports(tmp_path, tiny, capsys):
@@ -116,6 +119,9 @@ def test_existing_study_with_another_space_or_objective_is_refused(tmp_path, tin
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and message in err, err
     assert files(tmp_path) == before
+    # and the stored study is unchanged: still one trial, with the original record
+    study = optuna.load_study(study_name="s", storage=f"sqlite:///{tmp_path}/studies/studies.db")
+    assert len(study.get_trials()) == 1
 
 
 def test_pruned_trials_are_recorded_with_their_step(tmp_path, tiny):
