@@ -249,24 +249,22 @@ def train(config: RunConfig, *, argv: list[str] | None = None, resume_dir: str |
         stop.uninstall()
     interrupted = stop.raised is not None
     epochs_done = save_checkpoint(model, run_dir, steps_per_epoch)
+    final = metrics.final.get("final", {})
+    final_sigma = metrics.final.get("sigma", float("nan"))
     if not interrupted:
         model.save(run_dir / "model.zip")
-        final = metrics.final.get("final", {})
         model.logger.record(
             "hparams",
-            HParam(_hparams(config), {"train/J_det": final.get("J_det", float("nan")),
-                                      "train/sigma": metrics.final.get("sigma", float("nan"))}),
+            HParam(_hparams(config), {"train/J_det": final.get("J_det", float("nan")), "train/sigma": final_sigma}),
             exclude=("stdout", "log", "json", "csv"),
         )
         model.logger.dump(step=model.num_timesteps)
     model.logger.close()
     history = read_metrics(run_dir / "metrics.csv")
     j_rows = [r for r in history if not np.isnan(r["J_det"])]
-    final = metrics.final.get("final", {})
     return TrainResult(
         run_dir=run_dir, epochs_done=epochs_done,
         initial_J_det=j_rows[0]["J_det"] if j_rows else float("nan"),
-        final_J_det=final.get("J_det", float("nan")),
-        final_sigma=float(np.mean(model.policy.sigma)) if hasattr(model.policy, "sigma") else float("nan"),
+        final_J_det=final.get("J_det", float("nan")), final_sigma=final_sigma,
         final_state=np.asarray(final.get("final_state", [])), interrupted=interrupted, history=history,
     )

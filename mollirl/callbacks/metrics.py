@@ -45,7 +45,7 @@ class EpochMetricsCallback(BaseCallback):
         self.horizon = horizon
         self.gamma = gamma
         self.steps_per_epoch = steps_per_epoch
-        self.history: list[dict[str, float]] = []
+        #: set at the end of training: ``{"final": <evaluation of the final policy>, "sigma": ...}``
         self.final: dict[str, Any] = {}
 
     def _evaluate(self) -> dict[str, Any]:
@@ -60,6 +60,14 @@ class EpochMetricsCallback(BaseCallback):
         if sigma is None:
             sigma = getattr(self.model.policy, "sigma", None)
         return float(np.mean(sigma)) if sigma is not None else math.nan
+
+    def _record(self, epoch: int, timesteps: int, ev: dict[str, Any], sigma: float, **batch: float) -> None:
+        """Record one metrics row under ``train/``: the deterministic evaluation ``ev`` plus batch statistics."""
+        row = {"epoch": epoch, "timesteps": timesteps, "J_det": ev["J_det"],
+               "J_det_undiscounted": ev["J_det_undiscounted"], "final_state_norm": ev["final_state_norm"],
+               "sigma": sigma, **batch}
+        for key, value in row.items():
+            self.logger.record(f"train/{key}", value)
 
     def _on_rollout_start(self) -> None:
         self._epoch = self.model.num_timesteps // self.steps_per_epoch
@@ -87,34 +95,19 @@ class EpochMetricsCallback(BaseCallback):
         return True
 
     def _on_rollout_end(self) -> None:
-        row = {
-            "epoch": self._epoch,
-            "timesteps": self._epoch * self.steps_per_epoch,
-            "J_det": self._eval["J_det"],
-            "J_det_undiscounted": self._eval["J_det_undiscounted"],
-            "final_state_norm": self._eval["final_state_norm"],
-            "J_sigma": float(np.mean(self._returns)) if self._returns else math.nan,
-            "ep_return_mean": float(np.mean(self._undiscounted)) if self._undiscounted else math.nan,
-            "sigma": self._sigma_used,
-        }
-        self.history.append(row)
-        for key, value in row.items():
-            self.logger.record(f"train/{key}", value)
-        if not self.history[:-1]:
-            self.final.setdefault("initial", self._eval)
+        self._record(
+            self._epoch, self._epoch * self.steps_per_epoch, self._eval, self._sigma_used,
+            J_sigma=float(np.mean(self._returns)) if self._returns else math.nan,
+            ep_return_mean=float(np.mean(self._undiscounted)) if self._undiscounted else math.nan,
+        )
 
     def _on_training_end(self) -> None:
-        epoch = self.model.num_timesteps // self.steps_per_epoch
         ev = self._evaluate()
-        self.final.update(final=ev, epoch=epoch, sigma=self._sigma())
+        self.final.update(final=ev, sigma=self._sigma())
         if self.stop_flag is not None and self.stop_flag.raised is not None:
             return  # interrupted: the resumed run writes the remaining rows
-        row = {"epoch": epoch, "timesteps": self.model.num_timesteps, "J_det": ev["J_det"],
-               "J_det_undiscounted": ev["J_det_undiscounted"], "final_state_norm": ev["final_state_norm"],
-               "sigma": self._sigma()}
-        self.history.append(row)
-        for key, value in row.items():
-            self.logger.record(f"train/{key}", value)
+        epoch = self.model.num_timesteps // self.steps_per_epoch
+        self._record(epoch, self.model.num_timesteps, ev, self.final["sigma"])
         self.logger.dump(step=self.model.num_timesteps)
 
 

@@ -63,16 +63,11 @@ def _hopper_vec(n_envs: int, max_episode_steps: int = 1000, n_threads: int | Non
     return HopperStandVecEnv(n_envs, max_episode_steps=max_episode_steps, n_threads=n_threads, **env_kwargs)
 
 
-def _quadrotor_reference(env):
-    from mollirl.control.reference import quadrotor_reference
+def _reference(env):
+    # one mapping from env to reference controller: mollirl.control.reference_policy
+    from mollirl.control.reference import reference_policy
 
-    return quadrotor_reference(env)
-
-
-def _double_pendulum_reference(env):
-    from mollirl.control.reference import double_pendulum_reference
-
-    return double_pendulum_reference(env)
+    return reference_policy(env)
 
 
 _register_gym("mollirl/PlanarQuadrotor-v0", "mollirl.envs.quadrotor:PlanarQuadrotorEnv")
@@ -87,7 +82,7 @@ register(
         preset=dict(policy="linear", policy_init="reference", sigma=0.1, batch_episodes=16, epochs=50,
                     horizon=1000, gamma=0.99, step_size=0.001),
         eval_kwargs={"start_noise": 0.0},
-        reference=_quadrotor_reference,
+        reference=_reference,
     ),
     help="planar quadrotor hover (paper App. F.3, Fig. 8), 6 states, 2 thrusts",
 )
@@ -99,7 +94,7 @@ register(
         preset=dict(policy="linear", policy_init="reference", sigma=0.5, batch_episodes=16, epochs=50,
                     horizon=1000, gamma=0.99, step_size=1.0),
         eval_kwargs={"start_noise": 0.0},
-        reference=_double_pendulum_reference,
+        reference=_reference,
     ),
     help="double pendulum stabilization (paper App. F.2, Fig. 7), 4 states, 2 torques",
 )
