@@ -185,12 +185,14 @@ def main(argv: list[str] | None = None) -> int:
                       f"{spec.seeds} seeds, objective {spec.objective}, sampler {spec.sampler}, pruner "
                       f"{spec.pruner}, {spec.n_jobs} worker(s) here; runs under {spec.study_dir}", flush=True)
                 outcome = run_study(spec, pool)
+                report = report_spec(spec, outcome.study)  # while the other workers exit
         except KeyboardInterrupt:
             print(f"{PROG}: interrupted; the same command resumes the study", file=sys.stderr)
             return 130
-        print(report_spec(spec, outcome.study))
-        if outcome.workers_failed:
-            print(f"{PROG}: {outcome.workers_failed} worker process(es) exited with an error", file=sys.stderr)
+        print(report)
+        failed = pool.failed if pool is not None else 0
+        if failed:
+            print(f"{PROG}: {failed} worker process(es) exited with an error", file=sys.stderr)
             return 1
         return 0
 

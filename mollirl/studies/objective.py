@@ -79,6 +79,8 @@ class TrialReporter(BaseCallback):
         self.prune = prune
         self.values: list[float] = []
         self.pruned_at: int | None = None
+        #: wall seconds spent in :meth:`report` (storage writes and pruner queries)
+        self.seconds = 0.0
 
     def _on_step(self) -> bool:
         return True
@@ -97,8 +99,13 @@ class TrialReporter(BaseCallback):
         reported = self.values[-1] if self.objective == "return" else return_spread(self.values)
         if not math.isfinite(reported):
             return
-        self.trial.report(reported, self.step_offset + epoch)
-        if prune and self.prune and self.trial.should_prune():
+        t0 = time.perf_counter()
+        try:
+            self.trial.report(reported, self.step_offset + epoch)
+            pruned = prune and self.prune and self.trial.should_prune()
+        finally:
+            self.seconds += time.perf_counter() - t0
+        if pruned:
             self.pruned_at = epoch
             raise optuna.TrialPruned(f"pruned at step {self.step_offset + epoch} (epoch {epoch}): "
                                      f"intermediate value {reported:.6g}")
@@ -142,7 +149,8 @@ class TrialObjective:
         trial.set_user_attr("run_dirs", [str(d) for d in seed_dirs])
         reporting = spec.objective != "both"
         per_seed: list[dict[str, Any]] = []
-        train_seconds = 0.0
+        # wall seconds in train() without the reporter, and in the reporter (storage writes, pruner)
+        timing = {"train_seconds": 0.0, "report_seconds": 0.0}
         for s, run_dir in enumerate(seed_dirs):
             config = spec.trial_config(params, s)
             reporter = TrialReporter(trial, spec.objective, s * (spec.epochs + 1), spec.pruner != "none")
@@ -153,10 +161,11 @@ class TrialObjective:
                     result = train(config, argv=["-conf", str(Path(run_dir) / "config.yml")], progress_bar=False,
                                    extra_callbacks=[reporter] if reporting else [], run_dir=run_dir)
                 finally:
-                    train_seconds += time.perf_counter() - t0
+                    timing["train_seconds"] += time.perf_counter() - t0 - reporter.seconds
+                    timing["report_seconds"] += reporter.seconds
                 if result.interrupted:  # SIGINT/SIGTERM: not counted; the next command samples anew
                     trial.set_user_attr("interrupted", True)
-                    self._record(trial, per_seed, train_seconds)
+                    self._record(trial, per_seed, timing)
                     raise KeyboardInterrupt
                 j_det = [row["J_det"] for row in result.history if not math.isnan(row["J_det"])]
                 seed_result = {"seed": config.seed, "final_J_det": final_return(j_det),
@@ -168,16 +177,20 @@ class TrialObjective:
                     raise TrialDiverged(f"{where}: non-finite {bad[0]} ({seed_result[bad[0]]})")
                 if reporting:  # the final policy's value closes the seed's steps; the last seed's is not pruned
                     reporter.values.append(seed_result["final_J_det"])
-                    reporter.report(spec.epochs, prune=s < spec.seeds - 1)
+                    inside = reporter.seconds
+                    try:
+                        reporter.report(spec.epochs, prune=s < spec.seeds - 1)
+                    finally:
+                        timing["report_seconds"] += reporter.seconds - inside
             except optuna.TrialPruned:
-                self._record(trial, per_seed, train_seconds, pruned_at={"seed": s, "epoch": reporter.pruned_at})
+                self._record(trial, per_seed, timing, pruned_at={"seed": s, "epoch": reporter.pruned_at})
                 raise
             except (NonFiniteError, TrialDiverged) as exc:
                 reason = str(exc) if isinstance(exc, TrialDiverged) else f"{where}: training diverged: {exc}"
                 trial.set_user_attr("fail_reason", reason)
-                self._record(trial, per_seed, train_seconds)
+                self._record(trial, per_seed, timing)
                 raise TrialDiverged(reason) from None
-        ret, spread = self._record(trial, per_seed, train_seconds)
+        ret, spread = self._record(trial, per_seed, timing)
         if spec.objective == "return":
             return ret
         if spec.objective == "stability":
@@ -185,12 +198,12 @@ class TrialObjective:
         return ret, spread
 
     @staticmethod
-    def _record(trial: optuna.Trial, per_seed: list[dict[str, Any]], train_seconds: float,
+    def _record(trial: optuna.Trial, per_seed: list[dict[str, Any]], timing: dict[str, float],
                 pruned_at: dict | None = None) -> tuple[float, float]:
         ret_mean, ret_std = mean_std([r["final_J_det"] for r in per_seed])
         spread_mean, spread_std = mean_std([r["spread"] for r in per_seed])
         attrs = {"seed_results": per_seed, "return_mean": ret_mean, "return_std": ret_std,
-                 "spread_mean": spread_mean, "spread_std": spread_std, "train_seconds": train_seconds}
+                 "spread_mean": spread_mean, "spread_std": spread_std, **timing}
         if pruned_at is not None:
             attrs["pruned_at"] = pruned_at
         for key, value in attrs.items():

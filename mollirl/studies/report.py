@@ -19,7 +19,7 @@ from mollirl.studies.spec import StudySpec
 from mollirl.studies.storage import dashboard_command, mask, open_storage, storage_exists
 
 CSV_COLUMNS = ("number", "state", "params", "return_mean", "return_std", "spread_mean", "spread_std", "seeds",
-               "train_seconds", "retry_of", "best", "note", "run_dirs")
+               "train_seconds", "report_seconds", "retry_of", "best", "note", "run_dirs")
 
 
 def trial_row(trial: FrozenTrial) -> dict[str, Any]:
@@ -41,7 +41,8 @@ def trial_row(trial: FrozenTrial) -> dict[str, Any]:
     return {"number": trial.number, "state": trial.state.name, **{f"param_{k}": v for k, v in trial.params.items()},
             "return_mean": num("return_mean"), "return_std": num("return_std"), "spread_mean": num("spread_mean"),
             "spread_std": num("spread_std"), "seeds": len(attrs.get("seed_results", [])),
-            "train_seconds": num("train_seconds"), "retry_of": trial.system_attrs.get("failed_trial", ""),
+            "train_seconds": num("train_seconds"), "report_seconds": num("report_seconds"),
+            "retry_of": trial.system_attrs.get("failed_trial", ""),
             "best": False, "note": note, "run_dirs": " ".join(attrs.get("run_dirs", []))}
 
 

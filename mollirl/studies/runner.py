@@ -35,8 +35,8 @@ logger = logging.getLogger("mollirl.studies")
 
 #: study user attribute holding the search space, objective and setup
 ATTR = "mollirl"
-#: seconds between checks while waiting for other workers' running trials
-POLL_SECONDS = 1.0
+#: seconds between checks while waiting for other workers' running trials (one check: ~10 ms)
+POLL_SECONDS = 0.25
 
 
 def make_sampler(spec: StudySpec, worker_index: int = 0) -> optuna.samplers.BaseSampler:
@@ -252,13 +252,18 @@ def _worker_process(spec_json: str, index: int, log_level: int, go) -> None:
         logger.addHandler(handler)
         logger.setLevel(log_level)
         logger.propagate = False
-    import mollirl.training  # noqa: F401  (the heavy imports, while the parent validates and creates the study)
-
+    # while the parent validates and creates the study: the heavy imports, and one trial's env and model
+    # built once, which also runs the lazy imports of a first training (torch.optim loads torch._dynamo,
+    # about 2 s), so the first trial here starts as warm as the parent's (whose check did the same)
+    spec = StudySpec.from_json(spec_json)
+    try:
+        check_training(spec)
+    except Exception:  # noqa: BLE001 - a bad spec is the parent's to report; this worker then never starts
+        pass
     parent = multiprocessing.parent_process()
     while not go.wait(timeout=1.0):
         if parent is not None and not parent.is_alive():
             return  # the parent died before the study was ready: nothing to do
-    spec = StudySpec.from_json(spec_json)
     try:
         run_worker(spec, index)
     except KeyboardInterrupt:
@@ -330,7 +335,9 @@ def run_study(spec: StudySpec, pool: WorkerPool | None = None) -> StudyRun:
 
     Call :func:`check_training` and :func:`validate_storage` first to reject bad input
     before anything is written. Worker 0 is this process; with ``n_jobs > 1`` the other
-    workers come from ``pool`` (started early by the caller) or a new :class:`WorkerPool`.
+    workers come from ``pool`` (started early by the caller, who joins it: when this
+    returns, the budget is complete and the workers are exiting) or a new
+    :class:`WorkerPool` (joined here; ``workers_failed`` counts its failures).
 
     :raises KeyboardInterrupt: on SIGINT (running trials are recorded FAIL, not counted; a
         new command resumes).
@@ -363,7 +370,7 @@ def run_study(spec: StudySpec, pool: WorkerPool | None = None) -> StudyRun:
     outcome = StudyRun(study)
     try:
         outcome.trials_run = run_worker(spec, 0, storage).trials_run
-        if pool is not None:
+        if own_pool:  # a caller's pool is the caller's to join (it may report while the workers exit)
             outcome.workers_failed = pool.join()
     except BaseException:
         if own_pool:

@@ -46,6 +46,8 @@ def test_study_trains_seeds_into_run_folders_and_reports(tmp_path, tiny, capsys)
             assert list(run.glob("events.out.tfevents.*"))  # TensorBoard sees every seed
         assert attrs["return_mean"] == pytest.approx(t.value)
         assert sorted(t.intermediate_values) == list(range(6))  # 2 seeds x (2 epochs + final)
+        # the time of the 6 reports is kept apart from the training time it happened inside
+        assert 0 < attrs["report_seconds"] < attrs["train_seconds"]
     best = max(trials, key=lambda t: t.value)
     assert f"sigma* = {best.params['sigma']:.4g}" in out
     assert f"optuna-dashboard sqlite:///{tmp_path.resolve()}/studies/studies.db" in out
@@ -53,6 +55,7 @@ def test_study_trains_seeds_into_run_folders_and_reports(tmp_path, tiny, capsys)
         rows = list(csv.DictReader(fh))
     sigmas = [float(r["param_sigma"]) for r in rows]
     assert sigmas == sorted(sigmas) and len(rows) == 3
+    assert all(float(r["report_seconds"]) > 0 and float(r["train_seconds"]) > 0 for r in rows)
     assert (study_dir / "sigma_curve.png").stat().st_size > 10_000
 
 
