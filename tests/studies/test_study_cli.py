@@ -107,6 +107,20 @@ def test_bad_input_one_line_exit_2_nothing_written(tmp_path, tiny, capsys, extra
     assert not list(tmp_path.iterdir())
 
 
+def test_bad_input_with_n_jobs_2_stops_the_worker_and_writes_nothing(tmp_path, tiny, capsys):
+    """The spawned worker builds a trial's env and model too, while the parent checks: a bad option
+    fails there as well, silently; the parent reports it once, stops the worker, nothing is written."""
+    import multiprocessing
+
+    args = ["--env", "double-pendulum", "-f", str(tmp_path / "runs"), *tiny, "--n-jobs", "2", "--env-kwargs",
+            "no_such_kwarg:1"]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "env-kwargs" in err, err
+    assert not multiprocessing.active_children()
+    assert not list(tmp_path.iterdir())
+
+
 def test_existing_study_with_another_space_or_objective_is_refused(tmp_path, tiny, capsys):
     base = ["--env", "double-pendulum", "--n-trials", "1", "--pruner", "none", "--study-name", "s", "-f",
             str(tmp_path), *tiny]
