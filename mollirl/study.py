@@ -136,26 +136,6 @@ def list_studies(plugins: list[str]) -> str:
     return "\n".join(f"  {e.name:<24} {e.obj.env:<16} {e.help}" for e in registry.entries("studies"))
 
 
-def _setup_output() -> None:
-    import logging
-    import warnings
-
-    import optuna
-    from optuna.exceptions import ExperimentalWarning
-
-    optuna.logging.set_verbosity(optuna.logging.ERROR)  # one line per trial comes from the worker
-    warnings.filterwarnings("ignore", category=ExperimentalWarning)
-    log = logging.getLogger("mollirl.studies")
-    for old in [h for h in log.handlers if getattr(h, "_mollirl_study", False)]:
-        log.removeHandler(old)  # a previous main() in this process may have held another sys.stdout
-    handler = logging.StreamHandler(sys.stdout)
-    handler.setFormatter(logging.Formatter("%(message)s"))
-    handler._mollirl_study = True  # type: ignore[attr-defined]
-    log.addHandler(handler)
-    log.setLevel(logging.INFO)
-    log.propagate = False
-
-
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
 
@@ -164,7 +144,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.list:
             print(list_studies(list(args.plugin or [])))
             return 0
-        _setup_output()
+        from mollirl.studies.runner import setup_output
+
+        setup_output()
         spec = spec_from_args(args)
         from mollirl.studies.report import report_spec
 

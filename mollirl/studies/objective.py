@@ -149,11 +149,12 @@ class TrialObjective:
         trial.set_user_attr("run_dirs", [str(d) for d in seed_dirs])
         reporting = spec.objective != "both"
         per_seed: list[dict[str, Any]] = []
-        # wall seconds in train() without the reporter, and in the reporter (storage writes, pruner)
-        timing = {"train_seconds": 0.0, "report_seconds": 0.0}
+        reporters: list[TrialReporter] = []  # each times its own reports (storage writes, pruner)
+        train_seconds = 0.0  # wall seconds in train(), less the reports made inside it
         for s, run_dir in enumerate(seed_dirs):
             config = spec.trial_config(params, s)
             reporter = TrialReporter(trial, spec.objective, s * (spec.epochs + 1), spec.pruner != "none")
+            reporters.append(reporter)
             where = f"seed {s} (seed={config.seed})"
             try:
                 t0 = time.perf_counter()
@@ -161,11 +162,10 @@ class TrialObjective:
                     result = train(config, argv=["-conf", str(Path(run_dir) / "config.yml")], progress_bar=False,
                                    extra_callbacks=[reporter] if reporting else [], run_dir=run_dir)
                 finally:
-                    timing["train_seconds"] += time.perf_counter() - t0 - reporter.seconds
-                    timing["report_seconds"] += reporter.seconds
+                    train_seconds += time.perf_counter() - t0 - reporter.seconds
                 if result.interrupted:  # SIGINT/SIGTERM: not counted; the next command samples anew
                     trial.set_user_attr("interrupted", True)
-                    self._record(trial, per_seed, timing)
+                    self._record(trial, per_seed, train_seconds, reporters)
                     raise KeyboardInterrupt
                 j_det = [row["J_det"] for row in result.history if not math.isnan(row["J_det"])]
                 seed_result = {"seed": config.seed, "final_J_det": final_return(j_det),
@@ -177,20 +177,17 @@ class TrialObjective:
                     raise TrialDiverged(f"{where}: non-finite {bad[0]} ({seed_result[bad[0]]})")
                 if reporting:  # the final policy's value closes the seed's steps; the last seed's is not pruned
                     reporter.values.append(seed_result["final_J_det"])
-                    inside = reporter.seconds
-                    try:
-                        reporter.report(spec.epochs, prune=s < spec.seeds - 1)
-                    finally:
-                        timing["report_seconds"] += reporter.seconds - inside
+                    reporter.report(spec.epochs, prune=s < spec.seeds - 1)
             except optuna.TrialPruned:
-                self._record(trial, per_seed, timing, pruned_at={"seed": s, "epoch": reporter.pruned_at})
+                self._record(trial, per_seed, train_seconds, reporters,
+                             pruned_at={"seed": s, "epoch": reporter.pruned_at})
                 raise
             except (NonFiniteError, TrialDiverged) as exc:
                 reason = str(exc) if isinstance(exc, TrialDiverged) else f"{where}: training diverged: {exc}"
                 trial.set_user_attr("fail_reason", reason)
-                self._record(trial, per_seed, timing)
+                self._record(trial, per_seed, train_seconds, reporters)
                 raise TrialDiverged(reason) from None
-        ret, spread = self._record(trial, per_seed, timing)
+        ret, spread = self._record(trial, per_seed, train_seconds, reporters)
         if spec.objective == "return":
             return ret
         if spec.objective == "stability":
@@ -198,12 +195,13 @@ class TrialObjective:
         return ret, spread
 
     @staticmethod
-    def _record(trial: optuna.Trial, per_seed: list[dict[str, Any]], timing: dict[str, float],
-                pruned_at: dict | None = None) -> tuple[float, float]:
+    def _record(trial: optuna.Trial, per_seed: list[dict[str, Any]], train_seconds: float,
+                reporters: list[TrialReporter], pruned_at: dict | None = None) -> tuple[float, float]:
         ret_mean, ret_std = mean_std([r["final_J_det"] for r in per_seed])
         spread_mean, spread_std = mean_std([r["spread"] for r in per_seed])
         attrs = {"seed_results": per_seed, "return_mean": ret_mean, "return_std": ret_std,
-                 "spread_mean": spread_mean, "spread_std": spread_std, **timing}
+                 "spread_mean": spread_mean, "spread_std": spread_std, "train_seconds": train_seconds,
+                 "report_seconds": sum(r.seconds for r in reporters)}
         if pruned_at is not None:
             attrs["pruned_at"] = pruned_at
         for key, value in attrs.items():

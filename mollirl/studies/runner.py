@@ -239,19 +239,32 @@ def check_training(spec: StudySpec) -> None:
     template_env.close()
 
 
+def setup_output(level: int = logging.INFO) -> None:
+    """A study's console: Optuna quiet (errors only) and its experimental warnings off; at ``level``
+    INFO or below, the worker's one line per trial on stdout (``mollirl.studies`` logger).
+
+    Called by the command and by each spawned worker (with the command's level); safe to call again
+    in one process (a previous call's handler, which may hold another ``sys.stdout``, is replaced).
+    """
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    warnings.filterwarnings("ignore", category=ExperimentalWarning)
+    for old in [h for h in logger.handlers if getattr(h, "_mollirl_study", False)]:
+        logger.removeHandler(old)
+    if level <= logging.INFO:
+        handler = logging.StreamHandler(sys.stdout)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        handler._mollirl_study = True  # type: ignore[attr-defined]
+        logger.addHandler(handler)
+        logger.setLevel(level)
+        logger.propagate = False
+
+
 def _worker_process(spec_json: str, index: int, log_level: int, go) -> None:
     """Entry point of a spawned worker process: set up, wait for the study to exist, run trials."""
     import torch
 
     torch.set_num_threads(1)  # K workers on K cores; intra-op threads would oversubscribe them
-    optuna.logging.set_verbosity(optuna.logging.ERROR)  # as in the parent: one line per trial, ours
-    warnings.filterwarnings("ignore", category=ExperimentalWarning)
-    if log_level <= logging.INFO:
-        handler = logging.StreamHandler(sys.stdout)
-        handler.setFormatter(logging.Formatter("%(message)s"))
-        logger.addHandler(handler)
-        logger.setLevel(log_level)
-        logger.propagate = False
+    setup_output(log_level)  # as in the parent
     # while the parent validates and creates the study: the heavy imports, and one trial's env and model
     # built once, which also runs the lazy imports of a first training (torch.optim loads torch._dynamo,
     # about 2 s), so the first trial here starts as warm as the parent's (whose check did the same)
