@@ -79,7 +79,8 @@ def bench(name: str, env: str, gym_id: str, center: str, grid: int, horizon: int
     model, venv = sb3_model(problem, gym_id, horizon)
     t_loop, sb3_returns = best_of(max(1, repeat - 1), lambda: per_point_loop(model, venv, points[idx]))
     backend = make_backend(env, problem.rollout_kwargs(), horizon=horizon)
-    ours = evaluate_points(backend, problem.policy.mean, points[idx], horizon=horizon, gamma=1.0).values
+    ours = evaluate_points(backend, problem.policy.mean, points[idx], horizon=horizon, gamma=1.0,
+                           eval_options=problem.eval_options).values
     backend.close()
     rel = float(np.max(np.abs(ours - sb3_returns) / np.maximum(np.abs(sb3_returns), 1e-12)))
     row = {"name": name, "points": n_points, "horizon": horizon,

@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from mollirl.algos.returns import BASELINES
+from mollirl.common.returns import BASELINES
 from mollirl.sigma import check_sigma, parse_sigma_schedule
 
 POLICY_INITS = ("reference", "random", "zero")
@@ -35,6 +35,8 @@ class RunConfig:
     :param learn_sigma: make log(sigma) a trained parameter.
     :param sigma_schedule: ``constant[:V]``, ``linear:A:B``, ``exp:A:B`` or ``cosine:A:B``.
     :param epochs: number of updates; each collects ``batch_episodes`` episodes of ``horizon`` steps.
+    :param schedule_epochs: epochs a ``sigma_schedule`` spans (None: ``epochs``). A run extended with
+        ``--resume --epochs`` keeps its span, so the schedule's END value holds for the extra epochs.
     :param step_size: REINFORCE's normalized step delta (or optimizer lr); PPO's Adam lr.
     :param baseline: REINFORCE baseline, ``none`` or ``mean``.
     :param update: REINFORCE update rule: ``normalized`` or an optimizer name.
@@ -55,6 +57,7 @@ class RunConfig:
     learn_sigma: bool = False
     sigma_schedule: str | None = None
     epochs: int = 50
+    schedule_epochs: int | None = None
     batch_episodes: int = 16
     horizon: int = 1000
     gamma: float = 0.99
@@ -77,6 +80,11 @@ class RunConfig:
         return self.batch_episodes * self.horizon
 
     @property
+    def schedule_span(self) -> int:
+        """Epochs a sigma schedule spans."""
+        return self.epochs if self.schedule_epochs is None else self.schedule_epochs
+
+    @property
     def total_timesteps(self) -> int:
         return self.epochs * self.steps_per_epoch
 
@@ -90,6 +98,10 @@ class RunConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+        if self.schedule_epochs is not None and (isinstance(self.schedule_epochs, bool)
+                                                 or not isinstance(self.schedule_epochs, int)
+                                                 or self.schedule_epochs < 1):
+            raise ValueError(f"schedule_epochs must be an integer >= 1 or null, got {self.schedule_epochs!r}")
         if not isinstance(self.checkpoint_every, int) or self.checkpoint_every < 0:
             raise ValueError(f"checkpoint_every must be an integer >= 0, got {self.checkpoint_every!r}")
         if not (isinstance(self.gamma, (int, float)) and 0.0 < self.gamma <= 1.0):

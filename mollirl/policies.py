@@ -29,7 +29,6 @@ from stable_baselines3.common.policies import ActorCriticPolicy
 from stable_baselines3.common.type_aliases import PyTorchObs, Schedule
 from torch import nn
 
-from mollirl.registry import register
 from mollirl.sigma import check_sigma
 
 DTYPE = th.float64
@@ -266,8 +265,3 @@ class GaussianPolicy(ActorCriticPolicy):
                         f"mean_init[{name!r}] must have shape {tuple(params[name].shape)}, got {tuple(arr.shape)}"
                     )
                 params[name].copy_(arr)
-
-
-register("policies", "linear", GaussianPolicy, help="u = -K s + b (+ Gaussian noise)", mean_net="linear")
-register("policies", "mlp", GaussianPolicy, help="u = W2 tanh(W1 s) (+ Gaussian noise), width 16, no bias by default",
-         mean_net="mlp")

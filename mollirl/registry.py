@@ -1,14 +1,17 @@
 """Named registries (algos, policies, envs, callbacks, studies) and plugin discovery.
 
-Built-ins register through the same calls a plugin uses::
+The registry imports no plugin. Every plugin, the built-in ones included,
+is a module named by an entry point in the group ``mollirl.plugins``
+(mollirl's own ``pyproject.toml`` declares ``mollirl.envs``, ``mollirl.algos``,
+``mollirl.callbacks`` and ``mollirl.studies``); :func:`load_all_plugins` imports
+them, and their import-time ``register`` calls are the only side effect::
 
     from mollirl.registry import register
     register("envs", "my-env", factory, help="...")
 
-A third-party package declares an entry point in the group ``mollirl.plugins``
-naming a module; :func:`load_plugins` imports it and its import-time
-``register`` calls are the only side effect. ``--plugin MODULE_OR_FILE`` loads a
-local module (dotted name) or a ``.py`` file the same way.
+``--plugin MODULE_OR_FILE`` loads a local module (dotted name) or a ``.py`` file
+the same way. A built-in plugin that fails to import is an error; a third
+party's is logged and skipped.
 """
 
 from __future__ import annotations
@@ -65,7 +68,7 @@ def register(kind: str, name: str, obj: Any, *, help: str = "", overwrite: bool 
     reg = _check_kind(kind)
     if name in reg and reg[name].obj is not obj and not overwrite:
         raise ValueError(f"{kind} name {name!r} is already registered by {reg[name].origin!r}")
-    origin = getattr(obj, "__module__", "") or ""
+    origin = obj.split(":")[0] if isinstance(obj, str) else (getattr(obj, "__module__", "") or "")
     reg[name] = Entry(name=name, obj=obj, help=help, origin=origin, meta=dict(meta))
     return obj
 
@@ -132,20 +135,34 @@ def load_plugin(spec: str) -> None:
     _LOADED_PLUGINS.add(spec)
 
 
+#: the distribution whose entry points are the built-in plugins
+BUILTIN_DIST = "mollirl"
+
+
 def load_entry_point_plugins() -> list[str]:
     """Import every module named by an entry point in the ``mollirl.plugins`` group.
 
-    A plugin that fails to import is logged and skipped so that one broken
-    third-party package does not take the command line down. Returns the
-    module names loaded.
+    The built-in plugins (entry points of the ``mollirl`` distribution) come first and
+    must import; a third-party plugin that fails to import is logged and skipped, so that
+    one broken package does not take the command line down. Returns the module names loaded.
+
+    :raises RuntimeError: when mollirl's own entry points are missing (the package is not
+        installed: ``pip install -e .``) or a built-in plugin fails to import.
     """
+    points = list(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP))
+    builtin = [ep for ep in points if ep.dist is not None and ep.dist.name == BUILTIN_DIST]
+    if not builtin:
+        raise RuntimeError("mollirl's built-in plugins are not registered (no 'mollirl.plugins' entry points of "
+                           "the mollirl distribution): install the package with pip install -e .")
     loaded = []
-    for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+    for ep in [*builtin, *(ep for ep in points if ep not in builtin)]:
         if ep.value in _LOADED_PLUGINS:
             continue
         try:
             ep.load()
         except Exception as exc:  # noqa: BLE001 - reported, not swallowed silently
+            if ep in builtin:
+                raise
             logger.warning("mollirl plugin %s (%s) failed to load: %s", ep.name, ep.value, exc)
             continue
         _LOADED_PLUGINS.add(ep.value)
@@ -153,17 +170,8 @@ def load_entry_point_plugins() -> list[str]:
     return loaded
 
 
-def load_builtin_plugins() -> None:
-    """Import the built-in plugin subpackages (envs, callbacks, studies) and algorithms."""
-    importlib.import_module("mollirl.policies")
-    importlib.import_module("mollirl.algos")
-    importlib.import_module("mollirl.callbacks")
-    importlib.import_module("mollirl.studies")
-
-
 def load_all_plugins(extra: list[str] | None = None) -> None:
-    """Built-ins, then installed entry points, then ``extra`` (``--plugin`` values)."""
-    load_builtin_plugins()
+    """The installed entry points (built-ins first), then ``extra`` (``--plugin`` values)."""
     load_entry_point_plugins()
     for spec in extra or []:
         load_plugin(spec)

@@ -107,7 +107,7 @@ def config_layer(args) -> dict:
 def spec_from_args(args):
     """Preset < command line -> one validated :class:`~mollirl.studies.spec.StudySpec` (nothing written)."""
     from mollirl.config import resolve_config
-    from mollirl.envs import get_env_plugin
+    from mollirl.common.env_util import get_env_plugin
     from mollirl.studies.spec import build_spec, merge_options, searched_config_conflicts
 
     registry.load_all_plugins(list(args.plugin or []))

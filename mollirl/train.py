@@ -98,7 +98,7 @@ def list_registered(plugins: list[str]) -> str:
 
 def config_from_args(args) -> RunConfig:
     """Resolve preset < YAML < CLI into one validated config."""
-    from mollirl.envs import get_env_plugin
+    from mollirl.common.env_util import get_env_plugin
 
     plugins = list(args.plugin or [])
     registry.load_all_plugins(plugins)
@@ -123,6 +123,8 @@ def resume_config(args) -> RunConfig:
     except TypeError as exc:
         raise ValueError(f"--resume {args.resume!r}: config.yml is corrupt ({exc})") from None
     if args.epochs is not None:
+        if config.sigma_schedule and config.schedule_epochs is None:
+            config.schedule_epochs = config.epochs  # the schedule keeps its span; its END value holds after it
         config.epochs = args.epochs
     if args.no_progress:
         config.progress = False
@@ -138,13 +140,13 @@ def main(argv: list[str] | None = None) -> int:
             print(list_registered(list(args.plugin or [])))
             return 0
         config = resume_config(args) if args.resume else config_from_args(args)
-        from mollirl.algos.reinforce import NonFiniteError
+        from mollirl.common.errors import NonFiniteError
         from mollirl.training import train
 
         try:
             result = train(config, argv=argv, resume_dir=args.resume)
         except NonFiniteError as exc:
-            print(f"{PROG}: training stopped: {exc}; the last good checkpoint is kept", file=sys.stderr)
+            print(f"{PROG}: training stopped: {exc}", file=sys.stderr)
             return 1
         print(summary(config, result))
         return 130 if result.interrupted else 0

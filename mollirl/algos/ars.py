@@ -16,11 +16,11 @@ import numpy as np
 import torch as th
 from gymnasium import spaces
 from sb3_contrib import ARS
-from stable_baselines3.common.callbacks import BaseCallback
 
-from mollirl.algos.reinforce import NonFiniteError, derive_seed
+from mollirl.common.algorithm import EVAL_SEED, EpochAlgorithm, EpochBatch
+from mollirl.common.seeding import RESETS, derive_seed
 from mollirl.policies import GaussianPolicy
-from mollirl.sigma import SigmaSchedule
+from mollirl.rollout import BatchedMean, Rows
 
 
 class ARSGaussianPolicy(GaussianPolicy):
@@ -43,108 +43,99 @@ class ARSGaussianPolicy(GaussianPolicy):
         self.set_mean_vector(np.asarray(th.as_tensor(vector).detach().cpu(), dtype=np.float64))
 
 
-class MollifiedARS(ARS):
-    """ARS with a batched candidate evaluation and mollirl's epoch conventions.
+class MollifiedARS(EpochAlgorithm, ARS):
+    """ARS on the contract (:mod:`mollirl.common.algorithm`), candidates evaluated in one batched rollout.
 
-    * All ``2 n_delta`` candidates are evaluated in one batched rollout: the
-      VecEnv has one copy per candidate (``n_envs = 2 n_delta``, one episode each,
-      of ``horizon`` steps), and every candidate's mean action comes from one
-      batched matmul. Callbacks see ``rewards`` and ``dones`` at every step, as in
-      SB3's on-policy loop, so ``J_sigma`` is the mean discounted return of the
-      perturbed candidates: the parameter-space mollified objective.
-    * Epoch k draws its perturbations and env resets from ``(seed, k)``.
+    * Epoch k's rows are the ``2 n_delta`` candidates ``theta +- delta_std * delta_i`` (one
+      episode each, deterministic mean actions, reset seeds ``derive_seed(seed, k, RESETS) + i``)
+      and the J_det row at theta itself; the VecEnv has one copy per candidate
+      (``n_envs = 2 n_delta``). ``J_sigma`` is the mean discounted return of the candidates:
+      the parameter-space mollified objective.
+    * The deltas are sb3-contrib's draw (``torch.normal`` from the global generator, which the
+      contract reseeds from ``(seed, k)``); the update is sb3-contrib's: the top ``n_top``
+      directions by undiscounted return, the step scaled by the returns' standard deviation.
     * ``sigma_schedule`` (optional) sets ``delta_std`` per epoch.
 
     :param horizon: steps per candidate episode.
-    :param sigma_schedule: per-epoch schedule of ``delta_std``, or None (constant ``delta_std``).
-    :param n_updates_planned: epochs the schedule spans.
-    :param kwargs: sb3-contrib ``ARS`` arguments (``n_delta`` must equal ``n_envs / 2``).
+    :param gamma: discount of the recorded J_det and J_sigma (ARS's update uses undiscounted returns).
+    :param kwargs: the contract's and sb3-contrib ``ARS``'s (``n_delta`` must equal ``n_envs / 2``).
     """
 
     policy_aliases: ClassVar[dict[str, type]] = {**ARS.policy_aliases, "GaussianPolicy": ARSGaussianPolicy}
 
-    def __init__(self, policy: Any, env: Any, *, horizon: int = 1000, sigma_schedule: SigmaSchedule | None = None,
-                 n_updates_planned: int = 1, **kwargs: Any) -> None:
-        self.horizon = int(horizon)
-        self.sigma_schedule = sigma_schedule
-        self.n_updates_planned = int(n_updates_planned)
+    def __init__(self, policy: Any, env: Any, *, horizon: int = 1000, gamma: float = 0.99, **kwargs: Any) -> None:
         kwargs.setdefault("zero_policy", False)
-        super().__init__(policy, env, **kwargs)
+        self.gamma = float(gamma)  # of J_det and J_sigma only: ARS itself climbs the undiscounted return
+        super().__init__(policy, env, horizon=horizon, **kwargs)
+        self.delta_std = float(self.delta_std_schedule(1.0))
+
+    def _setup_model(self) -> None:
+        # here, not in __init__: SB3's load builds the model with default arguments, then sets n_delta
         if self.env is not None and self.env.num_envs != self.pop_size:
             raise ValueError(f"ARS evaluates one candidate per env copy: n_envs must be 2 n_delta = {self.pop_size}, "
                              f"got {self.env.num_envs}")
-        if self.seed is None:
-            self.seed = int(np.random.SeedSequence().generate_state(1)[0] >> 1)
-        self.exploration_sigma = float(self.delta_std_schedule(1.0))
+        super()._setup_model()
 
     def set_parameters(self, *args: Any, **kwargs: Any) -> None:
         super().set_parameters(*args, **kwargs)
         # ARS keeps its own copy of the weights: resync it with the loaded policy
         self.weights = th.nn.utils.parameters_to_vector(self.policy.parameters()).detach()
 
-    @property
-    def epoch(self) -> int:
-        return self.num_timesteps // (self.pop_size * self.horizon)
-
-    def _do_one_update(self, callback: BaseCallback, async_eval: Any) -> None:
-        epoch = self.epoch
+    # --- the contract ------------------------------------------------------------------------
+    def begin_epoch(self, epoch: int) -> None:
+        super().begin_epoch(epoch)  # reseeds torch's global generator: the deltas below
         if self.sigma_schedule is not None:
-            value = self.sigma_schedule(epoch, self.n_updates_planned)
-            self.delta_std_schedule = lambda _progress: value
-        self.exploration_sigma = float(self.delta_std_schedule(self._current_progress_remaining))
-        self.policy.set_sigma(self.exploration_sigma)
-        th.manual_seed(derive_seed(self.seed, epoch, 2))  # ARS samples its deltas from torch's global generator
-        super()._do_one_update(callback, async_eval)
-        if not bool(th.isfinite(self.weights).all()):
-            raise NonFiniteError(f"non-finite ARS weights after update {self._n_updates}")
+            self.delta_std = float(self.sigma_schedule(epoch, self.planned_epochs))
+        else:
+            self.delta_std = float(self.delta_std_schedule(self._current_progress_remaining))
+        self.policy.set_sigma(self.delta_std)
 
-    def evaluate_candidates(self, candidate_weights: th.Tensor, callback: BaseCallback, async_eval: Any) -> th.Tensor:
-        """Undiscounted episode return of every candidate, all candidates in one batched rollout."""
-        from mollirl.landscape.batched_policy import BatchedMean
+    def exploration_sigma(self) -> float:
+        return float(self.delta_std)
 
-        if async_eval is not None:
-            return super().evaluate_candidates(candidate_weights, callback, async_eval)
-        env = self.env
-        n = env.num_envs
-        points = candidate_weights.detach().cpu().numpy().astype(np.float64)
-        mean = BatchedMean(self.policy.mean, points)
-        env.seed(derive_seed(self.seed, self.epoch, 0))
-        obs = env.reset()
-        returns = np.zeros(n)
-        lengths = np.zeros(n, dtype=np.int64)
-        alive = np.ones(n, dtype=bool)
-        self.ep_info_buffer = []
-        callback.on_rollout_start()
-        for _ in range(self.horizon):
-            actions = mean(np.asarray(obs, dtype=np.float64))
-            obs, rewards, dones, infos = env.step(actions)
-            self.num_timesteps += n
-            returns += np.where(alive, rewards, 0.0)
-            lengths += alive
-            callback.update_locals({"rewards": rewards, "dones": dones, "infos": infos})
-            if not callback.on_step():
-                self._stopped = True
-                break
-            alive &= ~dones
-            if not alive.any():
-                break
-        self._mimic_monitor_wrapper(returns, lengths)
-        callback.on_rollout_end()
+    def epoch_rows(self, epoch: int) -> tuple[Rows, int, dict[str, Any]]:
+        deltas = th.normal(mean=0.0, std=1.0, size=(self.n_delta, self.n_params), device=self.device)
+        policy_deltas = deltas * self.delta_std
+        candidates = th.cat([self.weights + policy_deltas, self.weights - policy_deltas])
+        points = candidates.detach().cpu().numpy().astype(np.float64)
+        n = self.pop_size
+        base = derive_seed(self.seed, epoch, RESETS)
+        seeds = [base + i for i in range(n)]
+        options: list | None = None
+        if self._has_det_row():
+            points = np.concatenate([points, self.policy.get_mean_vector()[None]])
+            seeds.append(EVAL_SEED)
+            options = [None] * n + [self.eval_options]
+        rows = Rows(mean=BatchedMean(self.policy.mean, points), seeds=np.array(seeds), options=options)
+        return rows, n, {"deltas": deltas}
+
+    def update(self, batch: EpochBatch) -> None:
+        """sb3-contrib's ARS step from the candidates' undiscounted returns."""
+        r, n = batch.result, batch.n_train
         # float32 like sb3-contrib's own returns (its update multiplies them with float32 deltas)
-        return th.as_tensor(returns + self.alive_bonus_offset * lengths, dtype=th.float32)
+        returns = th.as_tensor(r.undiscounted[:n] + self.alive_bonus_offset * r.lengths[:n], dtype=th.float32)
+        deltas = batch.extra["deltas"]
+        learning_rate = self.lr_schedule(self._current_progress_remaining)
+        plus, minus = returns[: self.n_delta], returns[self.n_delta:]
+        top_returns, _ = th.max(th.vstack((plus, minus)), dim=0)
+        top_idx = th.argsort(top_returns, descending=True)[: self.n_top]
+        plus, minus, deltas = plus[top_idx], minus[top_idx], deltas[top_idx]
+        return_std = th.cat([plus, minus]).std()
+        step_size = learning_rate / (self.n_top * return_std + 1e-6)
+        self.weights = self.weights + step_size * ((plus - minus) @ deltas)
+        self.policy.load_from_vector(self.weights.cpu())
+        self._n_updates += 1
+        self.logger.record("train/iterations", self._n_updates, exclude="tensorboard")
+        self.logger.record("train/delta_std", self.delta_std)
+        self.logger.record("train/learning_rate", learning_rate)
+        self.logger.record("train/step_size", step_size.item())
+        self.logger.record("rollout/return_std", return_std.item())
 
-    def learn(self, total_timesteps: int, callback: Any = None, log_interval: int = 1, tb_log_name: str = "ARS",
-              reset_num_timesteps: bool = True, async_eval: Any = None, progress_bar: bool = False) -> MollifiedARS:
-        """sb3-contrib's ARS loop, which also stops when a callback returns False
-        (mollirl's SIGINT/SIGTERM checkpointing relies on that)."""
-        total_steps, callback = self._setup_learn(total_timesteps, callback, reset_num_timesteps, tb_log_name,
-                                                  progress_bar)
-        callback.on_training_start(locals(), globals())
-        self._stopped = False
-        while self.num_timesteps < total_steps and not self._stopped:
-            self._update_current_progress_remaining(self.num_timesteps, total_timesteps)
-            self._do_one_update(callback, async_eval)
-            if log_interval is not None and self._n_updates % log_interval == 0 and not self._stopped:
-                self.dump_logs()
-        callback.on_training_end()
-        return self
+    def _snapshot_extra(self) -> dict[str, Any]:
+        return {"weights": self.weights.clone()}
+
+    def _restore_extra(self, saved: dict[str, Any]) -> None:
+        self.weights = saved["weights"]
+
+    def _parameters_finite(self) -> bool:
+        return super()._parameters_finite() and bool(th.isfinite(self.weights).all())

@@ -8,7 +8,11 @@ does not import torch, gymnasium, mujoco or optuna.
   heat kernel (a Gaussian policy's effect, Prop. 4.1) or the bump kernel (App. D).
 - :func:`spectrum`, :func:`hf_energy_fraction`: how much high-frequency energy a
   landscape carries.
-- :func:`holder_exponent`: the Hölder exponent from the scaling of increments.
+- :func:`holder_exponent`: the Hölder exponent of a sampled window from the
+  scaling of increments over all its pairs of points.
+- :func:`pointwise_holder_exponent`, :func:`pointwise_holder_from_increments`:
+  the point-wise Hölder exponent at one centre from |J(c + h d) - J(c)| over
+  step sizes h (the exponent Prop. 3.1 bounds; see docs/landscapes.md).
 - :func:`lyapunov_exponent`, :func:`predicted_holder_exponent`: the closed loop's
   maximal Lyapunov exponent and the exponent Prop. 3.1 predicts from it.
 - :func:`gaussian_smoothing_table`, :func:`heat_residual`: build L(mu, sigma^2)
@@ -19,12 +23,18 @@ from mollirl.analysis.heat import HeatResidual, gaussian_smoothing_table, heat_r
 from mollirl.analysis.holder import HolderFit, holder_exponent
 from mollirl.analysis.lyapunov import LyapunovResult, lyapunov_exponent, predicted_holder_exponent
 from mollirl.analysis.mollifier import bump_kernel, gaussian_kernel, mollify
+from mollirl.analysis.pointwise import (
+    PointwiseHolderFit,
+    pointwise_holder_exponent,
+    pointwise_holder_from_increments,
+)
 from mollirl.analysis.spectrum import Spectrum, hf_energy_fraction, spectrum
 
 __all__ = [
     "HeatResidual",
     "HolderFit",
     "LyapunovResult",
+    "PointwiseHolderFit",
     "Spectrum",
     "bump_kernel",
     "gaussian_kernel",
@@ -34,6 +44,8 @@ __all__ = [
     "holder_exponent",
     "lyapunov_exponent",
     "mollify",
+    "pointwise_holder_exponent",
+    "pointwise_holder_from_increments",
     "predicted_holder_exponent",
     "spectrum",
 ]

@@ -56,7 +56,7 @@ class _SnapshotCallback(BaseCallback):
     prefix = "landscape"
 
     def __init__(self, run_dir: str | Path, env: str, *, steps_per_epoch: int, horizon: int, gamma: float,
-                 env_kwargs: dict[str, Any] | None = None, eval_kwargs: dict[str, Any] | None = None,
+                 env_kwargs: dict[str, Any] | None = None, eval_options: dict[str, Any] | None = None,
                  every: int = 10, seed: int = 0, sigma: float | None = None, max_envs: int = 2048,
                  png: bool = True, verbose: int = 0) -> None:
         super().__init__(verbose)
@@ -66,7 +66,7 @@ class _SnapshotCallback(BaseCallback):
         self.horizon = _check_int("horizon", horizon, 1)
         self.gamma = float(gamma)
         self.env_kwargs = dict(env_kwargs or {})
-        self.eval_kwargs = dict(eval_kwargs or {})
+        self.eval_options = None if eval_options is None else dict(eval_options)
         self.every = _check_int("every", every, 1)
         self.seed = _check_int("seed", seed, 0)
         if sigma is not None:
@@ -81,7 +81,7 @@ class _SnapshotCallback(BaseCallback):
 
     # --- hooks -------------------------------------------------------------------------
     def _epoch(self) -> int:
-        return int(self.model.num_timesteps // self.steps_per_epoch)
+        return int(self.model.epoch)
 
     def _on_rollout_start(self) -> None:
         epoch = self._epoch()
@@ -95,7 +95,7 @@ class _SnapshotCallback(BaseCallback):
         try:
             epoch = self._epoch()
             # a run stopped mid-epoch (a signal) is not held up by a snapshot; its resume takes it
-            at_boundary = self.model.num_timesteps % self.steps_per_epoch == 0
+            at_boundary = self.model.num_timesteps == epoch * self.steps_per_epoch
             if at_boundary and epoch not in self.done_epochs:
                 self._snapshot(epoch)
                 self.logger.dump(step=self.model.num_timesteps)
@@ -108,7 +108,7 @@ class _SnapshotCallback(BaseCallback):
     def _problem(self, epoch: int) -> LandscapeProblem:
         return LandscapeProblem(
             env=self.env, policy=self.model.policy, horizon=self.horizon, gamma=self.gamma,
-            env_kwargs=self.env_kwargs, eval_kwargs=self.eval_kwargs, label=f"epoch {epoch}",
+            env_kwargs=self.env_kwargs, eval_options=self.eval_options, label=f"epoch {epoch}",
             metadata={"run_dir": str(self.run_dir), "epoch": epoch, "timesteps": int(self.model.num_timesteps)},
         )
 
@@ -153,7 +153,8 @@ class LandscapeSnapshotCallback(_SnapshotCallback):
     :param steps_per_epoch: env steps per epoch (``batch_episodes * horizon``).
     :param horizon: rollout length of the landscape.
     :param gamma: discount.
-    :param env_kwargs: the run's env kwargs; ``eval_kwargs`` (the plugin's noise-free start) override them.
+    :param env_kwargs: the run's env kwargs.
+    :param eval_options: reset options of the env's noise-free evaluation start (every row starts there).
     :param every: epochs between snapshots (>= 1); epoch 0 and the last epoch are always taken.
     :param grid: points per axis (>= 3; odd puts theta_k on the grid).
     :param dims: 1 or 2 (default 1: cheap).
@@ -168,12 +169,12 @@ class LandscapeSnapshotCallback(_SnapshotCallback):
     """
 
     def __init__(self, run_dir: str | Path, env: str, *, steps_per_epoch: int, horizon: int, gamma: float,
-                 env_kwargs: dict[str, Any] | None = None, eval_kwargs: dict[str, Any] | None = None,
+                 env_kwargs: dict[str, Any] | None = None, eval_options: dict[str, Any] | None = None,
                  every: int = 10, grid: int = 11, dims: int = 1, radius: float = 1.0,
                  directions: str = "random", mode: str = "both", sigma: float | None = None, episodes: int = 8,
                  seed: int = 0, max_envs: int = 2048, png: bool = True, verbose: int = 0) -> None:
         super().__init__(run_dir, env, steps_per_epoch=steps_per_epoch, horizon=horizon, gamma=gamma,
-                         env_kwargs=env_kwargs, eval_kwargs=eval_kwargs, every=every, seed=seed, sigma=sigma,
+                         env_kwargs=env_kwargs, eval_options=eval_options, every=every, seed=seed, sigma=sigma,
                          max_envs=max_envs, png=png, verbose=verbose)
         self.grid = make_grid(check_grid_size(grid), check_radius(radius), check_dims(dims))
         self.direction_spec = str(directions)
@@ -231,12 +232,12 @@ class QLandscapeCallback(_SnapshotCallback):
     prefix = "q_landscape"
 
     def __init__(self, run_dir: str | Path, env: str, *, steps_per_epoch: int, horizon: int, gamma: float,
-                 env_kwargs: dict[str, Any] | None = None, eval_kwargs: dict[str, Any] | None = None,
+                 env_kwargs: dict[str, Any] | None = None, eval_options: dict[str, Any] | None = None,
                  every: int = 10, grid: int = 21, radius: float | None = None,
                  action_dims: tuple[int, int] | str = (0, 1), sigma: float | None = None, seed: int = 0,
                  max_envs: int = 2048, png: bool = True, verbose: int = 0) -> None:
         super().__init__(run_dir, env, steps_per_epoch=steps_per_epoch, horizon=horizon, gamma=gamma,
-                         env_kwargs=env_kwargs, eval_kwargs=eval_kwargs, every=every, seed=seed, sigma=sigma,
+                         env_kwargs=env_kwargs, eval_options=eval_options, every=every, seed=seed, sigma=sigma,
                          max_envs=max_envs, png=png, verbose=verbose)
         self.grid_size = check_grid_size(grid)
         self.radius = None if radius is None else check_radius(radius)
@@ -267,14 +268,14 @@ def _context_kwargs(context) -> dict[str, Any]:
     config = context.config
     return dict(run_dir=context.run_dir, env=config.env, steps_per_epoch=config.steps_per_epoch,
                 horizon=config.horizon, gamma=config.gamma, env_kwargs=dict(config.env_kwargs),
-                eval_kwargs=dict(context.env_plugin.eval_kwargs))
+                eval_options=context.eval_options)
 
 
 def _check_directions_for_run(context, spec: str, dims: int) -> None:
     """Validate a direction spec against the run's policy before training starts."""
-    from mollirl.landscape.problem import _policy_from_config
+    from mollirl.landscape.problem import policy_from_config
 
-    labels = _policy_from_config(context.config).mean_parameter_labels()
+    labels = policy_from_config(context.config).mean_parameter_labels()
     if str(spec).endswith(".npz"):
         loaded = Directions.load(spec)
         loaded.check_labels(labels)
@@ -306,7 +307,7 @@ def q_landscape_callback(context, *, every: int = 10, grid: int = 21, radius: fl
                          seed: int | None = None, horizon: int | None = None, max_envs: int = 2048,
                          png: bool = True) -> QLandscapeCallback:
     """Factory of ``--callback q-landscape:every=10,grid=21,...`` (options as :class:`QLandscapeCallback`)."""
-    from mollirl.landscape.problem import _policy_from_config
+    from mollirl.landscape.problem import policy_from_config
 
     kwargs = _context_kwargs(context)
     if horizon is not None:
@@ -314,7 +315,7 @@ def q_landscape_callback(context, *, every: int = 10, grid: int = 21, radius: fl
     callback = QLandscapeCallback(**kwargs, every=every, grid=grid, radius=radius, action_dims=action_dims,
                                   sigma=sigma, seed=context.config.seed if seed is None else seed,
                                   max_envs=max_envs, png=png)
-    action_dim = int(_policy_from_config(context.config).action_space.shape[0])
+    action_dim = int(policy_from_config(context.config).action_space.shape[0])
     if max(callback.action_dims) >= action_dim:
         raise ValueError(f"action_dims {list(callback.action_dims)} out of range: the env has {action_dim} actions")
     return callback

@@ -10,6 +10,9 @@ Both are linear, ``u = -K s + b``:
   convention of :class:`~mollirl.envs.double_pendulum.DoublePendulumEnv`:
   ``u = K0 s``, i.e. ``K = -K0``, ``b = 0``. K0 is data from the paper (an
   initial guess "close to the stabilizing region"), not the output of a computation.
+
+The env plugins register these as their ``reference``;
+:func:`mollirl.common.env_util.reference_policy` looks an env's up.
 """
 
 from __future__ import annotations
@@ -27,7 +30,8 @@ QUADROTOR_LQR_R = 0.1 * np.eye(2)
 
 
 def quadrotor_reference(env) -> dict[str, np.ndarray]:
-    """theta* = (LQR gain at hover, hover thrust) of a :class:`PlanarQuadrotorEnv`."""
+    """theta* = (LQR gain at hover, hover thrust) of a planar quadrotor env (its ``dynamics`` and
+    ``params.hover_thrust``)."""
     base = env.unwrapped
     hover = np.full(2, base.params.hover_thrust)
     A, B = linearize(base.dynamics, np.zeros(6), hover)
@@ -38,19 +42,3 @@ def quadrotor_reference(env) -> dict[str, np.ndarray]:
 def double_pendulum_reference(env) -> dict[str, np.ndarray]:
     """The paper's initial policy ``u = K0 s`` as ``K = -K0``, ``b = 0``."""
     return {"K": -DOUBLE_PENDULUM_K0.copy(), "b": np.zeros(2)}
-
-
-def reference_policy(env) -> dict[str, np.ndarray]:
-    """Linear reference parameters ``{"K": (m, n), "b": (m,)}`` of an analytic env.
-
-    :raises ValueError: for an env without a reference policy.
-    """
-    from mollirl.envs.double_pendulum import DoublePendulumEnv
-    from mollirl.envs.quadrotor import PlanarQuadrotorEnv
-
-    base = env.unwrapped
-    if isinstance(base, PlanarQuadrotorEnv):
-        return quadrotor_reference(env)
-    if isinstance(base, DoublePendulumEnv):
-        return double_pendulum_reference(env)
-    raise ValueError(f"no reference policy for env {type(base).__name__}; use --policy-init random or zero")

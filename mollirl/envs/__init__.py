@@ -1,51 +1,38 @@
-"""Built-in envs (plugin subpackage): registration with Gymnasium and mollirl's registry.
+"""Built-in envs (a plugin, loaded through the ``mollirl.plugins`` entry points like any other).
 
 Importing this module registers ``mollirl/PlanarQuadrotor-v0``,
-``mollirl/DoublePendulum-v0`` and ``mollirl/HopperStand-v0`` with Gymnasium
-(string entry points: no MuJoCo import until the hopper is made) and the short
-names ``quadrotor``, ``double-pendulum``, ``hopper-stand`` in mollirl's ``envs``
-registry, each with the paper's training preset.
+``mollirl/DoublePendulum-v0``, ``mollirl/SinglePendulum-v0`` and
+``mollirl/HopperStand-v0`` with Gymnasium (string entry points: no MuJoCo import
+until the hopper is made) and the short names ``quadrotor``, ``double-pendulum``,
+``single-pendulum``, ``hopper-stand`` in mollirl's ``envs`` registry, each with
+the paper's training preset (the single pendulum's, which the paper does not
+give, mirrors the double pendulum's with the random tanh-MLP of Figure 2).
+
+``EnvPlugin``, ``get_env_plugin`` and ``make_vec_env`` live in
+:mod:`mollirl.common.env_util` and are re-exported here for plugins.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import gymnasium as gym
 
+from mollirl.common.env_util import EnvPlugin, get_env_plugin, make_vec_env
 from mollirl.registry import register
 
-
-@dataclass(frozen=True)
-class EnvPlugin:
-    """What mollirl knows about an env beyond its Gymnasium id.
-
-    :param gym_id: the registered Gymnasium id.
-    :param make_vec: optional batched factory ``(n_envs, max_episode_steps, n_threads, **env_kwargs) -> VecEnv``
-        (``n_threads``: worker threads for stepping, None = all cores; a factory may ignore it);
-        without one, a ``DummyVecEnv`` of ``gym.make`` copies is used.
-    :param preset: the paper's training hyperparameters (config keys).
-    :param eval_kwargs: env kwargs that make resets deterministic for evaluating J_det
-        (e.g. ``{"start_noise": 0.0}``).
-    :param reference: optional ``env -> {"K", "b"}`` reference policy for ``--policy-init reference``.
-    """
-
-    gym_id: str
-    make_vec: Callable[..., Any] | None = None
-    preset: dict[str, Any] = field(default_factory=dict)
-    eval_kwargs: dict[str, Any] = field(default_factory=dict)
-    reference: Callable[[gym.Env], dict] | None = None
+#: steps per episode of every built-in env (the paper's horizon)
+MAX_EPISODE_STEPS = 1000
 
 
 def _register_gym(env_id: str, entry_point: str) -> None:
     if env_id not in gym.registry:
-        gym.register(id=env_id, entry_point=entry_point, max_episode_steps=1000)
+        gym.register(id=env_id, entry_point=entry_point, max_episode_steps=MAX_EPISODE_STEPS)
 
 
 def _analytic_vec(cls_path: str) -> Callable[..., Any]:
-    def make(n_envs: int, max_episode_steps: int = 1000, n_threads: int | None = None, **env_kwargs: Any):
+    def make(n_envs: int, max_episode_steps: int = MAX_EPISODE_STEPS, n_threads: int | None = None, **env_kwargs: Any):
         # numpy steps every copy in one call on one thread: n_threads does not apply
         import importlib
 
@@ -57,21 +44,38 @@ def _analytic_vec(cls_path: str) -> Callable[..., Any]:
     return make
 
 
-def _hopper_vec(n_envs: int, max_episode_steps: int = 1000, n_threads: int | None = None, **env_kwargs: Any):
+def _hopper_vec(n_envs: int, max_episode_steps: int = MAX_EPISODE_STEPS, n_threads: int | None = None,
+                **env_kwargs: Any):
     from mollirl.envs.hopper_vec import HopperStandVecEnv
 
     return HopperStandVecEnv(n_envs, max_episode_steps=max_episode_steps, n_threads=n_threads, **env_kwargs)
 
 
-def _reference(env):
-    # one mapping from env to reference controller: mollirl.control.reference_policy
-    from mollirl.control.reference import reference_policy
+def _analytic_start(env) -> dict:
+    """The analytic envs' evaluation start: exactly ``start_state`` (no start noise)."""
+    return {"state": env.start_state.copy()}
 
-    return reference_policy(env)
+
+def _hopper_start(env) -> dict:
+    """Hopper-stand's evaluation start: Hopper-v5's initial qpos and qvel, without reset noise."""
+    return {"qpos": env.init_qpos.copy(), "qvel": env.init_qvel.copy()}
+
+
+def _quadrotor_reference(env):
+    from mollirl.control.reference import quadrotor_reference
+
+    return quadrotor_reference(env)
+
+
+def _double_pendulum_reference(env):
+    from mollirl.control.reference import double_pendulum_reference
+
+    return double_pendulum_reference(env)
 
 
 _register_gym("mollirl/PlanarQuadrotor-v0", "mollirl.envs.quadrotor:PlanarQuadrotorEnv")
 _register_gym("mollirl/DoublePendulum-v0", "mollirl.envs.double_pendulum:DoublePendulumEnv")
+_register_gym("mollirl/SinglePendulum-v0", "mollirl.envs.single_pendulum:SinglePendulumEnv")
 _register_gym("mollirl/HopperStand-v0", "mollirl.envs.hopper_stand:HopperStandEnv")
 
 register(
@@ -81,8 +85,8 @@ register(
         make_vec=_analytic_vec("mollirl.envs.quadrotor:PlanarQuadrotorEnv"),
         preset=dict(policy="linear", policy_init="reference", sigma=0.1, batch_episodes=16, epochs=50,
                     horizon=1000, gamma=0.99, step_size=0.001),
-        eval_kwargs={"start_noise": 0.0},
-        reference=_reference,
+        eval_start=_analytic_start,
+        reference=_quadrotor_reference,
     ),
     help="planar quadrotor hover (paper App. F.3, Fig. 8), 6 states, 2 thrusts",
 )
@@ -93,10 +97,22 @@ register(
         make_vec=_analytic_vec("mollirl.envs.double_pendulum:DoublePendulumEnv"),
         preset=dict(policy="linear", policy_init="reference", sigma=0.5, batch_episodes=16, epochs=50,
                     horizon=1000, gamma=0.99, step_size=1.0),
-        eval_kwargs={"start_noise": 0.0},
-        reference=_reference,
+        eval_start=_analytic_start,
+        reference=_double_pendulum_reference,
     ),
     help="double pendulum stabilization (paper App. F.2, Fig. 7), 4 states, 2 torques",
+)
+register(
+    "envs", "single-pendulum",
+    EnvPlugin(
+        gym_id="mollirl/SinglePendulum-v0",
+        make_vec=_analytic_vec("mollirl.envs.single_pendulum:SinglePendulumEnv"),
+        # not in the paper: the double pendulum's preset with Figure 2's random tanh-MLP policy
+        preset=dict(policy="mlp", policy_init="random", sigma=0.5, batch_episodes=16, epochs=50,
+                    horizon=1000, gamma=0.99, step_size=1.0, policy_kwargs={"hidden": 16, "bias": False}),
+        eval_start=_analytic_start,
+    ),
+    help="single pendulum stabilization, the double pendulum's first link alone (paper Fig. 2b), 2 states, 1 torque",
 )
 register(
     "envs", "hopper-stand",
@@ -105,45 +121,9 @@ register(
         make_vec=_hopper_vec,
         preset=dict(policy="mlp", policy_init="random", sigma=0.05, batch_episodes=32, epochs=100,
                     horizon=1000, gamma=0.99, step_size=1.0, policy_kwargs={"hidden": 16, "bias": False}),
-        eval_kwargs={"reset_noise_scale": 0.0},
+        eval_start=_hopper_start,
     ),
     help="MuJoCo Hopper-v5 standing still (paper App. F.1, Fig. 6), 11 obs, 3 actions",
 )
-
-
-def get_env_plugin(name: str) -> EnvPlugin:
-    """The :class:`EnvPlugin` registered as ``name`` (short name) or with Gymnasium id ``name``."""
-    from mollirl.registry import entries, get
-
-    for entry in entries("envs"):
-        if entry.obj.gym_id == name:
-            return entry.obj
-    if name in gym.registry and ":" not in name and name not in [e.name for e in entries("envs")]:
-        return EnvPlugin(gym_id=name)
-    return get("envs", name)
-
-
-def make_vec_env(name: str, n_envs: int, *, max_episode_steps: int = 1000, seed: int | None = None,
-                 n_threads: int | None = None, **env_kwargs: Any):
-    """A batched ``VecEnv`` of ``n_envs`` copies of env ``name`` (short name or Gymnasium id).
-
-    Built-in envs use their batched form; other envs a ``DummyVecEnv`` of ``gym.make``
-    copies (with ``max_episode_steps``). ``seed`` is applied at the first ``reset``.
-    ``n_threads`` bounds the stepping threads of a batched MuJoCo env (None: all cores).
-    """
-    plugin = get_env_plugin(name)
-    if plugin.make_vec is not None:
-        venv = plugin.make_vec(n_envs, max_episode_steps=max_episode_steps, n_threads=n_threads, **env_kwargs)
-    else:
-        from stable_baselines3.common.vec_env import DummyVecEnv
-
-        def factory():
-            return gym.make(plugin.gym_id, max_episode_steps=max_episode_steps, **env_kwargs)
-
-        venv = DummyVecEnv([factory for _ in range(n_envs)])
-    if seed is not None:
-        venv.seed(seed)
-    return venv
-
 
 __all__ = ["EnvPlugin", "get_env_plugin", "make_vec_env"]

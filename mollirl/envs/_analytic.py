@@ -96,6 +96,28 @@ def batch_step(
     return nxt, reward, diverged, u
 
 
+class AnalyticDynamics:
+    """An analytic env's dynamics for the rollout core (:class:`mollirl.rollout.BatchedDynamics`):
+    :func:`batch_step` on ``(rows, state_dim)`` arrays, starts as the env's ``reset``.
+
+    :param env: the template env (its ``system``, ``params`` and ``initial_state``).
+    """
+
+    def __init__(self, env: AnalyticControlEnv) -> None:
+        self.env = env
+        self.system = env.system
+        self.params = env.params
+        self.obs_dim = int(env.start_state.shape[0])
+        self.action_dim = int(env.action_low.shape[0])
+
+    def initial_state(self, rng: np.random.Generator, options: dict | None) -> np.ndarray:
+        return self.env.initial_state(rng, options)
+
+    def step(self, state: np.ndarray, action: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        nxt, reward, diverged, _ = batch_step(self.system, self.params, state, action)
+        return nxt, reward, diverged
+
+
 class AnalyticControlEnv(gym.Env):
     """Base class of the analytic envs: Gymnasium API over :func:`batch_step` with N = 1.
 

@@ -7,12 +7,16 @@ exactly what :class:`HopperStandEnv` computes, one row per env.
 
 from __future__ import annotations
 
+import os
+import warnings
 from typing import Any
 
 import mujoco
 import numpy as np
 from gymnasium import utils
 from gymnasium.envs.mujoco.hopper_v5 import DEFAULT_CAMERA_CONFIG, HopperEnv
+
+from mollirl.video import has_display, select_gl_backend
 
 NQ = 6  # rootx (m), rootz (m), rooty, thigh, leg, foot (rad)
 NV = 6  # their time derivatives (m/s, rad/s)
@@ -25,6 +29,7 @@ INSTABILITY_WARNINGS = (
     int(mujoco.mjtWarning.mjWARN_BADQVEL),
     int(mujoco.mjtWarning.mjWARN_BADQACC),
 )
+OFFSCREEN_RENDER_MODES = ("rgb_array", "depth_array", "rgbd_tuple")  # MujocoRenderer's OffScreenViewer
 
 
 def stand_observation(qpos: np.ndarray, qvel: np.ndarray) -> np.ndarray:
@@ -104,6 +109,34 @@ def check_action(action: Any, low: np.ndarray, high: np.ndarray) -> np.ndarray:
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"action must be finite, got {action!r}")
     return np.clip(arr, low, high)
+
+
+def render_modes_here() -> list[str]:
+    """The render modes usable on this machine: Hopper-v5's, with ``"human"`` only when a display exists."""
+    return (["human"] if has_display() else []) + list(OFFSCREEN_RENDER_MODES)
+
+
+def check_human_rendering() -> None:
+    """Raise ``ValueError`` unless GLFW can open a window, so that ``render_mode="human"`` fails in one line.
+
+    Gymnasium's ``WindowViewer`` asks GLFW for the primary monitor's video mode; with
+    no display GLFW has no monitor and its ``assert(monitor != NULL)`` aborts the
+    whole process (exit 134) instead of raising.
+    """
+    fix = f"without one use {list(OFFSCREEN_RENDER_MODES)}, which MuJoCo renders offscreen (EGL or OSMesa)"
+    if not has_display():
+        raise ValueError(f"render_mode 'human' needs a display and DISPLAY/WAYLAND_DISPLAY are unset; {fix}")
+    import glfw
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", glfw.GLFWError)  # GLFW's own complaint; ours follows
+        try:
+            usable = bool(glfw.init()) and bool(glfw.get_primary_monitor())
+        except glfw.GLFWError:  # glfw.ERROR_REPORTING = "raise"
+            usable = False
+    if not usable:
+        display = os.environ.get("WAYLAND_DISPLAY") or os.environ.get("DISPLAY")
+        raise ValueError(f"render_mode 'human' needs a display, but GLFW found no monitor on {display!r}; {fix}")
 
 
 def instability_count(data: mujoco.MjData) -> int:
@@ -187,9 +220,27 @@ class HopperStandEnv(HopperEnv):
     Further keyword arguments (``width``, ``height``, ``camera_id``,
     ``camera_name``, ``default_camera_config``, ...) go to ``MujocoEnv``.
 
+    Rendering works on a machine without a display. ``metadata["render_modes"]``
+    (of the instance; the class attribute is Hopper-v5's) lists ``"human"`` only
+    when a display exists (``DISPLAY`` or ``WAYLAND_DISPLAY`` set, or macOS or
+    Windows), so Gymnasium's ``check_env``, which makes and renders the env in
+    every listed mode, passes with its default arguments on a headless machine.
+    ``render_mode="human"`` without a display, or with one GLFW cannot open,
+    raises ``ValueError`` at construction: Gymnasium's window viewer would
+    otherwise abort the whole process (GLFW's ``assert(monitor != NULL)``, exit
+    134), whatever ``MUJOCO_GL`` says, since a window always goes through GLFW.
+    ``"rgb_array"``, ``"depth_array"`` and ``"rgbd_tuple"`` render offscreen: on a
+    headless machine with ``MUJOCO_GL`` unset, construction sets it to ``egl`` or
+    ``osmesa``, whichever works (:func:`mollirl.video.select_gl_backend`, about 1 s
+    once per process); a ``MUJOCO_GL`` already set is kept. Frames are
+    ``uint8`` of shape ``(height, width, 3)``, 480 x 480 by default, at
+    ``metadata["render_fps"] = 1 / dt`` (125 with ``frame_skip=4``).
+
     ## Version History
     * v0: Hopper-v5 dynamics with the paper's stand reward on the pre-step
-      observation, no termination but on divergence, horizon 1000.
+      observation, no termination but on divergence, horizon 1000. (Later, with
+      no change to the dynamics or rewards: ``"human"`` listed only when a display
+      exists, offscreen rendering set up on headless machines.)
     """
 
     def __init__(
@@ -211,7 +262,8 @@ class HopperStandEnv(HopperEnv):
         :param angle_weight: weight of the squared angles (>= 0).
         :param velocity_weight: weight of the squared clipped velocities (>= 0).
         :param ctrl_weight: weight of the action's Euclidean norm (>= 0).
-        :param render_mode: Gymnasium render mode, or ``None``.
+        :param render_mode: ``"human"`` (needs a display), ``"rgb_array"``, ``"depth_array"``,
+            ``"rgbd_tuple"`` (offscreen, any machine), or ``None``.
         :param default_camera_config: ``MujocoRenderer`` camera settings.
         :param kwargs: passed to ``MujocoEnv`` (``width``, ``height``, ``camera_id``, ...).
         """
@@ -225,6 +277,13 @@ class HopperStandEnv(HopperEnv):
         ):
             if not (np.isfinite(value) and value >= 0):
                 raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+        if render_mode == "human":
+            check_human_rendering()
+        elif render_mode in OFFSCREEN_RENDER_MODES:
+            select_gl_backend()  # before the first frame: Gymnasium's renderer reads MUJOCO_GL then
+        elif render_mode is not None:
+            raise ValueError(f"render_mode must be one of {['human', *OFFSCREEN_RENDER_MODES]} or None, "
+                             f"got {render_mode!r}")
         super().__init__(
             xml_file=xml_file,
             frame_skip=frame_skip,
@@ -250,6 +309,8 @@ class HopperStandEnv(HopperEnv):
             default_camera_config=default_camera_config,
             **kwargs,
         )
+        # Hopper-v5 lists "human" even where opening its window aborts the process
+        self.metadata = {**self.metadata, "render_modes": render_modes_here()}
         self.angle_weight = float(angle_weight)
         self.velocity_weight = float(velocity_weight)
         self.ctrl_weight = float(ctrl_weight)

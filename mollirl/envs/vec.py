@@ -11,7 +11,7 @@ import numpy as np
 from gymnasium.utils import seeding
 from stable_baselines3.common.vec_env.base_vec_env import VecEnv, VecEnvIndices, VecEnvStepReturn, tile_images
 
-from mollirl.envs._analytic import AnalyticControlEnv, batch_step
+from mollirl.envs._analytic import AnalyticControlEnv, AnalyticDynamics, batch_step
 from mollirl.envs.render import Canvas
 
 
@@ -55,6 +55,11 @@ class AnalyticVecEnv(VecEnv):
         self._rngs: list[np.random.Generator | None] = [None] * n
         self._t_start = time.time()
         self._actions: np.ndarray | None = None
+
+    @property
+    def batched_dynamics(self) -> AnalyticDynamics:
+        """The pure dynamics of these copies, for the rollout core (which then steps no VecEnv)."""
+        return AnalyticDynamics(self.template)
 
     # --- reset ---------------------------------------------------------------------
     def _reset_one(self, i: int, seed: int | None = None, options: dict | None = None) -> None:

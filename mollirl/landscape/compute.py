@@ -9,7 +9,7 @@
   :func:`mollirl.analysis.mollify` (diverged points excluded, edges renormalized).
 
 Every rollout starts from the env's noise-free evaluation start (the env
-plugin's ``eval_kwargs``), so J and J_sigma differ only by the action noise.
+plugin's ``eval_start`` options), so J and J_sigma differ only by the action noise.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from mollirl.landscape.batched_policy import BatchedMean
 from mollirl.landscape.directions import Directions, make_directions
+from mollirl.rollout import BatchedMean
 from mollirl.landscape.engine import make_backend
 from mollirl.landscape.evaluate import MODES, PointValues, check_sigma_vector, evaluate_points
 from mollirl.landscape.grid import Grid, check_dims, check_grid_size, check_radius, grid_points, make_grid
@@ -53,7 +53,7 @@ def parse_modes(mode: str | Sequence[str]) -> tuple[str, ...]:
 
 
 def evaluate_param_sigma(backend, mean_module, points: np.ndarray, *, param_sigma: float, horizon: int, gamma: float,
-                         episodes: int, seed: int, progress=None) -> PointValues:
+                         episodes: int, seed: int, eval_options: dict | None = None, progress=None) -> PointValues:
     """J mollified in parameter space, ``E_eps[J(theta + param_sigma eps)]``, ``eps ~ N(0, I_d)``.
 
     Common random numbers: the same ``episodes`` perturbations ``eps_m`` (drawn from
@@ -71,7 +71,7 @@ def evaluate_param_sigma(backend, mean_module, points: np.ndarray, *, param_sigm
     perturbed = (points[:, None, :] + param_sigma * eps[None, :, :]).reshape(n_points * episodes, d)
     t0 = time.perf_counter()
     r = evaluate_points(backend, mean_module, perturbed, mode="det", horizon=horizon, gamma=gamma, seed=seed,
-                        progress=progress)
+                        eval_options=eval_options, progress=progress)
     returns = r.values.reshape(n_points, episodes)
     diverged = (r.diverged_fraction > 0).reshape(n_points, episodes)
     stderr = returns.std(axis=1, ddof=1) / np.sqrt(episodes) if episodes > 1 else np.full(n_points, np.nan)
@@ -165,11 +165,13 @@ def compute_landscape(
             param_sigma = float(np.mean(problem.sigma)) if param_sigma is None else float(param_sigma)
             results["param-sigma"] = evaluate_param_sigma(
                 backend, problem.policy.mean, points, param_sigma=param_sigma, horizon=problem.horizon,
-                gamma=problem.gamma, episodes=episodes, seed=seed, progress=_stage(progress, "param-sigma"))
+                gamma=problem.gamma, episodes=episodes, seed=seed, eval_options=problem.eval_options,
+                progress=_stage(progress, "param-sigma"))
         for m in (m for m in modes if m != "param-sigma"):
             results[m] = evaluate_points(
                 backend, problem.policy.mean, points, mode=m, horizon=problem.horizon, gamma=problem.gamma,
-                sigma=sig if m == "sigma" else None, episodes=episodes, seed=seed, progress=_stage(progress, m),
+                sigma=sig if m == "sigma" else None, episodes=episodes, seed=seed, eval_options=problem.eval_options,
+                progress=_stage(progress, m),
             )
     finally:
         if own_backend:
@@ -236,7 +238,7 @@ def compute_q_landscape(
     if own_backend:
         backend = make_backend(problem.env, problem.rollout_kwargs(), horizon=problem.horizon, max_envs=max_envs)
     try:
-        s0 = backend.initial_observation(seed)
+        s0 = backend.initial_observation(seed, problem.eval_options)
         centre = problem.centre
         mu0 = BatchedMean(problem.policy.mean, centre[None])(s0[None])[0]
         low = np.asarray(problem.policy.action_space.low, dtype=np.float64)
@@ -249,7 +251,8 @@ def compute_q_landscape(
         first = np.tile(mu0, (the_grid.n_points, 1))
         first[:, list(dims_)] = the_grid.offsets()
         r = evaluate_points(backend, problem.policy.mean, centre[None], mode="det", horizon=problem.horizon,
-                            gamma=problem.gamma, seed=seed, first_actions=first, progress=_stage(progress, "q"))
+                            gamma=problem.gamma, seed=seed, first_actions=first, eval_options=problem.eval_options,
+                            progress=_stage(progress, "q"))
     finally:
         if own_backend:
             backend.close()

@@ -3,7 +3,7 @@
 Modes of :func:`evaluate_points`:
 
 - ``det``: the mean action, one episode per point from the start of start
-  seed ``seed`` (with the env's noise-free ``eval_kwargs`` every start is the
+  seed ``seed`` with the env's evaluation-start options (so every start is the
   same): the paper's J(theta).
 - ``sigma``: action ``mu_theta(s_t) + sigma * eps[t, m]`` (unclipped Gaussian
   sample; the env saturates, as in training), ``M`` episodes per point with
@@ -14,7 +14,7 @@ Modes of :func:`evaluate_points`:
   between-point sampling noise.
 
 Where it is measured (the rows, the env, the batching) is
-:mod:`mollirl.landscape.engine`'s business.
+:mod:`mollirl.rollout`'s business.
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ import math
 import numpy as np
 from torch import nn
 
-from mollirl.landscape.batched_policy import BatchedMean
-from mollirl.landscape.engine import AnalyticBackend, Progress, RolloutPlan, VecEnvBackend
+from mollirl.rollout import AnalyticBackend, BatchedMean, Rows, VecEnvBackend
+from mollirl.rollout.core import Progress
 
 MODES = ("det", "sigma")
 
@@ -84,11 +84,15 @@ def evaluate_points(
     episodes: int = 1,
     seed: int = 0,
     first_actions: np.ndarray | None = None,
+    eval_options: dict | None = None,
     progress: Progress | None = None,
 ) -> PointValues:
-    """J or J_sigma at every parameter point, all in one batched rollout.
+    """J or J_sigma at every parameter point, all in one batched rollout of the rollout core.
 
-    :param backend: from :func:`make_backend`.
+    Row ``p * M + m`` is point p's episode m: parameter set p, reset seed ``seed + m`` with
+    ``eval_options``, noise stream m (sigma mode: common random numbers across points).
+
+    :param backend: from :func:`mollirl.landscape.engine.make_backend`.
     :param mean_module: the policy's mean network (structure only).
     :param points: ``(P, d)`` mean vectors, or ``(1, d)`` broadcast to ``len(first_actions)`` points.
     :param mode: ``det`` (one episode per point) or ``sigma`` (``episodes`` per point, common random numbers).
@@ -99,6 +103,7 @@ def evaluate_points(
     :param seed: start seeds are ``seed + m``; the noise is drawn from ``np.random.default_rng([seed, 1])``
         as one ``(horizon, M, action_dim)`` array.
     :param first_actions: ``(P, action_dim)`` raw first actions (Q-landscape), det mode only.
+    :param eval_options: reset options of every row (the env's evaluation start), or None.
     :param progress: ``(done, total)`` callback in time steps.
     :raises ValueError: on a bad mode, sigma, horizon, gamma or episode count.
     """
@@ -124,18 +129,23 @@ def evaluate_points(
         n_episodes = int(episodes)
     else:
         n_episodes = 1
-    plan = RolloutPlan(
-        mean=BatchedMean(mean_module, points), n_points=n_points, episodes=n_episodes, horizon=int(horizon),
-        gamma=float(gamma), start_seeds=np.arange(n_episodes) + int(seed), noise=noise,
-        first_actions=None if first_actions is None else np.asarray(first_actions, dtype=np.float64),
+    rows_idx = np.arange(n_points * n_episodes)
+    point, episode = rows_idx // n_episodes, rows_idx % n_episodes
+    rows = Rows(
+        mean=BatchedMean(mean_module, points), seeds=episode + int(seed),
+        param_index=point if points.shape[0] > 1 else None, options=eval_options, noise=noise,
+        noise_index=episode if noise is not None else None,
+        first_actions=None if first_actions is None else np.asarray(first_actions, dtype=np.float64)[point],
     )
-    out = backend.run(plan, progress)
-    values = out.returns.mean(axis=1)
+    out = backend.run(rows, horizon=int(horizon), gamma=float(gamma), progress=progress)
+    returns = out.discounted.reshape(n_points, n_episodes)
+    diverged = out.diverged.reshape(n_points, n_episodes)
+    values = returns.mean(axis=1)
     if n_episodes > 1:
-        stderr = out.returns.std(axis=1, ddof=1) / math.sqrt(n_episodes)
+        stderr = returns.std(axis=1, ddof=1) / math.sqrt(n_episodes)
     else:
         stderr = np.full(n_points, np.nan)
     return PointValues(
-        mode=mode, values=values, stderr=stderr, diverged_fraction=out.diverged.mean(axis=1), returns=out.returns,
-        diverged=out.diverged, seconds=out.seconds, env_steps=n_points * n_episodes * int(horizon),
+        mode=mode, values=values, stderr=stderr, diverged_fraction=diverged.mean(axis=1), returns=returns,
+        diverged=diverged, seconds=out.seconds, env_steps=n_points * n_episodes * int(horizon),
     )

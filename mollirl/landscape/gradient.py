@@ -1,10 +1,11 @@
 """The policy-gradient estimate at a centre (the ``gradient`` slice direction).
 
-One REINFORCE batch, as :class:`~mollirl.algos.reinforce.REINFORCE` computes
-it for its update: ``episodes`` whole episodes of ``horizon`` steps with
-actions ``mu_theta(s) + sigma * eps`` from the run's env (training start
-distribution), Monte Carlo returns-to-go, a baseline, and the gradient of
-:func:`~mollirl.algos.returns.reinforce_loss` with respect to the mean
+One REINFORCE batch, exactly as :class:`~mollirl.algos.reinforce.REINFORCE`
+computes it for its update: ``episodes`` whole episodes of ``horizon`` steps with
+actions ``mu_theta(s) + sigma * eps`` from the run's env (its training start
+distribution) in one batched rollout of the rollout core, Monte Carlo
+returns-to-go, a baseline, and the gradient of
+:func:`~mollirl.common.returns.reinforce_surrogate` with respect to the mean
 parameters, negated so that it points uphill in J.
 """
 
@@ -13,7 +14,8 @@ from __future__ import annotations
 import numpy as np
 import torch as th
 
-from mollirl.algos.returns import apply_baseline, episode_starts, reinforce_loss, returns_to_go
+from mollirl.common.returns import reinforce_surrogate
+from mollirl.rollout import BatchedMean, Rows
 
 
 def policy_gradient(problem, *, episodes: int = 16, seed: int = 0, baseline: str = "mean") -> np.ndarray:
@@ -25,33 +27,22 @@ def policy_gradient(problem, *, episodes: int = 16, seed: int = 0, baseline: str
     :param baseline: ``none`` or ``mean`` (as in REINFORCE).
     :return: ``(d,)`` float64, in the flat order of ``get_mean_vector()``.
     """
-    from mollirl.envs import make_vec_env
+    from mollirl.landscape.engine import make_backend
 
     policy = problem.policy
-    venv = make_vec_env(problem.env, episodes, max_episode_steps=problem.horizon, **problem.env_kwargs)
+    sigma = np.asarray(policy.sigma, dtype=np.float64)
+    eps = np.random.default_rng([int(seed), 2]).standard_normal((problem.horizon, episodes, sigma.shape[0]))
+    rows = Rows(mean=BatchedMean.of_policy(policy), seeds=np.arange(episodes) + int(seed), noise=sigma * eps)
+    backend = make_backend(problem.env, problem.rollout_kwargs(), horizon=problem.horizon, max_envs=episodes)
     try:
-        venv.seed(int(seed))
-        obs = np.asarray(venv.reset(), dtype=np.float64).reshape(episodes, -1)
-        rng = np.random.default_rng([int(seed), 2])
-        sigma = policy.sigma
-        T = problem.horizon
-        obs_buf = np.empty((T, episodes, obs.shape[1]))
-        act_buf = np.empty((T, episodes, sigma.shape[0]))
-        rew_buf = np.empty((T, episodes))
-        done_buf = np.empty((T, episodes), dtype=bool)
-        for t in range(T):
-            with th.no_grad():
-                mean = policy.mean(th.from_numpy(obs)).numpy()
-            actions = mean + sigma * rng.standard_normal(mean.shape)
-            new_obs, rewards, dones, _ = venv.step(actions)
-            obs_buf[t], act_buf[t], rew_buf[t], done_buf[t] = obs, actions, rewards, dones
-            obs = np.asarray(new_obs, dtype=np.float64).reshape(episodes, -1)
+        result = backend.run(rows, horizon=problem.horizon, gamma=problem.gamma, buffer_rows=episodes)
     finally:
-        venv.close()
-    adv = apply_baseline(returns_to_go(rew_buf, done_buf, problem.gamma), baseline)
-    _, log_prob, _ = policy.evaluate_actions(th.from_numpy(obs_buf.reshape(T * episodes, -1)),
-                                             th.from_numpy(act_buf.reshape(T * episodes, -1)))
-    loss = reinforce_loss(log_prob.reshape(T, episodes), th.from_numpy(adv), int(episode_starts(done_buf).sum()))
+        backend.close()
+    if result.nonfinite.any():
+        raise ValueError("the env returned a non-finite reward or observation in the gradient direction's batch")
+    buf = result.buffers
+    loss = reinforce_surrogate(policy, buf.obs, buf.actions, buf.rewards, buf.alive, buf.dones, problem.gamma,
+                               baseline)
     params = [p for _, p in policy.mean_named_parameters()]
     grads = th.autograd.grad(loss, params, allow_unused=True)
     flat = [(-g if g is not None else th.zeros_like(p)).reshape(-1) for g, p in zip(grads, params)]

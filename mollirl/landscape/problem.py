@@ -9,7 +9,7 @@ Which epochs of a run are available to ``epoch:N``:
 - ``0`` (= ``initial``): rebuilt from ``config.yml`` with the run's seed (the
   policy init is deterministic given the seed);
 - the final epoch (= ``final``): ``model.zip`` (written when the run finished);
-- the epoch of ``checkpoints/latest.zip`` (see ``checkpoints/latest.json``);
+- the epochs of the checkpoints kept in ``checkpoints/`` (the latest, and those ``--save-freq`` keeps);
 - every epoch with a landscape snapshot ``landscapes/epoch_NNNN.npz`` (its
   ``centre`` is theta_N): train with ``--callback landscape:every=1`` to have them all.
 """
@@ -56,9 +56,9 @@ class LandscapeProblem:
         for every grid point (it is never modified by the engine).
     :param horizon: steps per episode.
     :param gamma: discount.
-    :param env_kwargs: the env's kwargs (of training); ``eval_kwargs`` override them
-        for every landscape rollout (the noise-free evaluation start).
-    :param eval_kwargs: the env plugin's ``eval_kwargs``.
+    :param env_kwargs: the env's kwargs (of training), used for every landscape rollout.
+    :param eval_options: reset options of the env's noise-free evaluation start (the env plugin's
+        ``eval_start``), given to every row; None: rows reset with their seeds only.
     :param label: human-readable name of the centre (``final (epoch 50)``, ``reference``).
     :param metadata: provenance saved with the result (run folder, epoch, ...).
     """
@@ -68,7 +68,7 @@ class LandscapeProblem:
     horizon: int
     gamma: float
     env_kwargs: dict[str, Any] = dataclasses.field(default_factory=dict)
-    eval_kwargs: dict[str, Any] = dataclasses.field(default_factory=dict)
+    eval_options: dict[str, Any] | None = None
     label: str = ""
     metadata: dict[str, Any] = dataclasses.field(default_factory=dict)
 
@@ -89,28 +89,23 @@ class LandscapeProblem:
         return np.asarray(self.policy.sigma, dtype=np.float64)
 
     def rollout_kwargs(self) -> dict[str, Any]:
-        """Env kwargs of every landscape rollout: the run's, with the noise-free evaluation start."""
-        return {**self.env_kwargs, **self.eval_kwargs}
+        """Env kwargs of every landscape rollout: the run's (the evaluation start is ``eval_options``)."""
+        return dict(self.env_kwargs)
 
 
-def _policy_from_config(config, seed: int | None = None) -> GaussianPolicy:
+def policy_from_config(config, seed: int | None = None) -> GaussianPolicy:
     """The initial policy of a run with ``config`` (policy_init and seed honoured), without building a VecEnv."""
-    import gymnasium as gym
-
-    from mollirl.envs import get_env_plugin
+    from mollirl.common.env_util import get_env_plugin, make_env
     from mollirl.training import build_policy_kwargs
 
     plugin = get_env_plugin(config.env)
-    try:
-        template = gym.make(plugin.gym_id, **config.env_kwargs)
-    except TypeError as exc:
-        raise ValueError(f"bad env kwargs for {config.env!r}: {exc}") from None
+    template = make_env(config.env, **config.env_kwargs)
     kwargs = build_policy_kwargs(config, plugin, template)
     zero = kwargs.pop("zero_init", False)
     if config.sigma_schedule:
         from mollirl.sigma import parse_sigma_schedule
 
-        kwargs["sigma"] = parse_sigma_schedule(config.sigma_schedule, config.sigma)(0, config.epochs)
+        kwargs["sigma"] = parse_sigma_schedule(config.sigma_schedule, config.sigma)(0, config.schedule_span)
     with preserved_global_rng():
         th.manual_seed(int(config.seed if seed is None else seed))
         policy = GaussianPolicy(template.observation_space, template.action_space, lambda _: 0.0,
@@ -137,7 +132,7 @@ def problem_from_env(env: str, center: str = "reference", *, seed: int = 0, hori
     :raises ValueError: on an unknown env or centre, or an env without a reference policy.
     """
     from mollirl.config import resolve_config
-    from mollirl.envs import get_env_plugin
+    from mollirl.common.env_util import get_env_plugin
 
     if center not in CENTRES:
         raise ValueError(f"unknown center {center!r}; expected one of {list(CENTRES)}")
@@ -152,54 +147,73 @@ def problem_from_env(env: str, center: str = "reference", *, seed: int = 0, hori
         cli["env_kwargs"] = dict(env_kwargs)
     config = resolve_config(env, "reinforce", {}, cli, dict(plugin.preset))
     return LandscapeProblem(
-        env=env, policy=_policy_from_config(config), horizon=config.horizon, gamma=config.gamma,
-        env_kwargs=dict(config.env_kwargs), eval_kwargs=dict(plugin.eval_kwargs), label=center,
+        env=env, policy=policy_from_config(config), horizon=config.horizon, gamma=config.gamma,
+        env_kwargs=dict(config.env_kwargs), eval_options=_eval_options(plugin, config), label=center,
         metadata={"center": center, "seed": int(seed)},
     )
 
 
+def _eval_options(plugin, config) -> dict | None:
+    """The env's evaluation-start options for the run's env kwargs."""
+    if plugin.eval_start is None:
+        return None
+    from mollirl.common.env_util import make_env
+
+    template = make_env(config.env, **config.env_kwargs)
+    try:
+        return plugin.eval_options(template)
+    finally:
+        template.close()
+
+
 def _load_policy(config, path: Path) -> tuple[GaussianPolicy, int]:
     from mollirl import registry
-    from mollirl.algos import resolve_class
 
-    cls = resolve_class(registry.get("algos", config.algo))
+    cls = registry.get("algos", config.algo).resolve()
     try:
         with preserved_global_rng():
             model = cls.load(path, device="cpu")
     except Exception as exc:  # noqa: BLE001 - a corrupt zip must become one line
         raise ValueError(f"cannot load {str(path)!r}: {type(exc).__name__}: {exc}") from None
-    return model.policy, int(model.num_timesteps // config.steps_per_epoch)
+    return model.policy, int(model.epoch)
 
 
 def available_epochs(run_dir: str | Path) -> dict[int, str]:
-    """``{epoch: source}`` of the epochs ``epoch:N`` can load from this run folder."""
-    from mollirl.config import RunConfig, load_yaml
-
+    """``{epoch: source}`` of the epochs ``epoch:N`` can load from this run folder: 0 (rebuilt from the
+    config), every landscape snapshot, every checkpoint kept (the latest, and those ``--save-freq``
+    keeps), and ``model.zip``."""
     run_dir = Path(run_dir)
     out: dict[int, str] = {0: "config.yml (initial policy rebuilt from the seed)"}
     for npz in sorted((run_dir / "landscapes").glob("epoch_*.npz")):
         m = re.fullmatch(r"epoch_(\d+)\.npz", npz.name)
         if m:
             out[int(m.group(1))] = str(npz.relative_to(run_dir))
-    latest = run_dir / "checkpoints" / "latest.json"
-    if latest.is_file() and (run_dir / "checkpoints" / "latest.zip").is_file():
-        try:
-            out[int(json.loads(latest.read_text())["epoch"])] = "checkpoints/latest.zip"
-        except (ValueError, KeyError, TypeError):
-            pass
+    for ckpt in sorted((run_dir / "checkpoints").glob("epoch_*.zip")):
+        m = re.fullmatch(r"epoch_(\d+)\.zip", ckpt.name)
+        if m:
+            out[int(m.group(1))] = f"checkpoints/{ckpt.name}"
     if (run_dir / "model.zip").is_file():
         try:
-            config = RunConfig(**load_yaml(run_dir / "config.yml"))
-            out[_saved_timesteps(run_dir / "model.zip") // config.steps_per_epoch] = "model.zip"
-        except (TypeError, ValueError, KeyError, OSError, zipfile.BadZipFile):
+            out[_saved_epoch(run_dir / "model.zip")] = "model.zip"
+        except (ValueError, KeyError, OSError, zipfile.BadZipFile):
             pass
     return dict(sorted(out.items()))
 
 
-def _saved_timesteps(path: Path) -> int:
-    """``num_timesteps`` of an SB3 zip, read from its ``data`` JSON without loading the model."""
+def _saved_epoch(path: Path) -> int:
+    """``epoch`` of an SB3 zip of a mollirl algorithm, read from its ``data`` JSON without loading the model."""
     with zipfile.ZipFile(path) as zf:
-        return int(json.loads(zf.read("data"))["num_timesteps"])
+        return int(json.loads(zf.read("data"))["epoch"])
+
+
+def _set_sigma_exactly(policy: GaussianPolicy, sigma: np.ndarray) -> None:
+    """Give ``policy`` the per-dimension ``sigma`` of a snapshot, whatever its sigma mode."""
+    log_std = np.log(np.asarray(sigma, dtype=np.float64).reshape(-1))
+    size = policy.log_std.numel()
+    if size == 1 and not np.all(log_std == log_std[0]):
+        raise ValueError(f"the snapshot's sigma {sigma!r} differs per action, this policy has one sigma")
+    with th.no_grad():
+        policy.log_std.copy_(th.as_tensor(log_std[:size] if size == 1 else log_std, dtype=policy.log_std.dtype))
 
 
 def problem_from_run(run_dir: str | Path, at: str = "final", *, horizon: int | None = None,
@@ -215,7 +229,7 @@ def problem_from_run(run_dir: str | Path, at: str = "final", *, horizon: int | N
     """
     from mollirl import registry
     from mollirl.config import RunConfig, load_yaml
-    from mollirl.envs import get_env_plugin
+    from mollirl.common.env_util import get_env_plugin
 
     run_dir = Path(run_dir)
     if not (run_dir / "config.yml").is_file():
@@ -225,10 +239,11 @@ def problem_from_run(run_dir: str | Path, at: str = "final", *, horizon: int | N
     except TypeError as exc:
         raise ValueError(f"{str(run_dir / 'config.yml')!r} is not a valid run config: {exc}") from None
     registry.load_all_plugins(config.plugins)
-    model_zip, latest_zip = run_dir / "model.zip", run_dir / "checkpoints" / "latest.zip"
-    any_model = model_zip if model_zip.is_file() else latest_zip if latest_zip.is_file() else None
+    model_zip = run_dir / "model.zip"
+    checkpoints = sorted((run_dir / "checkpoints").glob("epoch_*.zip"))
+    any_model = model_zip if model_zip.is_file() else checkpoints[-1] if checkpoints else None
     if any_model is None:
-        raise ValueError(f"run folder {str(run_dir)!r} has no model (neither model.zip nor checkpoints/latest.zip)")
+        raise ValueError(f"run folder {str(run_dir)!r} has no model (neither model.zip nor a checkpoint)")
     if at == "initial":
         epoch = 0
     elif at == "final":
@@ -247,7 +262,7 @@ def problem_from_run(run_dir: str | Path, at: str = "final", *, horizon: int | N
         source = "model.zip"
     elif epoch == 0:
         policy, _ = _load_policy(config, any_model)
-        initial = _policy_from_config(config)
+        initial = policy_from_config(config)
         policy.set_mean_vector(initial.get_mean_vector())
         with th.no_grad():
             policy.log_std.copy_(initial.log_std)
@@ -258,7 +273,7 @@ def problem_from_run(run_dir: str | Path, at: str = "final", *, horizon: int | N
             raise ValueError(f"epoch {epoch} of {str(run_dir)!r} is not saved; available epochs: "
                              f"{sorted(available)} (train with --callback landscape:every=1 to keep every epoch)")
         source = available[epoch]
-        if source in ("model.zip", "checkpoints/latest.zip"):
+        if source.endswith(".zip"):
             policy, _ = _load_policy(config, run_dir / source)
         else:
             policy, _ = _load_policy(config, any_model)
@@ -268,13 +283,13 @@ def problem_from_run(run_dir: str | Path, at: str = "final", *, horizon: int | N
             if labels != policy.mean_parameter_labels():
                 raise ValueError(f"{source} was written for another policy ({len(labels)} parameters)")
             policy.set_mean_vector(centre)
-            if sigma is not None and policy.sigma_mode != "learnable":
-                policy.set_sigma(float(np.mean(sigma)))
+            if sigma is not None:
+                _set_sigma_exactly(policy, sigma)
     plugin = get_env_plugin(config.env)
     name = f"final (epoch {epoch})" if at == "final" else "initial (epoch 0)" if epoch == 0 else f"epoch {epoch}"
     return LandscapeProblem(
         env=config.env, policy=policy, horizon=int(horizon or config.horizon), gamma=float(gamma or config.gamma),
-        env_kwargs=dict(config.env_kwargs), eval_kwargs=dict(plugin.eval_kwargs),
+        env_kwargs=dict(config.env_kwargs), eval_options=_eval_options(plugin, config),
         label=f"{name} of {run_dir}",
         metadata={"run_dir": str(run_dir), "at": at, "epoch": int(epoch), "source": source},
     )

@@ -28,7 +28,7 @@ def run(out: Path, quick: bool = False, n_jobs: int = 1, log=print) -> dict[str,
     timer = Timer()
     config = RunConfig(algo="reinforce", env="double-pendulum", epochs=size["epochs"], seed=0,
                        log_folder=str(out / "runs"), progress=False, checkpoint_every=10)
-    from mollirl.envs import get_env_plugin
+    from mollirl.common.env_util import get_env_plugin
 
     for key, value in get_env_plugin("double-pendulum").preset.items():
         if key not in ("epochs",):
@@ -42,10 +42,9 @@ def run(out: Path, quick: bool = False, n_jobs: int = 1, log=print) -> dict[str,
     # (a) trajectories of the initial and the trained policy from s0
     initial = problem_from_run(job.run_dir, "initial")
     final = problem_from_run(job.run_dir, "final")
-    env = gym.make("mollirl/DoublePendulum-v0").unwrapped
-    traj0 = rollout_states(env, initial.policy, config.horizon)
-    traj1 = rollout_states(env, final.policy, config.horizon)
-    t = np.arange(len(traj0)) * env.params.dt
+    traj0 = rollout_states(initial)
+    traj1 = rollout_states(final)
+    t = np.arange(len(traj0)) * gym.make("mollirl/DoublePendulum-v0").unwrapped.params.dt
     plt = pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.2), sharey=True)
     for ax, traj, name in ((axes[0], traj0, "initial policy theta_0 (paper's K0)"),

@@ -20,13 +20,13 @@ def q_line(env: str, n_mu: int, action_dim: int = 0, seed: int = 0) -> tuple[np.
     """Q(s0, a) of the env's reference policy along action ``action_dim`` over its whole
     saturation range (the other actions at mu(s0)); returns ``(axis, q, diverged)``."""
     from mollirl.landscape import make_backend, problem_from_env
-    from mollirl.landscape.batched_policy import BatchedMean
     from mollirl.landscape.evaluate import evaluate_points
+    from mollirl.rollout import BatchedMean
 
     problem = problem_from_env(env, "reference")
     backend = make_backend(problem.env, problem.rollout_kwargs(), horizon=problem.horizon)
     try:
-        s0 = backend.initial_observation(seed)
+        s0 = backend.initial_observation(seed, problem.eval_options)
         centre = problem.centre
         mu0 = BatchedMean(problem.policy.mean, centre[None])(s0[None])[0]
         low = float(problem.policy.action_space.low[action_dim])
@@ -35,7 +35,7 @@ def q_line(env: str, n_mu: int, action_dim: int = 0, seed: int = 0) -> tuple[np.
         first = np.tile(mu0, (n_mu, 1))
         first[:, action_dim] = axis
         r = evaluate_points(backend, problem.policy.mean, centre[None], mode="det", horizon=problem.horizon,
-                            gamma=problem.gamma, seed=seed, first_actions=first)
+                            gamma=problem.gamma, seed=seed, first_actions=first, eval_options=problem.eval_options)
     finally:
         backend.close()
     return axis, r.values, r.diverged_fraction > 0

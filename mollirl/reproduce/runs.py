@@ -13,7 +13,7 @@ import multiprocessing as mp
 from dataclasses import dataclass
 from pathlib import Path
 
-from mollirl.callbacks.metrics import read_metrics
+from mollirl.training.metrics import read_metrics
 from mollirl.config import RunConfig
 
 logger = logging.getLogger(__name__)
@@ -35,7 +35,7 @@ def run_one(job: RunJob) -> tuple[Path, str]:
     """
     import torch as th
 
-    from mollirl.algos.reinforce import NonFiniteError
+    from mollirl.common.errors import NonFiniteError
     from mollirl.training import train
 
     th.set_num_threads(1)

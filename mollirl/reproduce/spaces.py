@@ -25,7 +25,7 @@ QUICK = dict(epochs=3, grid=5, episodes=4)
 
 def jobs(out: Path, quick: bool) -> list[RunJob]:
     from mollirl import registry
-    from mollirl.envs import get_env_plugin
+    from mollirl.common.env_util import get_env_plugin
 
     size = QUICK if quick else FULL
     result = []

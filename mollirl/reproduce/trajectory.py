@@ -3,22 +3,23 @@
 from __future__ import annotations
 
 import numpy as np
-import torch as th
 
 
-def rollout_states(env, policy, horizon: int, state: np.ndarray | None = None) -> np.ndarray:
-    """States ``(horizon + 1, state_dim)`` of the mean policy from ``state`` (or the env's start).
+def rollout_states(problem, *, state: np.ndarray | None = None) -> np.ndarray:
+    """Observations ``(L + 1, obs_dim)`` of the mean policy's episode from the evaluation start
+    (or from ``state`` for an analytic env), through the rollout core: the J_det row's trajectory.
 
-    :param env: an analytic Gymnasium env (``mollirl/...``); its ``reset(options={"state": s})`` is used.
-    :param policy: a :class:`~mollirl.policies.GaussianPolicy`.
+    :param problem: a :class:`~mollirl.landscape.problem.LandscapeProblem` (env, policy, horizon).
     """
-    obs, _ = env.reset(seed=0, options={"state": state} if state is not None else None)
-    states = [obs]
-    for _ in range(horizon):
-        with th.no_grad():
-            action = policy.mean(th.as_tensor(obs[None], dtype=th.float64)).numpy()[0]
-        obs, _, terminated, truncated, _ = env.step(action)
-        states.append(obs)
-        if terminated:
-            break
-    return np.asarray(states)
+    from mollirl.landscape.engine import make_backend
+    from mollirl.rollout import BatchedMean, Rows
+
+    options = {"state": np.asarray(state, dtype=np.float64)} if state is not None else problem.eval_options
+    rows = Rows(mean=BatchedMean.of_policy(problem.policy), seeds=np.array([0]), options=[options])
+    backend = make_backend(problem.env, problem.rollout_kwargs(), horizon=problem.horizon, max_envs=1)
+    try:
+        result = backend.run(rows, horizon=problem.horizon, gamma=problem.gamma, buffer_rows=1)
+    finally:
+        backend.close()
+    length = int(result.lengths[0])
+    return np.concatenate([result.buffers.obs[:length, 0], result.final_obs[:1]])

@@ -135,7 +135,7 @@ class TrialObjective:
         return params
 
     def __call__(self, trial: optuna.Trial) -> float | tuple[float, float]:
-        from mollirl.algos.reinforce import NonFiniteError
+        from mollirl.common.errors import NonFiniteError
         from mollirl.training import train
 
         if self.on_start is not None:

@@ -1,6 +1,6 @@
 """Creating, resuming and running a study: samplers, pruners, the budget, worker processes.
 
-A *worker* is a loop: under the :class:`~mollirl.studies.storage.BudgetLock`,
+A *worker* is a loop: under the :func:`~mollirl.studies.storage.budget_lock`,
 fail the trials whose worker died (heartbeat), count the trials, and either
 start one (``study.optimize(n_trials=1)``, which creates the trial, runs it
 with a heartbeat and records its result), wait for other workers' running
@@ -230,13 +230,10 @@ def run_worker(spec: StudySpec, index: int = 0, storage=None) -> WorkerResult:
 
 def check_training(spec: StudySpec) -> None:
     """Build one trial's env and model: bad env kwargs or ``-params`` fail here, before anything is written."""
-    import mollirl.policies  # noqa: F401  (registers the policies prepare() looks up)
     from mollirl.training import prepare
 
     params = {d.name: d.values[0] if d.values else d.low for d in spec.dims}
-    _, template_env, venv, _, _ = prepare(spec.trial_config(params, 0))
-    venv.close()
-    template_env.close()
+    prepare(spec.trial_config(params, 0)).close()
 
 
 def setup_output(level: int = logging.INFO) -> None:
@@ -360,10 +357,10 @@ def run_study(spec: StudySpec, pool: WorkerPool | None = None) -> StudyRun:
     elif (path := sqlite_path(spec.storage_url)) is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
     spec.study_dir.mkdir(parents=True, exist_ok=True)
+    storage = open_storage(spec.storage_url, heartbeat=spec.heartbeat)  # its tables: under the schema lock
     lock = budget_lock(spec.storage_url, spec.study_name)
-    lock.acquire()  # two commands starting on a fresh store would race to create its tables and the study
+    lock.acquire()  # two commands starting at once would race to create the study and store its record
     try:
-        storage = open_storage(spec.storage_url, heartbeat=spec.heartbeat)
         study = create_study(spec, storage)
     finally:
         lock.close()

@@ -9,7 +9,7 @@ from mollirl.train import main
 @pytest.mark.slow
 def test_default_command_stabilizes_double_pendulum(tmp_path, capsys):
     assert main(["--algo", "reinforce", "-f", str(tmp_path), "--no-progress"]) == 0
-    from mollirl.callbacks.metrics import read_metrics
+    from mollirl.training.metrics import read_metrics
 
     rows = read_metrics(tmp_path / "reinforce" / "double-pendulum_1" / "metrics.csv")
     initial, final = rows[0], rows[-1]
@@ -22,7 +22,7 @@ def test_default_command_stabilizes_double_pendulum(tmp_path, capsys):
 def test_quadrotor_from_theta_star_drops_after_one_epoch(tmp_path):
     """Fig. 8b: training that starts at the optimum theta* loses it after one update."""
     assert main(["--env", "quadrotor", "-f", str(tmp_path), "--no-progress", "--epochs", "5"]) == 0
-    from mollirl.callbacks.metrics import read_metrics
+    from mollirl.training.metrics import read_metrics
 
     rows = read_metrics(tmp_path / "reinforce" / "quadrotor_1" / "metrics.csv")
     J = np.array([r["J_det"] for r in rows])

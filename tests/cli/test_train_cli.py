@@ -27,8 +27,10 @@ def test_train_writes_complete_run_folder(tmp_path, tiny, capsys):
     out = capsys.readouterr().out
     run = tmp_path / "reinforce" / "quadrotor_1"
     assert f"tensorboard --logdir {tmp_path}" in out and str(run) in out
-    for name in ("model.zip", "config.yml", "command.txt", "metrics.csv", "checkpoints/latest.zip"):
+    for name in ("model.zip", "initial.zip", "config.yml", "command.txt", "metrics.csv", "checkpoints/latest.json",
+                 "checkpoints/epoch_000003.zip"):
         assert (run / name).is_file(), name
+    assert sorted(p.name for p in (run / "checkpoints").iterdir()) == ["epoch_000003.zip", "latest.json"]
     rows = read_csv(run / "metrics.csv")
     assert list(rows[0])[: len(COLUMNS)] == COLUMNS
     assert [int(r["epoch"]) for r in rows] == [0, 1, 2, 3]
@@ -99,7 +101,8 @@ def test_ppo_trains_and_reloads(tmp_path, tiny):
                  "batch_size:40"]) == 0
     run = tmp_path / "ppo" / "double-pendulum_1"
     model = MollifiedPPO.load(run / "model.zip")
-    assert model.n_epochs == 2
+    assert model.n_epochs == 2  # PPO's own n_epochs (passes over the batch), not the contract's epochs
+    assert model.epoch == 3
     np.testing.assert_allclose(model.policy.sigma, [0.5, 0.5])  # fixed sigma survives save/load
     assert len(read_csv(run / "metrics.csv")) == 4
 
@@ -112,31 +115,6 @@ def test_reinforce_save_load_keeps_parameters(tmp_path, tiny):
     assert "log_std" not in dict(model.policy.named_parameters())
     np.testing.assert_allclose(model.policy.sigma, [0.1, 0.1])
     assert model.policy.get_mean_vector().shape == (14,)
-
-
-@pytest.mark.parametrize("algo", ["reinforce", "ppo"])
-def test_interrupt_and_resume_equals_uninterrupted(tmp_path, tiny, plugin_file, capsys, algo):
-    common = ["--algo", algo, "--env", "double-pendulum", "--seed", "3", "--plugin", str(plugin_file), *tiny]
-    common[common.index("--epochs") + 1] = "5"
-    assert main(["-f", str(tmp_path / "full"), *common]) == 0
-    rc = main(["-f", str(tmp_path / "cut"), *common, "--callback", "signal-at:epoch=2"])
-    assert rc == 130
-    cut = run_dirs(tmp_path / "cut")[0]
-    assert not (cut / "model.zip").exists()  # an interrupted run does not look complete
-    assert "--resume" in capsys.readouterr().out
-    assert [int(r["epoch"]) for r in read_csv(cut / "metrics.csv")] == [0, 1]
-    assert main(["--resume", str(cut), "--no-progress"]) == 0
-    full = read_csv(run_dirs(tmp_path / "full")[0] / "metrics.csv")
-    resumed = read_csv(cut / "metrics.csv")
-    assert full == resumed
-    assert (cut / "model.zip").is_file()
-
-
-def test_nan_reward_stops_with_exit_1(tmp_path, tiny, plugin_file, capsys):
-    rc = main(["--env", "nan-env", "--plugin", str(plugin_file), "-f", str(tmp_path), *tiny])
-    assert rc == 1
-    assert "non-finite" in capsys.readouterr().err
-    assert not (run_dirs(tmp_path)[0] / "model.zip").exists()
 
 
 @pytest.mark.parametrize("args,needle", [

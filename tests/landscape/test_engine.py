@@ -6,8 +6,7 @@ import pytest
 from mollirl.envs import make_vec_env
 from mollirl.landscape import compute_landscape, evaluate_points, make_backend
 from mollirl.landscape.evaluate import check_sigma_vector
-from mollirl.landscape.batched_policy import BatchedMean
-from mollirl.landscape.engine import AnalyticBackend, VecEnvBackend
+from mollirl.rollout import AnalyticBackend, BatchedMean, VecEnvBackend
 from mollirl.landscape.problem import problem_from_env
 
 
@@ -21,7 +20,9 @@ def _points(problem, n, scale, seed=0):
     # a low divergence threshold makes some rollouts end early: they are kept (finite) and flagged
     ("double-pendulum", 3.0, 200, {"divergence_threshold": 1.0}),
     # the LQR loop is unstable under Euler (x1.23 per step): rounding differences of the two policy
-    # evaluations (einsum vs torch matmul, ~1e-16) grow as 1.23^t, so the horizon is kept short
+    # evaluations (the core's term-by-term numpy vs this reference's torch matmul, ~1e-16) grow as
+    # 1.23^t, so against this independent reference the horizon is kept short (the core against itself,
+    # J_det of training vs a landscape's J, is exact at 1000 steps: tests/training/test_jdet_is_landscape_j.py)
     ("quadrotor", 0.3, 60, {}),
 ])
 def test_det_equals_per_point_rollouts(plain, env, scale, horizon, env_kwargs):
@@ -29,7 +30,8 @@ def test_det_equals_per_point_rollouts(plain, env, scale, horizon, env_kwargs):
     points = _points(problem, 12, scale)
     backend = make_backend(problem.env, problem.rollout_kwargs(), horizon=problem.horizon)
     assert isinstance(backend, AnalyticBackend)
-    got = evaluate_points(backend, problem.policy.mean, points, horizon=problem.horizon, gamma=problem.gamma)
+    got = evaluate_points(backend, problem.policy.mean, points, horizon=problem.horizon, gamma=problem.gamma,
+                          eval_options=problem.eval_options)
     ref, ref_div = plain(problem, points)
     np.testing.assert_allclose(got.values, ref, rtol=1e-9, atol=0)
     np.testing.assert_array_equal(got.diverged[:, 0], ref_div)
@@ -42,7 +44,8 @@ def test_mlp_policy_det_equals_per_point(plain):
     problem = problem_from_env("double-pendulum", "random", policy="mlp", horizon=100, seed=3)
     points = _points(problem, 6, 0.5)
     backend = make_backend(problem.env, problem.rollout_kwargs(), horizon=problem.horizon)
-    got = evaluate_points(backend, problem.policy.mean, points, horizon=problem.horizon, gamma=problem.gamma)
+    got = evaluate_points(backend, problem.policy.mean, points, horizon=problem.horizon, gamma=problem.gamma,
+                          eval_options=problem.eval_options)
     np.testing.assert_allclose(got.values, plain(problem, points)[0], rtol=1e-9)
 
 
@@ -83,8 +86,8 @@ def test_sigma_mode_uses_common_random_numbers(pendulum):
     assert got.values[0] == got.values[2] and got.stderr[0] == got.stderr[2] > 0
     alone = evaluate_points(backend, pendulum.policy.mean, c[None], mode="sigma", sigma=0.5, episodes=8, seed=5,
                             horizon=100, gamma=0.99)
-    # the same noise whatever the other points (one point takes the broadcast matmul path: rounding only)
-    np.testing.assert_allclose(alone.returns[0], got.returns[0], rtol=1e-12)
+    # the same noise and the same arithmetic whatever the other points: bit for bit
+    np.testing.assert_array_equal(alone.returns[0], got.returns[0])
     # common random numbers: the paired difference is far less noisy than the episodes themselves
     assert np.std(got.returns[1] - got.returns[0]) < 0.1 * np.std(got.returns[0])
 
@@ -134,7 +137,7 @@ def test_bad_inputs_raise_value_error(pendulum):
     with pytest.raises(ValueError, match="2 numbers"):
         check_sigma_vector([0.1, 0.2, 0.3], 2)
     np.testing.assert_array_equal(check_sigma_vector([0.1, 0.2], 2), [0.1, 0.2])
-    with pytest.raises(ValueError, match="env kwargs"):
+    with pytest.raises(ValueError, match="env-kwargs"):
         make_backend("double-pendulum", {"no_such_kwarg": 1})
 
 
@@ -144,7 +147,8 @@ def test_hopper_tiny_det_and_sigma(plain):
     backend = make_backend(problem.env, problem.rollout_kwargs(), horizon=20)
     assert isinstance(backend, VecEnvBackend)
     try:
-        got = evaluate_points(backend, problem.policy.mean, points, horizon=20, gamma=problem.gamma)
+        got = evaluate_points(backend, problem.policy.mean, points, horizon=20, gamma=problem.gamma,
+                              eval_options=problem.eval_options)
         np.testing.assert_allclose(got.values, plain(problem, points)[0], rtol=1e-9)
         sig = evaluate_points(backend, problem.policy.mean, np.stack([points[0], points[0]]), mode="sigma",
                               sigma=0.05, episodes=2, horizon=20, gamma=problem.gamma)

@@ -118,7 +118,7 @@ def test_setup_record_ignores_volatile_fields(tmp_path):
 
 
 def test_presets_are_registered_with_the_papers_values():
-    registry.load_builtin_plugins()
+    registry.load_all_plugins()
     fig6 = registry.get("studies", "figure6")
     assert fig6.env == "hopper-stand" and fig6.options["sigma_values"] == [0.005, 0.05, 0.5, 5.0]
     assert fig6.options["seeds"] == 5 and fig6.options["sampler"] == "grid"

@@ -233,7 +233,7 @@ def test_ars_searches_the_parameter_space_sigma(tmp_path, capsys):
     trials = study.get_trials()
     assert [t.state for t in trials] == [TrialState.COMPLETE] * 2
     from mollirl.algos.ars import MollifiedARS
-    from mollirl.callbacks.metrics import read_metrics
+    from mollirl.training.metrics import read_metrics
 
     for t in trials:
         run = Path(t.user_attrs["run_dirs"][0])

@@ -1,15 +1,20 @@
-"""The mean action of many parameter points at once, in float64.
+"""The mean action of many parameter sets at once, in float64, bit for bit independent of the batch.
 
-:class:`BatchedMean` holds one parameter vector per *row* (a row is one
-rollout: a grid point x an episode) and maps ``obs (R, obs_dim)`` to
-``mu (R, action_dim)`` in one array operation:
+:class:`BatchedMean` holds ``n_sets`` flat parameter vectors of one mean network
+(``policy.get_mean_vector()`` layout) and maps observations ``(R, obs_dim)`` to
+mean actions ``(R, action_dim)``, row ``r`` under set ``r`` (or under the only
+set, broadcast to every row):
 
-- ``LinearMean`` (``u = -K s + b``): ``-einsum('rij,rj->ri', K_r, s_r) + b_r``;
-- ``MLPMean`` (``u = W2 tanh(W1 s + b1) + b2``): two stacked ``matmul``\\ s;
-- any other mean ``nn.Module``: ``torch.func.vmap`` over ``functional_call``.
-
-A single parameter vector (one row of parameters) broadcasts over all rows
-with a plain matrix product (Q-landscapes: one policy, many first actions).
+- ``LinearMean`` (``u = -K s + b``) and ``MLPMean`` (``u = W2 tanh(W1 s + b1) + b2``):
+  numpy, every dot product accumulated term by term in index order with
+  separate multiplies and adds (no BLAS, no fused multiply-add, no pairwise or
+  vectorized reductions). Each element of the result is therefore the same IEEE
+  computation whatever the number of rows, the memory layout and whether the
+  parameters are broadcast: a row's action, and so its whole trajectory, does not
+  depend on which other rows share the batch. This is what makes a training run's
+  J_det row equal, bit for bit, to a landscape's J at the same theta.
+- any other mean ``nn.Module``: ``torch.func.vmap`` over ``functional_call``
+  (correct, but without the bit-for-bit guarantee across batch sizes).
 """
 
 from __future__ import annotations
@@ -35,11 +40,19 @@ def _split(points: np.ndarray, named_shapes: Sequence[tuple[str, tuple[int, ...]
     return out
 
 
+def _matvec(W: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """``out[r, i] = sum_j W[r, i, j] x[r, j]``, summed in order j = 0, 1, ... (``W`` may have 1 row: broadcast)."""
+    out = W[:, :, 0] * x[:, 0:1]
+    for j in range(1, x.shape[1]):
+        out += W[:, :, j] * x[:, j:j + 1]
+    return out
+
+
 class BatchedMean:
-    """Mean actions of ``R`` parameter rows (or one row broadcast to all).
+    """Mean actions of ``n_sets`` parameter sets (or one set broadcast to every row).
 
     :param mean: the policy's mean network (``policy.mean``): its structure, not its values, is used.
-    :param points: ``(R, d)`` flat mean vectors (``policy.get_mean_vector()`` layout), R >= 1.
+    :param points: ``(n_sets, d)`` flat mean vectors (``policy.get_mean_vector()`` layout), n_sets >= 1.
     """
 
     def __init__(self, mean: nn.Module, points: np.ndarray) -> None:
@@ -57,42 +70,39 @@ class BatchedMean:
         else:
             self.kind = "torch"
 
+    @classmethod
+    def of_policy(cls, policy) -> BatchedMean:
+        """One set: the policy's current mean parameters."""
+        return cls(policy.mean, policy.get_mean_vector()[None])
+
     @property
     def n_rows(self) -> int:
+        """Number of parameter sets (1: broadcast to every row)."""
         return int(self.points.shape[0])
 
     def take(self, rows: np.ndarray) -> BatchedMean:
-        """The parameters of ``rows`` (indices into this batch); a broadcast batch is returned as is."""
+        """The parameter sets ``rows`` (indices into this batch); a broadcast batch is returned as is."""
         if self.n_rows == 1:
             return self
         return BatchedMean(self.module, self.points[rows])
 
     def __call__(self, obs: np.ndarray) -> np.ndarray:
-        """``obs (R, obs_dim)`` -> mean actions ``(R, action_dim)`` float64 (row r under parameters r)."""
+        """``obs (R, obs_dim)`` -> mean actions ``(R, action_dim)`` float64 (row r under set r, or the only set)."""
         obs = np.asarray(obs, dtype=np.float64)
         p = self.params
         if self.kind == "linear":
-            K = p["K"]
-            if self.n_rows == 1:
-                u = -(obs @ K[0].T)
-            else:
-                u = -np.einsum("rij,rj->ri", K, obs)
+            u = -_matvec(p["K"], obs)
             if "b" in p:
-                u += p["b"] if self.n_rows > 1 else p["b"][0]
+                u += p["b"]
             return u
         if self.kind == "mlp":
-            W1, W2 = p["W1"], p["W2"]
-            if self.n_rows == 1:
-                h = obs @ W1[0].T
-                if "b1" in p:
-                    h += p["b1"][0]
-                u = np.tanh(h) @ W2[0].T
-                return u + p["b2"][0] if "b2" in p else u
-            h = np.matmul(W1, obs[:, :, None])[..., 0]
+            h = _matvec(p["W1"], obs)
             if "b1" in p:
                 h += p["b1"]
-            u = np.matmul(W2, np.tanh(h)[:, :, None])[..., 0]
-            return u + p["b2"] if "b2" in p else u
+            u = _matvec(p["W2"], np.tanh(h))
+            if "b2" in p:
+                u += p["b2"]
+            return u
         return self._torch_call(obs)
 
     def _torch_call(self, obs: np.ndarray) -> np.ndarray:

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch as th
 
-from mollirl.algos.returns import apply_baseline, episode_starts, reinforce_loss, returns_to_go
+from mollirl.common.returns import apply_baseline, episode_starts, reinforce_loss, returns_to_go
 
 
 def test_returns_to_go_known_values():

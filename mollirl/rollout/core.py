@@ -1,0 +1,317 @@
+"""What a batched rollout is: rows in, per-row returns (and, on request, buffers) out.
+
+A *row* is one episode: a parameter set of the policy's mean network, a reset
+(seed and options), optionally an additive noise stream on the raw action and a
+fixed first action. All rows advance together, one array operation per time step
+(see :mod:`mollirl.rollout.backends`). Callers differ only in the rows they pass:
+
+- a training epoch: ``batch_episodes`` noisy rows at theta_k plus one noise-free row
+  from the env's evaluation start (its return is J_det(theta_k));
+- a landscape: grid points x episodes, common random numbers across points;
+- ARS: ``2 n_delta`` perturbed parameter sets plus the noise-free row at theta;
+- a population: every member's rows side by side.
+
+**One divergence rule** for every env: a row ends, flagged ``diverged``, on the step
+that produces a non-finite observation or reward (``nonfinite`` too), on which the
+env reports ``info["diverged"]`` (a VecEnv), or on which an analytic env's state
+leaves its divergence threshold. A diverged row keeps its finite return up to
+that step (the step's reward counts when it is finite) and is never dropped.
+Any other ``done`` (a natural termination, or the horizon) ends the row without
+the flag.
+
+**Returns** of a row: ``discounted = sum_{t < L} gamma^t r_t`` and
+``undiscounted = sum_{t < L} r_t`` over its ``L`` steps (``lengths``); no
+bootstrapping. Every row's arithmetic is its own (element-wise numpy, see
+:mod:`mollirl.rollout.mean`), so a row's numbers do not depend on the batch.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from mollirl.rollout.mean import BatchedMean
+
+#: ``on_step(t) -> False`` stops the rollout after step t (e.g. SIGINT); anything else continues
+StepHook = Callable[[int], Any]
+#: ``progress(done, total)`` in time steps (chunks of a large rollout count one after the other)
+Progress = Callable[[int, int], None]
+
+
+@dataclasses.dataclass
+class Rows:
+    """The rows of one batched rollout.
+
+    :param mean: the parameter sets (a :class:`BatchedMean`; one set is broadcast to every row).
+    :param seeds: ``(R,)`` reset seed of each row (as ``VecEnv.seed`` gives copies: a Gymnasium
+        ``np_random`` seed). Its length is the number of rows R.
+    :param param_index: ``(R,)`` parameter set of each row; None: set r for row r (``n_sets == R``)
+        or the only set.
+    :param options: reset options: one dict for every row, a list with one dict (or None) per row,
+        or None (the env's own start distribution). The env's *evaluation start* is an options dict
+        (:attr:`mollirl.common.env_util.EnvPlugin.eval_start`).
+    :param noise: ``(T, K, action_dim)`` additive noise on the raw action (already scaled, e.g.
+        ``sigma * eps``), or None. Common random numbers are the caller's choice: rows that share
+        a stream share the noise.
+    :param noise_index: ``(R,)`` noise stream of each row, -1 for none; None: row r < K uses stream r,
+        later rows none (training: the batch rows, then the noise-free J_det row).
+    :param first_actions: ``(R, action_dim)`` raw actions taken at t = 0 instead of the policy's
+        (no noise is added then), or None (Q-landscapes).
+    """
+
+    mean: BatchedMean
+    seeds: np.ndarray
+    param_index: np.ndarray | None = None
+    options: dict | list | None = None
+    noise: np.ndarray | None = None
+    noise_index: np.ndarray | None = None
+    first_actions: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        self.seeds = np.asarray(self.seeds, dtype=np.int64).reshape(-1)
+        R = self.seeds.size
+        if R < 1:
+            raise ValueError("a rollout needs at least one row")
+        if self.param_index is None:
+            if self.mean.n_rows not in (1, R):
+                raise ValueError(f"{self.mean.n_rows} parameter sets for {R} rows: give param_index")
+        else:
+            self.param_index = np.asarray(self.param_index, dtype=np.int64).reshape(-1)
+            if self.param_index.size != R:
+                raise ValueError(f"param_index has {self.param_index.size} entries for {R} rows")
+            if self.param_index.min() < 0 or self.param_index.max() >= self.mean.n_rows:
+                raise ValueError(f"param_index out of range for {self.mean.n_rows} parameter sets")
+        if isinstance(self.options, list) and len(self.options) != R:
+            raise ValueError(f"{len(self.options)} reset options for {R} rows")
+        if self.noise is not None:
+            self.noise = np.asarray(self.noise, dtype=np.float64)
+            if self.noise.ndim != 3:
+                raise ValueError(f"noise must be (T, K, action_dim), got shape {self.noise.shape}")
+        if self.noise_index is not None:
+            self.noise_index = np.asarray(self.noise_index, dtype=np.int64).reshape(-1)
+            if self.noise_index.size != R:
+                raise ValueError(f"noise_index has {self.noise_index.size} entries for {R} rows")
+            if self.noise is None and np.any(self.noise_index >= 0):
+                raise ValueError("noise_index without noise")
+            if self.noise is not None and self.noise_index.max() >= self.noise.shape[1]:
+                raise ValueError(f"noise_index refers to stream {self.noise_index.max()} of {self.noise.shape[1]}")
+        elif self.noise is not None and self.noise.shape[1] > R:
+            raise ValueError(f"{self.noise.shape[1]} noise streams for {R} rows: give noise_index")
+        if self.first_actions is not None:
+            self.first_actions = np.asarray(self.first_actions, dtype=np.float64)
+            if self.first_actions.ndim != 2 or self.first_actions.shape[0] != R:
+                raise ValueError(f"first_actions must be ({R}, action_dim), got {self.first_actions.shape}")
+
+    @property
+    def n_rows(self) -> int:
+        return int(self.seeds.size)
+
+    def option(self, r: int) -> dict | None:
+        """Reset options of row r."""
+        if isinstance(self.options, list):
+            return self.options[r]
+        return self.options
+
+    def row_noise_index(self) -> np.ndarray:
+        """``(R,)`` noise stream of every row (-1: none)."""
+        if self.noise_index is not None:
+            return self.noise_index
+        out = np.full(self.n_rows, -1, dtype=np.int64)
+        if self.noise is not None:
+            out[: self.noise.shape[1]] = np.arange(self.noise.shape[1])
+        return out
+
+    def select(self, rows: np.ndarray) -> Rows:
+        """The rows ``rows`` (indices) as a new :class:`Rows` (chunks of a large rollout)."""
+        rows = np.asarray(rows, dtype=np.int64)
+        index = self.param_index[rows] if self.param_index is not None else (
+            rows if self.mean.n_rows > 1 else None)
+        options = [self.option(int(r)) for r in rows] if isinstance(self.options, list) else self.options
+        noise_index = self.row_noise_index()[rows] if self.noise is not None else None
+        return Rows(mean=self.mean, seeds=self.seeds[rows], param_index=index, options=options, noise=self.noise,
+                    noise_index=noise_index,
+                    first_actions=None if self.first_actions is None else self.first_actions[rows])
+
+
+@dataclasses.dataclass
+class Buffers:
+    """Per-step arrays of the first ``B`` rows (what a gradient needs), time-major.
+
+    ``alive[t, b]``: row b took step t in its episode; ``dones[t, b]``: step t was its last
+    (its episode ended after it). Steps after a row's end hold zeros (finite) and
+    ``alive = False``. Actions are the raw (unclipped) ones the policy produced.
+    """
+
+    obs: np.ndarray  # (T, B, obs_dim)
+    actions: np.ndarray  # (T, B, action_dim)
+    rewards: np.ndarray  # (T, B)
+    alive: np.ndarray  # (T, B) bool
+    dones: np.ndarray  # (T, B) bool
+
+    @classmethod
+    def allocate(cls, horizon: int, rows: int, obs_dim: int, action_dim: int) -> Buffers:
+        return cls(obs=np.zeros((horizon, rows, obs_dim)), actions=np.zeros((horizon, rows, action_dim)),
+                   rewards=np.zeros((horizon, rows)), alive=np.zeros((horizon, rows), dtype=bool),
+                   dones=np.zeros((horizon, rows), dtype=bool))
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.rewards.shape
+
+    def fits(self, horizon: int, rows: int, obs_dim: int, action_dim: int) -> bool:
+        return self.obs.shape == (horizon, rows, obs_dim) and self.actions.shape == (horizon, rows, action_dim)
+
+    def clear(self) -> None:
+        for arr in (self.obs, self.actions, self.rewards):
+            arr.fill(0.0)
+        self.alive.fill(False)
+        self.dones.fill(False)
+
+    @property
+    def nbytes(self) -> int:
+        return sum(a.nbytes for a in (self.obs, self.actions, self.rewards, self.alive, self.dones))
+
+
+@dataclasses.dataclass
+class RolloutResult:
+    """Per-row outcome of a batched rollout (all arrays have R rows).
+
+    :param discounted: ``sum_t gamma^t r_t`` over the row's steps.
+    :param undiscounted: ``sum_t r_t``.
+    :param lengths: steps taken (the horizon, or the step its episode ended on + 1).
+    :param final_obs: ``(R, obs_dim)`` the observation after the row's last step (its terminal
+        observation; for an analytic diverged row the clipped, finite state).
+    :param diverged: the row ended by divergence (the rule in the module docstring).
+    :param nonfinite: the row ended on a non-finite reward or observation (a subset of ``diverged``).
+    :param truncated: the row reached the horizon (as opposed to ending early).
+    :param stopped: an ``on_step`` hook stopped the rollout: rows are partial, do not use them.
+    :param steps: time steps taken (the horizon unless stopped or every row ended early).
+    :param buffers: the first rows' buffers, when requested.
+    :param seconds: wall time.
+    """
+
+    discounted: np.ndarray
+    undiscounted: np.ndarray
+    lengths: np.ndarray
+    final_obs: np.ndarray
+    diverged: np.ndarray
+    nonfinite: np.ndarray
+    truncated: np.ndarray
+    stopped: bool = False
+    steps: int = 0
+    buffers: Buffers | None = None
+    seconds: float = 0.0
+
+    @property
+    def n_rows(self) -> int:
+        return int(self.discounted.size)
+
+
+class ActionMaker:
+    """Raw actions of the live rows at step t: the mean action, the row's noise, or the fixed first action."""
+
+    def __init__(self, rows: Rows) -> None:
+        self.rows = rows
+        mean = rows.mean
+        self.mean = mean.take(rows.param_index) if rows.param_index is not None else mean
+        self.noise = rows.noise
+        self.noise_index = rows.row_noise_index()
+        K = 0 if rows.noise is None else rows.noise.shape[1]
+        # the default layout (rows 0..K-1 noisy, the others not) is a slice: no gather per step
+        self.noise_slice = rows.noise is not None and rows.noise_index is None
+        self.K = K
+        self.first = rows.first_actions
+        self._live_mean: tuple[np.ndarray, BatchedMean] | None = None
+
+    def mean_of(self, live: np.ndarray | None) -> BatchedMean:
+        """The parameter sets of the live rows (cached while the live set does not change)."""
+        if live is None or self.mean.n_rows == 1:
+            return self.mean
+        if self._live_mean is None or self._live_mean[0] is not live:
+            self._live_mean = (live, self.mean.take(live))
+        return self._live_mean[1]
+
+    def __call__(self, t: int, obs: np.ndarray, live: np.ndarray | None) -> np.ndarray:
+        if t == 0 and self.first is not None:
+            return self.first.copy() if live is None else self.first[live]
+        u = self.mean_of(live)(obs)
+        if self.noise is None:
+            return u
+        eps = self.noise[t]
+        if live is None:
+            if self.noise_slice:
+                u[: self.K] += eps
+            else:
+                idx = self.noise_index
+                sel = idx >= 0
+                u[sel] += eps[idx[sel]]
+        else:
+            idx = self.noise_index[live]
+            sel = idx >= 0
+            if sel.any():
+                u[sel] += eps[idx[sel]]
+        return u
+
+
+class Accumulator:
+    """Running per-row returns and the end of each row's episode."""
+
+    def __init__(self, n_rows: int, obs_dim: int, gamma: float | np.ndarray) -> None:
+        self.discounted = np.zeros(n_rows)
+        self.undiscounted = np.zeros(n_rows)
+        self.lengths = np.zeros(n_rows, dtype=np.int64)
+        self.final_obs = np.zeros((n_rows, obs_dim))
+        self.diverged = np.zeros(n_rows, dtype=bool)
+        self.nonfinite = np.zeros(n_rows, dtype=bool)
+        self.truncated = np.zeros(n_rows, dtype=bool)
+        self.ended = np.zeros(n_rows, dtype=bool)
+        gamma = np.asarray(gamma, dtype=np.float64)
+        if gamma.ndim == 0:
+            self.gamma: float | np.ndarray = float(gamma)
+        else:
+            if gamma.shape != (n_rows,):
+                raise ValueError(f"gamma must be a number or one per row ({n_rows}), got shape {gamma.shape}")
+            self.gamma = gamma
+        self.discount = np.ones(n_rows)
+
+    def add(self, reward: np.ndarray, live: np.ndarray | None) -> None:
+        """Add step rewards of the live rows (``live`` None: every row)."""
+        if live is None:
+            self.discounted += self.discount * reward
+            self.undiscounted += reward
+            self.discount *= self.gamma
+        else:
+            self.discounted[live] += self.discount[live] * reward
+            self.undiscounted[live] += reward
+            g = self.gamma if np.ndim(self.gamma) == 0 else self.gamma[live]
+            self.discount[live] *= g
+
+    def end(self, rows: np.ndarray, length: int, final_obs: np.ndarray, diverged: np.ndarray | bool = False,
+            nonfinite: np.ndarray | bool = False, truncated: bool = False) -> None:
+        self.lengths[rows] = length
+        self.final_obs[rows] = final_obs
+        self.diverged[rows] = diverged
+        self.nonfinite[rows] = nonfinite
+        self.truncated[rows] = truncated
+        self.ended[rows] = True
+
+    def result(self, **kwargs: Any) -> RolloutResult:
+        return RolloutResult(discounted=self.discounted, undiscounted=self.undiscounted, lengths=self.lengths,
+                             final_obs=self.final_obs, diverged=self.diverged, nonfinite=self.nonfinite,
+                             truncated=self.truncated, **kwargs)
+
+
+def check_horizon(horizon: int) -> int:
+    if isinstance(horizon, bool) or not isinstance(horizon, (int, np.integer)) or horizon < 1:
+        raise ValueError(f"horizon must be an integer >= 1, got {horizon!r}")
+    return int(horizon)
+
+
+def check_gamma(gamma: float | np.ndarray) -> float | np.ndarray:
+    arr = np.asarray(gamma, dtype=np.float64)
+    if not (np.all(arr > 0.0) and np.all(arr <= 1.0)):
+        raise ValueError(f"gamma must be in (0, 1], got {gamma!r}")
+    return gamma

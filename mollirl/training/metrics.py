@@ -1,0 +1,73 @@
+"""``metrics.csv``: one row per epoch, the same numbers the SB3 logger sends to TensorBoard.
+
+The algorithm contract (:mod:`mollirl.common.algorithm`) records epoch k's numbers under
+``train/`` and dumps them at x = k * steps_per_epoch; the trainer adds the final
+policy's row (epoch = number of epochs) at its own x. :class:`MetricsCSVWriter` is
+an SB3 logger output that writes every dump that carries ``train/epoch`` as a row,
+so TensorBoard and ``metrics.csv`` hold the same points.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from pathlib import Path
+from typing import Any
+
+from stable_baselines3.common.logger import KVWriter
+
+METRIC_COLUMNS = ("epoch", "timesteps", "J_det", "J_sigma", "ep_return_mean", "sigma", "grad_norm",
+                  "J_det_undiscounted", "final_state_norm", "J_det_diverged", "diverged_fraction")
+_INTEGER_COLUMNS = ("epoch", "timesteps")
+
+
+class MetricsCSVWriter(KVWriter):
+    """SB3 logger output writing ``metrics.csv``: one row per dump that carries ``train/epoch``.
+
+    Columns are fixed (:data:`METRIC_COLUMNS`); a value not recorded in a dump is left
+    empty. Every row is flushed when written (a crash loses no finished row). On resume
+    the file is cut to the rows before the resumed epoch and appended to, so an
+    interrupted-and-resumed run ends with the same file as an uninterrupted one.
+
+    :param path: the CSV file.
+    :param resume_epoch: keep only rows with ``epoch < resume_epoch`` (None: start a new file).
+    """
+
+    def __init__(self, path: str | Path, resume_epoch: int | None = None) -> None:
+        self.path = Path(path)
+        rows: list[list[str]] = []
+        if resume_epoch is not None and self.path.exists():
+            with self.path.open(newline="") as fh:
+                reader = csv.reader(fh)
+                header = next(reader, None)
+                width = len(header) if header else len(METRIC_COLUMNS)
+                rows = [r + [""] * (len(METRIC_COLUMNS) - width) for r in reader if r and int(r[0]) < resume_epoch]
+        self._fh = self.path.open("w", newline="")
+        self._writer = csv.writer(self._fh)
+        self._writer.writerow(METRIC_COLUMNS)
+        self._writer.writerows(rows)
+        self._fh.flush()
+
+    def write(self, key_values: dict[str, Any], key_excluded: dict[str, tuple[str, ...]], step: int = 0) -> None:
+        if "train/epoch" not in key_values:
+            return
+        row = []
+        for col in METRIC_COLUMNS:
+            value = key_values.get(f"train/{col}")
+            if value is None or (isinstance(value, float) and not math.isfinite(value)):
+                row.append("")
+            elif col in _INTEGER_COLUMNS:
+                row.append(str(int(value)))
+            else:
+                row.append(repr(float(value)))
+        self._writer.writerow(row)
+        self._fh.flush()
+
+    def close(self) -> None:
+        self._fh.close()
+
+
+def read_metrics(path: str | Path) -> list[dict[str, float]]:
+    """Read a ``metrics.csv`` back as a list of dicts (empty cells become NaN)."""
+    with Path(path).open(newline="") as fh:
+        return [{k: (float(v) if v != "" else math.nan) for k, v in row.items()} for row in csv.DictReader(fh)]

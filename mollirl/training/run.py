@@ -1,0 +1,326 @@
+"""One training run from a :class:`~mollirl.config.RunConfig`: build, learn, record, checkpoint.
+
+Flow: config -> registry lookups (env, algo, policy, callbacks) -> the VecEnv of
+``batch_episodes`` copies (and a one-copy VecEnv for the J_det row when the env is
+stepped through VecEnvs) -> ``model.learn()`` (the algorithm contract of
+:mod:`mollirl.common.algorithm`: one batched rollout and one update per epoch) ->
+SB3 logger (TensorBoard + ``metrics.csv``, the same points) -> checkpoints -> run
+folder ``<log_folder>/<algo>/<env>_<n>/`` holding ``model.zip``, ``initial.zip``
+(theta_0), ``config.yml``, ``command.txt``, ``metrics.csv``, TensorBoard events,
+``checkpoints/`` and whatever the callbacks write (e.g. ``landscapes/``).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import shlex
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from mollirl import registry
+from mollirl.common.env_util import EnvPlugin, get_env_plugin, make_env, make_vec_env
+from mollirl.config import RunConfig, parse_value
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class RunContext:
+    """What a callback factory gets: ``factory(context, **options) -> BaseCallback``.
+
+    :param config: the run's resolved config.
+    :param run_dir: its run folder (not created yet when the factory runs: a factory
+        must not write; it may raise ``ValueError`` for bad options).
+    :param env_plugin: the env's :class:`~mollirl.common.env_util.EnvPlugin`.
+    :param eval_options: reset options of the env's evaluation start (None: seed 0, no options).
+    """
+
+    config: RunConfig
+    run_dir: Path
+    env_plugin: EnvPlugin
+    eval_options: dict | None = None
+
+    def make_vec_env(self, n_envs: int):
+        """A VecEnv of ``n_envs`` copies of the run's env (its env kwargs, the run's horizon)."""
+        return make_vec_env(self.config.env, n_envs, max_episode_steps=self.config.horizon,
+                            n_threads=self.config.n_threads, **self.config.env_kwargs)
+
+
+@dataclass
+class TrainResult:
+    """Summary of a finished (or interrupted) run."""
+
+    run_dir: Path
+    epochs_done: int
+    initial_J_det: float
+    final_J_det: float
+    final_sigma: float
+    final_state: np.ndarray
+    interrupted: bool = False
+    history: list[dict[str, float]] = field(default_factory=list)
+
+
+def parse_callback_spec(spec: str) -> tuple[str, dict[str, Any]]:
+    """``"landscape:every=10,grid=21"`` -> ``("landscape", {"every": 10, "grid": 21})``."""
+    name, _, rest = spec.partition(":")
+    kwargs: dict[str, Any] = {}
+    for part in filter(None, rest.split(",")):
+        key, sep, value = part.partition("=")
+        if not sep or not key:
+            raise ValueError(f"malformed callback option {part!r} in {spec!r}; expected key=value")
+        kwargs[key.strip()] = parse_value(value)
+    return name.strip(), kwargs
+
+
+def env_dir_name(env: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", env).strip("-")
+
+
+def next_run_dir(log_folder: str | Path, algo: str, env: str) -> Path:
+    """``<log_folder>/<algo>/<env>_<n>`` with the next free n (1-based, like rl-zoo3)."""
+    base = Path(log_folder) / algo
+    name = env_dir_name(env)
+    taken = [int(m.group(1)) for p in base.glob(f"{name}_*") if (m := re.fullmatch(rf"{re.escape(name)}_(\d+)", p.name))]
+    return base / f"{name}_{max(taken, default=0) + 1}"
+
+
+def build_policy_kwargs(config: RunConfig, env_plugin: EnvPlugin, template_env) -> dict[str, Any]:
+    """Policy options from the config: mean network, init, sigma mode."""
+    entry = registry.get_entry("policies", config.policy)
+    kwargs: dict[str, Any] = {"mean_net": entry.meta.get("mean_net", config.policy), "sigma": config.sigma}
+    if config.learn_sigma:
+        kwargs["sigma_mode"] = "learnable"
+    elif config.sigma_schedule:
+        kwargs["sigma_mode"] = "scheduled"
+    else:
+        kwargs["sigma_mode"] = "fixed"
+    kwargs.update(config.policy_kwargs)
+    if kwargs["mean_net"] == "linear" and config.policy_init == "reference":
+        if env_plugin.reference is None:
+            raise ValueError(f"env {config.env!r} has no reference policy; use --policy-init random or zero")
+        ref = env_plugin.reference(template_env)
+        kwargs["mean_init"] = {k: np.asarray(v).tolist() for k, v in ref.items()}
+    elif config.policy_init == "reference" and kwargs["mean_net"] != "linear":
+        raise ValueError("--policy-init reference needs the linear policy; use --policy linear or --policy-init random")
+    elif config.policy_init == "zero":
+        kwargs["zero_init"] = True
+    return kwargs
+
+
+def _schedule(config: RunConfig):
+    from mollirl.sigma import parse_sigma_schedule
+
+    return parse_sigma_schedule(config.sigma_schedule, config.sigma) if config.sigma_schedule else None
+
+
+def contract_kwargs(config: RunConfig, eval_options: dict | None, eval_env) -> dict[str, Any]:
+    """The :class:`~mollirl.common.algorithm.EpochAlgorithm` arguments of a run."""
+    return {"horizon": config.horizon, "planned_epochs": config.schedule_span, "sigma_schedule": _schedule(config),
+            "eval_options": eval_options, "eval_env": eval_env}
+
+
+def build_model(config: RunConfig, env, env_plugin: EnvPlugin, template_env, eval_env=None):
+    """Build the algorithm named by ``config.algo`` on ``env`` (the contract's arguments from the config)."""
+    algo = registry.get("algos", config.algo)
+    policy_kwargs = build_policy_kwargs(config, env_plugin, template_env)
+    zero = policy_kwargs.pop("zero_init", False)
+    contract = contract_kwargs(config, env_plugin.eval_options(template_env), eval_env)
+    try:
+        model = algo.build(config, env, policy_kwargs, **contract)
+    except TypeError as exc:
+        raise ValueError(f"bad -params for {config.algo}: {exc}") from None
+    if zero:
+        model.policy.set_mean_vector(np.zeros_like(model.policy.get_mean_vector()))
+    return model
+
+
+@dataclass
+class Prepared:
+    """Everything :func:`prepare` built (close it when done: :meth:`close`)."""
+
+    env_plugin: EnvPlugin
+    template_env: Any
+    venv: Any
+    eval_env: Any
+    model: Any
+    callback_specs: list[tuple[str, dict[str, Any]]]
+
+    @property
+    def eval_options(self) -> dict | None:
+        return self.env_plugin.eval_options(self.template_env)
+
+    def close(self) -> None:
+        for env in (self.venv, self.eval_env, self.template_env):
+            if env is not None:
+                env.close()
+
+
+def prepare(config: RunConfig) -> Prepared:
+    """Validate everything that can be checked before a run folder exists and build the run's objects.
+
+    :raises ValueError: on any bad input (nothing is written).
+    """
+    registry.load_all_plugins(config.plugins)
+    registry.get("algos", config.algo)
+    registry.get_entry("policies", config.policy)
+    env_plugin = get_env_plugin(config.env)
+    specs = [parse_callback_spec(s) for s in config.callbacks]
+    for name, _ in specs:
+        registry.get("callbacks", name)
+    template_env = make_env(config.env, **config.env_kwargs)
+    venv = eval_env = None
+    try:
+        venv = make_vec_env(config.env, config.batch_episodes, max_episode_steps=config.horizon,
+                            n_threads=config.n_threads, **config.env_kwargs)
+        if getattr(venv, "batched_dynamics", None) is None:  # the J_det row needs a copy of its own
+            eval_env = make_vec_env(config.env, 1, max_episode_steps=config.horizon, n_threads=1,
+                                    **config.env_kwargs)
+        model = build_model(config, venv, env_plugin, template_env, eval_env)
+    except BaseException:
+        for env in (venv, eval_env, template_env):
+            if env is not None:
+                env.close()
+        raise
+    return Prepared(env_plugin, template_env, venv, eval_env, model, specs)
+
+
+def _configure_logger(run_dir: Path, resume_epoch: int | None):
+    from stable_baselines3.common.logger import Logger, TensorBoardOutputFormat
+
+    from mollirl.training.metrics import MetricsCSVWriter
+
+    formats = [TensorBoardOutputFormat(str(run_dir)), MetricsCSVWriter(run_dir / "metrics.csv", resume_epoch)]
+    return Logger(folder=str(run_dir), output_formats=formats)
+
+
+def _hparams(config: RunConfig) -> dict[str, Any]:
+    keep = ("algo", "env", "policy", "sigma", "learn_sigma", "sigma_schedule", "epochs", "batch_episodes",
+            "horizon", "gamma", "step_size", "baseline", "update", "seed")
+    return {k: (v if isinstance(v, (int, float, str, bool)) else str(v)) for k, v in config.to_dict().items()
+            if k in keep}
+
+
+def _record_final(model, config: RunConfig, final: dict[str, Any]) -> None:
+    """The final policy's row: epoch E at x = E * steps_per_epoch, a point of its own."""
+    epoch = int(model.epoch)
+    row = {"epoch": epoch, "timesteps": epoch * model.steps_per_epoch, "sigma": model.exploration_sigma(),
+           **{k: v for k, v in final.items() if k != "final_state"}}
+    for key, value in row.items():
+        model.logger.record(f"train/{key}", value)
+    model.logger.dump(step=epoch * model.steps_per_epoch)
+
+
+def train(config: RunConfig, *, argv: list[str] | None = None, resume_dir: str | Path | None = None,
+          progress_bar: bool | None = None, extra_callbacks: list | None = None,
+          run_dir: str | Path | None = None) -> TrainResult:
+    """Run (or resume) one training run; return its summary.
+
+    :param config: the validated config (for a resume: the run's saved config, possibly with more epochs).
+    :param argv: the command line, written to ``command.txt``.
+    :param resume_dir: continue this run folder from its latest checkpoint.
+    :param extra_callbacks: SB3 callbacks (instances) run after the configured ones, e.g. a
+        study's pruning reporter (they see ``train/J_det`` in ``self.logger.name_to_value`` at
+        ``_on_rollout_end``).
+    :param run_dir: use this (new) folder instead of ``<log_folder>/<algo>/<env>_<n>``.
+    :raises ValueError: on bad input, before anything is written.
+    :raises mollirl.common.errors.NonFiniteError: when a reward, observation, loss, gradient or
+        parameter turns non-finite; the run folder then holds a checkpoint of the last good
+        epoch (the message says which).
+    """
+    from stable_baselines3.common.callbacks import CallbackList
+    from stable_baselines3.common.logger import HParam
+
+    from mollirl.common.errors import NonFiniteError
+    from mollirl.training.checkpoint import CheckpointCallback, StopFlag, load_checkpoint_state, save_checkpoint
+    from mollirl.training.metrics import read_metrics
+
+    resume_state = None
+    if resume_dir is not None:
+        run_dir = Path(resume_dir)
+        resume_state = load_checkpoint_state(run_dir)
+    prepared = prepare(config)
+    try:
+        model = prepared.model
+        if resume_state is not None:
+            cls = registry.get("algos", config.algo).resolve()
+            try:
+                model = cls.load(resume_state["path"], env=prepared.venv, device=config.device,
+                                 eval_env=prepared.eval_env)
+            except Exception as exc:  # noqa: BLE001 - a corrupt zip must become one line, not a traceback
+                raise ValueError(f"cannot load checkpoint of {str(run_dir)!r}: {type(exc).__name__}: {exc}") from None
+            resume_epoch = int(resume_state["epoch"])
+        else:
+            run_dir = Path(run_dir) if run_dir is not None else next_run_dir(config.log_folder, config.algo,
+                                                                             config.env)
+            resume_epoch = None
+
+        # Build every callback before anything is written: bad callback options leave no folder behind.
+        context = RunContext(config=config, run_dir=run_dir, env_plugin=prepared.env_plugin,
+                             eval_options=prepared.eval_options)
+        stop = StopFlag()
+        callbacks = [CheckpointCallback(run_dir, config.checkpoint_every, stop)]
+        for name, kwargs in prepared.callback_specs:
+            factory = registry.get("callbacks", name)
+            try:
+                callbacks.append(factory(context, **kwargs))
+            except TypeError as exc:
+                raise ValueError(f"bad options for callback {name!r}: {exc}") from None
+
+        if resume_state is None:
+            run_dir.mkdir(parents=True, exist_ok=True)
+            (run_dir / "config.yml").write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
+            model.save(run_dir / "initial.zip")  # theta_0, for landscapes around the initial policy
+        else:
+            (run_dir / "config.yml").write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
+        command = "python -m mollirl.train " + shlex.join(argv if argv is not None else sys.argv[1:])
+        with (run_dir / "command.txt").open("a") as fh:
+            fh.write(command + "\n")
+        model.set_logger(_configure_logger(run_dir, resume_epoch))
+        callbacks.extend(extra_callbacks or [])
+        stop.install()
+        try:
+            remaining = (config.epochs - model.epoch) * model.steps_per_epoch
+            model.learn(total_timesteps=max(remaining, 0), callback=CallbackList(callbacks),
+                        reset_num_timesteps=resume_state is None,
+                        progress_bar=config.progress if progress_bar is None else progress_bar)
+        except NonFiniteError as exc:
+            kept = save_checkpoint(model, run_dir)  # the model holds theta_k: nothing non-finite was applied
+            model.logger.close()
+            raise NonFiniteError(f"{exc}; the checkpoint of epoch {kept} (the last good parameters) is kept in "
+                                 f"{run_dir / 'checkpoints'}") from None
+        except BaseException:
+            model.logger.close()
+            raise
+        finally:
+            stop.uninstall()
+        interrupted = stop.raised is not None
+        epochs_done = save_checkpoint(model, run_dir)
+        final: dict[str, Any] = {}
+        final_sigma = model.exploration_sigma()
+        if not interrupted:
+            final = model.evaluate_det()
+            _record_final(model, config, final)
+            model.save(run_dir / "model.zip")
+            model.logger.record(
+                "hparams",
+                HParam(_hparams(config), {"train/J_det": final.get("J_det", float("nan")), "train/sigma": final_sigma}),
+                exclude=("stdout", "log", "json", "csv"),
+            )
+            model.logger.dump(step=model.epoch * model.steps_per_epoch)
+        model.logger.close()
+    finally:
+        prepared.close()
+    history = read_metrics(run_dir / "metrics.csv")
+    j_rows = [r for r in history if not np.isnan(r["J_det"])]
+    return TrainResult(
+        run_dir=run_dir, epochs_done=epochs_done,
+        initial_J_det=j_rows[0]["J_det"] if j_rows else float("nan"),
+        final_J_det=final.get("J_det", float("nan")), final_sigma=final_sigma,
+        final_state=np.asarray(final.get("final_state", [])), interrupted=interrupted, history=history,
+    )
