@@ -17,10 +17,10 @@ import torch as th
 from gymnasium import spaces
 from sb3_contrib import ARS
 
-from mollirl.common.algorithm import EVAL_SEED, EpochAlgorithm, EpochBatch
+from mollirl.common.algorithm import EpochAlgorithm, EpochBatch
 from mollirl.common.seeding import RESETS, derive_seed
 from mollirl.policies import GaussianPolicy
-from mollirl.rollout import BatchedMean, Rows
+from mollirl.rollout import EVAL_SEED, BatchedMean, Rows
 
 
 class ARSGaussianPolicy(GaussianPolicy):

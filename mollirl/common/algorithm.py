@@ -56,10 +56,7 @@ import torch as th
 
 from mollirl.common.errors import NonFiniteError
 from mollirl.common.seeding import ACTION_NOISE, NUMPY, RESETS, TORCH, default_seed, derive_seed
-from mollirl.rollout import BatchedMean, Rows, RolloutResult, backend_for
-
-#: the reset seed of the noise-free J_det row (with an env's evaluation start it does not matter)
-EVAL_SEED = 0
+from mollirl.rollout import EVAL_SEED, BatchedMean, RolloutResult, Rows, backend_for
 
 
 @dataclass

@@ -20,13 +20,13 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from mollirl.landscape.directions import Directions, make_directions
-from mollirl.rollout import BatchedMean
 from mollirl.landscape.engine import make_backend
 from mollirl.landscape.evaluate import MODES, PointValues, check_sigma_vector, evaluate_points
 from mollirl.landscape.grid import Grid, check_dims, check_grid_size, check_radius, grid_points, make_grid
 from mollirl.landscape.problem import LandscapeProblem
 from mollirl.landscape.result import Landscape
 from mollirl.landscape.summary import summarize
+from mollirl.rollout import EVAL_SEED, BatchedMean
 
 StageProgress = Callable[[str, int, int], None]
 
@@ -121,7 +121,8 @@ def compute_landscape(
         point, common random numbers across points.
     :param param_sigma: std of the Gaussian on theta in ``param-sigma`` mode (parameter
         units, > 0); default the mean of the policy's sigma (for an ARS run: its ``delta_std``).
-    :param seed: seed of random directions, start states and action noise.
+    :param seed: seed of random directions, of the sigma-mode starts (episode m: ``seed + m``) and action noise
+        (det rows start at the J_det row's evaluation start).
     :param backend: a backend from :func:`~mollirl.landscape.engine.make_backend`
         (reused by callbacks); default: a new one, closed at the end.
     :param max_envs: chunk size of VecEnv backends.
@@ -219,7 +220,7 @@ def compute_q_landscape(
     :param action_dims: the two action indices on the axes.
     :param sigma: sigma of the smoothed landscape L(mu, sigma^2) (default the policy's),
         per action dim or scalar, > 0.
-    :param seed: start seed of s0 (irrelevant with the noise-free evaluation start).
+    :param seed: recorded with the result; s0 is the evaluation start (the J_det row's).
     :raises ValueError: on bad input or an action space with fewer than 2 dimensions.
     """
     from mollirl.analysis import mollify
@@ -238,7 +239,7 @@ def compute_q_landscape(
     if own_backend:
         backend = make_backend(problem.env, problem.rollout_kwargs(), horizon=problem.horizon, max_envs=max_envs)
     try:
-        s0 = backend.initial_observation(seed, problem.eval_options)
+        s0 = backend.initial_observation(EVAL_SEED, problem.eval_options)
         centre = problem.centre
         mu0 = BatchedMean(problem.policy.mean, centre[None])(s0[None])[0]
         low = np.asarray(problem.policy.action_space.low, dtype=np.float64)

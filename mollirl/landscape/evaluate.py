@@ -2,9 +2,10 @@
 
 Modes of :func:`evaluate_points`:
 
-- ``det``: the mean action, one episode per point from the start of start
-  seed ``seed`` with the env's evaluation-start options (so every start is the
-  same): the paper's J(theta).
+- ``det``: the mean action, one episode per point from the env's evaluation
+  start (reset seed :data:`~mollirl.rollout.EVAL_SEED` with the env's
+  evaluation-start options), exactly the row whose return a training run records
+  as J_det: the paper's J(theta).
 - ``sigma``: action ``mu_theta(s_t) + sigma * eps[t, m]`` (unclipped Gaussian
   sample; the env saturates, as in training), ``M`` episodes per point with
   *common random numbers*: episode ``m`` of every point uses the same noise
@@ -25,7 +26,7 @@ import math
 import numpy as np
 from torch import nn
 
-from mollirl.rollout import AnalyticBackend, BatchedMean, Rows, VecEnvBackend
+from mollirl.rollout import EVAL_SEED, AnalyticBackend, BatchedMean, Rows, VecEnvBackend
 from mollirl.rollout.core import Progress
 
 MODES = ("det", "sigma")
@@ -100,8 +101,9 @@ def evaluate_points(
     :param gamma: discount in (0, 1].
     :param sigma: action-noise standard deviation (scalar or per action dim), > 0; sigma mode only.
     :param episodes: M, episodes per point in sigma mode (>= 1).
-    :param seed: start seeds are ``seed + m``; the noise is drawn from ``np.random.default_rng([seed, 1])``
-        as one ``(horizon, M, action_dim)`` array.
+    :param seed: sigma mode: episode m resets with seed ``seed + m`` and the noise is drawn from
+        ``np.random.default_rng([seed, 1])`` as one ``(horizon, M, action_dim)`` array; det rows reset
+        with :data:`~mollirl.rollout.EVAL_SEED` (the J_det row's start) whatever ``seed``.
     :param first_actions: ``(P, action_dim)`` raw first actions (Q-landscape), det mode only.
     :param eval_options: reset options of every row (the env's evaluation start), or None.
     :param progress: ``(done, total)`` callback in time steps.
@@ -131,8 +133,10 @@ def evaluate_points(
         n_episodes = 1
     rows_idx = np.arange(n_points * n_episodes)
     point, episode = rows_idx // n_episodes, rows_idx % n_episodes
+    # det rows start where a training run's J_det row does; sigma rows' episode m at seed + m
+    starts = np.full(rows_idx.size, EVAL_SEED) if mode == "det" else episode + int(seed)
     rows = Rows(
-        mean=BatchedMean(mean_module, points), seeds=episode + int(seed),
+        mean=BatchedMean(mean_module, points), seeds=starts,
         param_index=point if points.shape[0] > 1 else None, options=eval_options, noise=noise,
         noise_index=episode if noise is not None else None,
         first_actions=None if first_actions is None else np.asarray(first_actions, dtype=np.float64)[point],

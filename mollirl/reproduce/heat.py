@@ -21,12 +21,12 @@ def q_line(env: str, n_mu: int, action_dim: int = 0, seed: int = 0) -> tuple[np.
     saturation range (the other actions at mu(s0)); returns ``(axis, q, diverged)``."""
     from mollirl.landscape import make_backend, problem_from_env
     from mollirl.landscape.evaluate import evaluate_points
-    from mollirl.rollout import BatchedMean
+    from mollirl.rollout import EVAL_SEED, BatchedMean
 
     problem = problem_from_env(env, "reference")
     backend = make_backend(problem.env, problem.rollout_kwargs(), horizon=problem.horizon)
     try:
-        s0 = backend.initial_observation(seed, problem.eval_options)
+        s0 = backend.initial_observation(EVAL_SEED, problem.eval_options)
         centre = problem.centre
         mu0 = BatchedMean(problem.policy.mean, centre[None])(s0[None])[0]
         low = float(problem.policy.action_space.low[action_dim])

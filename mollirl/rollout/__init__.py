@@ -13,8 +13,8 @@ Importing this package imports neither MuJoCo nor any env.
 """
 
 from mollirl.rollout.backends import AnalyticBackend, BatchedDynamics, VecEnvBackend, backend_for
-from mollirl.rollout.core import Buffers, RolloutResult, Rows
+from mollirl.rollout.core import EVAL_SEED, Buffers, RolloutResult, Rows
 from mollirl.rollout.mean import BatchedMean
 
-__all__ = ["AnalyticBackend", "BatchedDynamics", "BatchedMean", "Buffers", "RolloutResult", "Rows", "VecEnvBackend",
+__all__ = ["EVAL_SEED", "AnalyticBackend", "BatchedDynamics", "BatchedMean", "Buffers", "RolloutResult", "Rows", "VecEnvBackend",
            "backend_for"]

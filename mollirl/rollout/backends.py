@@ -299,8 +299,10 @@ class VecEnvBackend:
                         if dones[i] else new_obs[i]
                     bad = not (finite_r[i] and np.isfinite(final).all())
                     diverged = bad or bool(info.get("diverged", False))
+                    # the env's own time limit (SB3: "TimeLimit.truncated", set only when not terminated)
+                    truncated = not diverged and bool(dones[i]) and bool(info.get("TimeLimit.truncated", False))
                     acc.end(np.array([i]), t + 1, np.nan_to_num(final, nan=0.0, posinf=0.0, neginf=0.0),
-                            diverged=diverged, nonfinite=bad)
+                            diverged=diverged, nonfinite=bad, truncated=truncated)
                     if i < B:
                         buf.dones[t, i] = True
                 alive &= ~ending

@@ -35,6 +35,10 @@ import numpy as np
 
 from mollirl.rollout.mean import BatchedMean
 
+#: the reset seed of every noise-free evaluation row: a training epoch's J_det row, a landscape's det
+#: rows (with an env's evaluation start, which fixes the start state, the seed does not matter)
+EVAL_SEED = 0
+
 #: ``on_step(t) -> False`` stops the rollout after step t (e.g. SIGINT); anything else continues
 StepHook = Callable[[int], Any]
 #: ``progress(done, total)`` in time steps (chunks of a large rollout count one after the other)
@@ -186,7 +190,8 @@ class RolloutResult:
         observation; for an analytic diverged row the clipped, finite state).
     :param diverged: the row ended by divergence (the rule in the module docstring).
     :param nonfinite: the row ended on a non-finite reward or observation (a subset of ``diverged``).
-    :param truncated: the row reached the horizon (as opposed to ending early).
+    :param truncated: the row's episode was cut by a time limit (the horizon, or the env's own), not
+        terminated: a value-based algorithm bootstraps it.
     :param stopped: an ``on_step`` hook stopped the rollout: rows are partial, do not use them.
     :param steps: time steps taken (the horizon unless stopped or every row ended early).
     :param buffers: the first rows' buffers, when requested.
@@ -290,7 +295,7 @@ class Accumulator:
             self.discount[live] *= g
 
     def end(self, rows: np.ndarray, length: int, final_obs: np.ndarray, diverged: np.ndarray | bool = False,
-            nonfinite: np.ndarray | bool = False, truncated: bool = False) -> None:
+            nonfinite: np.ndarray | bool = False, truncated: np.ndarray | bool = False) -> None:
         self.lengths[rows] = length
         self.final_obs[rows] = final_obs
         self.diverged[rows] = diverged

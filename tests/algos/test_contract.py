@@ -108,3 +108,17 @@ def test_non_finite_reward_stops_with_exit_1_and_a_finite_checkpoint(tmp_path, a
     assert all(bool(th.isfinite(p).all()) for p in model.policy.parameters())
     text = (run / "metrics.csv").read_text().lower()
     assert "nan" not in text and "inf" not in text
+
+
+@pytest.mark.parametrize("algo", ALGOS)
+def test_resume_with_more_epochs_keeps_the_schedule_span(tmp_path, algo):
+    """The rule: a schedule spans the run's planned epochs; extending the run holds its END value."""
+    args = [*tiny_args("double-pendulum", algo, epochs=3), "--sigma-schedule", "linear:1.0:0.2"]
+    assert main(["-f", str(tmp_path), *args]) == 0
+    run = run_dir(tmp_path, algo, "double-pendulum")
+    before = (run / "metrics.csv").read_text().splitlines()
+    assert main(["--resume", str(run), "--epochs", "5", "--no-progress"]) == 0
+    rows = read_metrics(run / "metrics.csv")
+    assert [r["sigma"] for r in rows] == pytest.approx([1.0, 0.6, 0.2, 0.2, 0.2, 0.2])
+    # the first epochs are the original run's, byte for byte (the final row of epoch 3 is recomputed as epoch 3)
+    assert (run / "metrics.csv").read_text().splitlines()[:4] == before[:4]

@@ -1,9 +1,6 @@
 import gymnasium as gym
 import numpy as np
 import pytest
-from gymnasium.utils.env_checker import check_env as gym_check_env
-from stable_baselines3.common.env_checker import check_env as sb3_check_env
-from stable_baselines3.common.vec_env import DummyVecEnv
 
 import mollirl  # noqa: F401
 from mollirl.envs import make_vec_env
@@ -11,30 +8,6 @@ from mollirl.envs.double_pendulum import DoublePendulumEnv
 from mollirl.envs.quadrotor import PlanarQuadrotorEnv, QuadrotorParams
 
 ANALYTIC = ["mollirl/PlanarQuadrotor-v0", "mollirl/DoublePendulum-v0"]
-
-
-@pytest.mark.parametrize("env_id", ANALYTIC)
-def test_gymnasium_and_sb3_check_env(env_id):
-    gym_check_env(gym.make(env_id).unwrapped, skip_render_check=False)
-    # SB3 only warns that the saturation Box is not [-1, 1] and float64: deliberate (see env docstrings)
-    with pytest.warns(UserWarning, match="symmetric and normalized"):
-        sb3_check_env(gym.make(env_id), warn=True)
-
-
-@pytest.mark.parametrize("env_id", ANALYTIC)
-def test_same_seed_same_trajectory(env_id):
-    def rollout(seed):
-        env = gym.make(env_id, start_noise=0.05)
-        obs, _ = env.reset(seed=seed)
-        rng = np.random.default_rng(seed)
-        out = [obs]
-        for _ in range(50):
-            obs, r, *_ = env.step(rng.normal(size=2) * 3 + (4.9 if "Quad" in env_id else 0))
-            out.append(np.append(obs, r))
-        return np.concatenate(out)
-
-    np.testing.assert_array_equal(rollout(3), rollout(3))
-    assert not np.array_equal(rollout(3), rollout(4))
 
 
 def test_hover_is_exact_equilibrium():
@@ -116,30 +89,6 @@ def test_render_rgb_array(env_id):
     frame = env.render()
     assert frame.shape == (400, 400, 3) and frame.dtype == np.uint8
     assert (frame < 255).any()
-
-
-@pytest.mark.parametrize("env_id", ANALYTIC)
-@pytest.mark.parametrize("integrator", ["euler", "rk4"])
-def test_batched_equals_unbatched(env_id, integrator):
-    n, horizon = 5, 20
-    kwargs = dict(start_noise=0.1, integrator=integrator)
-    ours = make_vec_env(env_id, n, max_episode_steps=horizon, **kwargs)
-    ref = DummyVecEnv([lambda: gym.make(env_id, max_episode_steps=horizon, **kwargs) for _ in range(n)])
-    ours.seed(7)
-    ref.seed(7)
-    np.testing.assert_array_equal(ours.reset(), ref.reset())
-    rng = np.random.default_rng(0)
-    for _ in range(2 * horizon + 3):  # crosses two auto-resets
-        actions = rng.normal(size=(n, 2)) * 2 + (4.9 if "Quad" in env_id else 0)
-        o1, r1, d1, i1 = ours.step(actions)
-        o2, r2, d2, i2 = ref.step(actions)
-        np.testing.assert_array_equal(o1, o2)
-        np.testing.assert_array_equal(r1.astype(np.float32), r2)
-        np.testing.assert_array_equal(d1, d2)
-        for a, b in zip(i1, i2):
-            assert a.get("TimeLimit.truncated", False) == b["TimeLimit.truncated"]
-            if "terminal_observation" in b:
-                np.testing.assert_array_equal(a["terminal_observation"], b["terminal_observation"])
 
 
 def test_vec_env_reports_episode_stats():

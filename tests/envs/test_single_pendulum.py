@@ -6,14 +6,11 @@ import warnings
 import gymnasium as gym
 import numpy as np
 import pytest
-from gymnasium.utils.env_checker import check_env as gym_check_env
-from stable_baselines3.common.env_checker import check_env as sb3_check_env
-from stable_baselines3.common.vec_env import DummyVecEnv
 
 import mollirl  # noqa: F401
 from mollirl import registry
 from mollirl.analysis import lyapunov_exponent
-from mollirl.envs import get_env_plugin, make_vec_env
+from mollirl.envs import get_env_plugin
 from mollirl.envs._analytic import AnalyticSystem, batch_step
 from mollirl.envs.double_pendulum import DOUBLE_PENDULUM, DoublePendulumParams, double_pendulum_deriv
 from mollirl.envs.single_pendulum import (
@@ -60,13 +57,6 @@ def test_registered_with_gymnasium_and_mollirl():
     assert plugin.preset["policy_kwargs"] == {"hidden": 16, "bias": False}
 
 
-def test_gymnasium_and_sb3_check_env():
-    gym_check_env(gym.make(ENV_ID).unwrapped, skip_render_check=False)
-    # SB3 only warns that the saturation Box is not [-1, 1] and float64: deliberate, as for the double pendulum
-    with pytest.warns(UserWarning, match="symmetric and normalized"):
-        sb3_check_env(gym.make(ENV_ID), warn=True)
-
-
 def test_spaces_and_start_state():
     env = gym.make(ENV_ID)
     obs, _ = env.reset(seed=0)
@@ -77,44 +67,6 @@ def test_spaces_and_start_state():
     p = env.unwrapped.params
     assert (p.dt, p.integrator, p.inertia1, p.mass1, p.length1, p.com1, p.gravity) == (
         0.01, "euler", 0.1, 0.15, 0.5, 0.25, 9.81)
-
-
-def test_same_seed_same_trajectory():
-    def rollout(seed):
-        env = gym.make(ENV_ID, start_noise=0.05)
-        obs, _ = env.reset(seed=seed)
-        rng = np.random.default_rng(seed)
-        out = [obs]
-        for _ in range(50):
-            obs, r, *_ = env.step(rng.normal(size=1) * 3)
-            out.append(np.append(obs, r))
-        return np.concatenate(out)
-
-    np.testing.assert_array_equal(rollout(3), rollout(3))
-    assert not np.array_equal(rollout(3), rollout(4))
-
-
-@pytest.mark.parametrize("integrator", ["euler", "rk4"])
-def test_batched_equals_unbatched(integrator):
-    n, horizon = 5, 20
-    kwargs = dict(start_noise=0.1, integrator=integrator)
-    ours = make_vec_env("single-pendulum", n, max_episode_steps=horizon, **kwargs)
-    ref = DummyVecEnv([lambda: gym.make(ENV_ID, max_episode_steps=horizon, **kwargs) for _ in range(n)])
-    ours.seed(7)
-    ref.seed(7)
-    np.testing.assert_array_equal(ours.reset(), ref.reset())
-    rng = np.random.default_rng(0)
-    for _ in range(2 * horizon + 3):  # crosses two auto-resets
-        actions = rng.normal(size=(n, 1)) * 2
-        o1, r1, d1, i1 = ours.step(actions)
-        o2, r2, d2, i2 = ref.step(actions)
-        np.testing.assert_array_equal(o1, o2)
-        np.testing.assert_array_equal(r1.astype(np.float32), r2)
-        np.testing.assert_array_equal(d1, d2)
-        for a, b in zip(i1, i2):
-            assert a.get("TimeLimit.truncated", False) == b["TimeLimit.truncated"]
-            if "terminal_observation" in b:
-                np.testing.assert_array_equal(a["terminal_observation"], b["terminal_observation"])
 
 
 def test_reset_options_state_is_exact():

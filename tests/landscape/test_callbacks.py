@@ -96,3 +96,22 @@ def test_hopper_snapshot_callback(tmp_path):
     assert land.values.shape == (2, 3) and land.env == "hopper-stand"
     q = load_landscape(run / "landscapes" / "q" / "epoch_0002.npz")
     assert q.action_dims == (0, 2) and q.values.shape == (2, 3, 3)
+
+
+def test_epoch_snapshot_of_a_learnable_per_dimension_sigma_is_exact(tmp_path):
+    """``--at epoch:N`` uses theta_N and sigma_N of the snapshot, per action dimension, not the final sigma."""
+    from mollirl.landscape.problem import problem_from_run
+
+    args = ["--env", "double-pendulum", "--horizon", "30", "--batch-episodes", "4", "--epochs", "3", "--no-progress",
+            "--learn-sigma", "-params", "policy_kwargs:{sigma_per_dim: true}", "-f", str(tmp_path),
+            "--callback", "landscape:every=1,grid=3,dims=1,mode=det,png=false"]
+    assert train_main(args) == 0
+    run = next((tmp_path / "reinforce").iterdir())
+    with np.load(run / "landscapes" / "epoch_0001.npz") as snap:
+        sigma_1, centre_1 = np.array(snap["policy_sigma"]), np.array(snap["centre"])
+    problem = problem_from_run(run, "epoch:1")
+    np.testing.assert_array_equal(problem.sigma, sigma_1)
+    np.testing.assert_array_equal(problem.centre, centre_1)
+    final = problem_from_run(run, "final")
+    assert sigma_1[0] != sigma_1[1]  # learned per dimension
+    assert not np.array_equal(final.sigma, sigma_1)

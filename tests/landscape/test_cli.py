@@ -114,3 +114,19 @@ def test_real_subprocess(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "mollirl.landscape", "--env", "double-pendulum", "--grid", "1"],
                          capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_a_plugin_env_whose_reward_turns_nan_is_masked_and_counted(tmp_path, capsys):
+    """Every rollout of the test plugin's ``test-nan`` ends on a NaN reward: finite values, all masked."""
+    from suite import CONTRACT_PLUGIN
+
+    out = tmp_path / "nan.npz"
+    assert main(["--env", "test-nan", "--center", "zero", "--grid", "3", "--horizon", "20", "--plugin",
+                 CONTRACT_PLUGIN, "-o", str(out)]) == 0
+    printed = capsys.readouterr().out
+    land = load_landscape(out)
+    assert land.mask.all() and np.isfinite(land.values).all()
+    assert land.metadata["summary"]["det"]["masked_fraction"] == 1.0
+    det_line = next(line for line in printed.splitlines() if line.startswith("det"))
+    assert det_line.rstrip().endswith("100.0%")
+    assert out.with_suffix(".png").is_file()
