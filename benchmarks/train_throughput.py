@@ -1,35 +1,110 @@
-"""Training throughput: mollirl REINFORCE vs SB3 A2C collecting the same steps.
+"""Training speed: the default command and REINFORCE's learn against the bare numpy floor, and against SB3's A2C.
 
-    python benchmarks/train_throughput.py [--epochs 3]
+    python benchmarks/train_throughput.py [--repeat 3] [--epochs 50]
 
-Both train on the double pendulum with 16 envs x 1000 steps per update, in this
-process. mollirl: REINFORCE on the batched AnalyticVecEnv, bare ``learn`` (the
-per-epoch J_det evaluation that ``python -m mollirl.train`` adds is not
-included; it costs one 1000-step rollout per epoch). Baseline: SB3's A2C (MlpPolicy) with
-``n_steps=1000`` on a ``DummyVecEnv`` of 16 ``gym.make`` copies. Prints env-steps/s
-and the ratio.
+Measured in one run, on the double pendulum (16 episodes x 1000 steps per epoch):
+
+1. ``python -m mollirl.train --algo reinforce`` (the default: 50 epochs), wall time of the
+   whole command in a subprocess (median of ``--repeat``), against the floor
+   ``import + bare``: the time to import the stack it runs on (a subprocess importing
+   torch, SB3, Gymnasium and mollirl's training modules) plus the bare numpy collection
+   of the same 800k steps: per step the policy mean (one matrix product), Gaussian noise,
+   the analytic env's pure ``batch_step`` and the obs/action/reward buffers, nothing
+   else (no returns, no update, no J_det, no logging). Target: at most 1.6x.
+2. REINFORCE's ``learn`` on 16 envs (collection through the rollout core, the J_det row,
+   the update, logging to a null logger) in env-steps/s, against the bare collection rate
+   measured in the same process. Target: at least 70%.
+3. The reference of plain SB3 doing the same work: SB3's A2C (MlpPolicy) with
+   ``n_steps=1000`` on a ``DummyVecEnv`` of 16 ``gym.make`` copies.
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
 import time
 
 import gymnasium as gym
+import numpy as np
 from stable_baselines3 import A2C
 from stable_baselines3.common.logger import configure
 from stable_baselines3.common.vec_env import DummyVecEnv
 
 import mollirl  # noqa: F401
-from mollirl.algos.reinforce import REINFORCE
+from mollirl import registry
+from mollirl.config import resolve_config
 from mollirl.control.reference import double_pendulum_reference
-from mollirl.envs import make_vec_env
+from mollirl.envs.double_pendulum import DOUBLE_PENDULUM, DoublePendulumParams
+from mollirl.envs._analytic import batch_step
+from mollirl.training import prepare
 
 N_ENVS, HORIZON = 16, 1000
+IMPORTS = ("import torch, stable_baselines3, gymnasium, mollirl.train, mollirl.training.run, "
+           "mollirl.algos.reinforce, mollirl.rollout, stable_baselines3.common.logger")
 
 
-def timed_learn(model, steps: int) -> float:
+def bare_collection(epochs: int, seed: int = 0) -> float:
+    """Seconds for ``epochs`` x 16 x 1000 steps of the bare numpy floor (module docstring)."""
+    ref = double_pendulum_reference(None)
+    K, b = np.asarray(ref["K"]), np.asarray(ref["b"])
+    params = DoublePendulumParams()
+    start = np.array([-0.2, 0.2, 0.0, 0.0])
+    obs_buf = np.empty((HORIZON, N_ENVS, 4))
+    act_buf = np.empty((HORIZON, N_ENVS, 2))
+    rew_buf = np.empty((HORIZON, N_ENVS))
+    t0 = time.perf_counter()
+    for epoch in range(epochs):
+        noise = 0.5 * np.random.default_rng([seed, epoch]).standard_normal((HORIZON, N_ENVS, 2))
+        s = np.tile(start, (N_ENVS, 1))
+        for t in range(HORIZON):
+            u = -s @ K.T + b + noise[t]
+            obs_buf[t] = s
+            act_buf[t] = u
+            s, r, _, _ = batch_step(DOUBLE_PENDULUM, params, s, u)
+            rew_buf[t] = r
+    return time.perf_counter() - t0
+
+
+def time_command(repeat: int, epochs: int) -> tuple[float, float]:
+    """Median wall seconds of the train command and of importing its stack (subprocesses)."""
+    cmd, imp = [], []
+    for _ in range(repeat):
+        with tempfile.TemporaryDirectory() as folder:
+            t0 = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "mollirl.train", "--algo", "reinforce", "--epochs", str(epochs),
+                            "--no-progress", "-f", folder], check=True, capture_output=True)
+            cmd.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-c", IMPORTS], check=True)
+        imp.append(time.perf_counter() - t0)
+    return statistics.median(cmd), statistics.median(imp)
+
+
+def learn_rate(epochs: int) -> float:
+    """env-steps/s of REINFORCE's learn on the double pendulum preset (null logger)."""
+    registry.load_all_plugins()
+    from mollirl.common.env_util import get_env_plugin
+
+    config = resolve_config("double-pendulum", "reinforce", {}, {"epochs": epochs},
+                            dict(get_env_plugin("double-pendulum").preset))
+    prepared = prepare(config)
+    model = prepared.model
     model.set_logger(configure(None, []))
+    t0 = time.perf_counter()
+    model.learn(total_timesteps=config.total_timesteps)
+    rate = config.total_timesteps / (time.perf_counter() - t0)
+    prepared.close()
+    return rate
+
+
+def a2c_rate(epochs: int) -> float:
+    env = DummyVecEnv([lambda: gym.make("mollirl/DoublePendulum-v0") for _ in range(N_ENVS)])
+    model = A2C("MlpPolicy", env, n_steps=HORIZON, seed=0, device="cpu")
+    model.set_logger(configure(None, []))
+    steps = epochs * N_ENVS * HORIZON
     t0 = time.perf_counter()
     model.learn(total_timesteps=steps)
     return steps / (time.perf_counter() - t0)
@@ -37,20 +112,25 @@ def timed_learn(model, steps: int) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=3, help="updates per measurement")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of the command (median)")
+    parser.add_argument("--epochs", type=int, default=50, help="epochs of the command (default: its default, 50)")
+    parser.add_argument("--learn-epochs", type=int, default=10, help="epochs of the in-process learn timing")
+    parser.add_argument("--a2c-epochs", type=int, default=3, help="updates of the SB3 A2C reference")
     args = parser.parse_args(argv)
     steps = args.epochs * N_ENVS * HORIZON
-    ref = {k: v.tolist() for k, v in double_pendulum_reference(None).items()}
-    ours = REINFORCE("GaussianPolicy", make_vec_env("double-pendulum", N_ENVS), horizon=HORIZON, step_size=1.0,
-                     baseline="mean", policy_kwargs={"mean_init": ref, "sigma": 0.5}, seed=0)
-    ours_rate = timed_learn(ours, steps)
-    base_env = DummyVecEnv([lambda: gym.make("mollirl/DoublePendulum-v0") for _ in range(N_ENVS)])
-    base = A2C("MlpPolicy", base_env, n_steps=HORIZON, seed=0, device="cpu")
-    base_rate = timed_learn(base, steps)
-    print(f"double pendulum, {N_ENVS} envs x {HORIZON} steps per update, {args.epochs} updates")
-    print(f"{'mollirl REINFORCE':<28} {ours_rate:>12,.0f} env-steps/s")
-    print(f"{'SB3 A2C + DummyVecEnv':<28} {base_rate:>12,.0f} env-steps/s")
-    print(f"ratio {ours_rate / base_rate:.1f}x")
+    command, imports = time_command(args.repeat, args.epochs)
+    bare = bare_collection(args.epochs)
+    print(f"double pendulum, {N_ENVS} episodes x {HORIZON} steps per epoch")
+    print(f"1. python -m mollirl.train --algo reinforce ({args.epochs} epochs, {steps:,} env steps), medians of "
+          f"{args.repeat}:")
+    print(f"   command {command:.2f} s;  import {imports:.2f} s + bare numpy collection {bare:.2f} s "
+          f"= {imports + bare:.2f} s;  ratio {command / (imports + bare):.2f}x (target <= 1.6x)")
+    bare_rate = args.learn_epochs * N_ENVS * HORIZON / bare_collection(args.learn_epochs, seed=1)
+    ours = learn_rate(args.learn_epochs)
+    print(f"2. REINFORCE learn {ours:,.0f} env-steps/s; bare collection {bare_rate:,.0f} env-steps/s: "
+          f"{ours / bare_rate:.0%} (target >= 70%)")
+    base = a2c_rate(args.a2c_epochs)
+    print(f"3. SB3 A2C + DummyVecEnv {base:,.0f} env-steps/s: mollirl REINFORCE learn is {ours / base:.1f}x")
     return 0
 
 

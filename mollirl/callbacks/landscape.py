@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from stable_baselines3.common.callbacks import BaseCallback
+from mollirl.common.callbacks import EpochCallback
 from stable_baselines3.common.logger import Image
 
 from mollirl.landscape.compute import compute_landscape, compute_q_landscape, parse_modes
@@ -49,7 +49,7 @@ def _check_int(name: str, value: Any, minimum: int) -> int:
     return int(value)
 
 
-class _SnapshotCallback(BaseCallback):
+class _SnapshotCallback(EpochCallback):
     """Epoch bookkeeping and writing shared by the two snapshot callbacks."""
 
     folder = "landscapes"
@@ -87,9 +87,6 @@ class _SnapshotCallback(BaseCallback):
         epoch = self._epoch()
         if epoch % self.every == 0 and epoch not in self.done_epochs:
             self._snapshot(epoch)
-
-    def _on_step(self) -> bool:
-        return True
 
     def _on_training_end(self) -> None:
         try:

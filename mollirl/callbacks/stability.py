@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
-from stable_baselines3.common.callbacks import BaseCallback
+from mollirl.common.callbacks import EpochCallback
 
 
-class StabilityCallback(BaseCallback):
+class StabilityCallback(EpochCallback):
     """Logs ``stability/J_det_std`` (std of J_det over the last ``window`` epochs) and
     ``stability/J_det_max_drop`` (largest epoch-to-epoch decrease in the window).
 
@@ -22,9 +22,6 @@ class StabilityCallback(BaseCallback):
             raise ValueError(f"window must be >= 2, got {window!r}")
         self.window = window
         self.values: list[float] = []
-
-    def _on_step(self) -> bool:
-        return True
 
     def _on_rollout_end(self) -> None:
         value = self.logger.name_to_value.get("train/J_det")

@@ -223,12 +223,20 @@ class EpochAlgorithm:
 
     # --- learn -----------------------------------------------------------------------------
     def learn(self, total_timesteps: int, callback=None, log_interval: int = 1, tb_log_name: str = "run",
-              reset_num_timesteps: bool = True, progress_bar: bool = False):
+              reset_num_timesteps: bool = True, progress_bar: bool = False, stop_flag=None):
         """Train until ``total_timesteps`` (SB3's meaning: with ``reset_num_timesteps=False``, that
         many more) rounded down to whole epochs. ``log_interval`` is accepted for SB3's signature;
-        every epoch is dumped (one row per epoch)."""
+        every epoch is dumped (one row per epoch).
+
+        :param stop_flag: an object whose ``raised`` attribute turns non-None to stop at the next
+            step (SIGINT/SIGTERM: :class:`mollirl.training.checkpoint.StopFlag`).
+
+        Callbacks' ``on_step`` runs at every time step unless every callback is an
+        :class:`EpochCallback` (then a rollout step costs no callback call).
+        """
         total_timesteps, callback = self._setup_learn(total_timesteps, callback, reset_num_timesteps, tb_log_name,
                                                       False)
+        per_step = wants_steps(callback)
         spe = self.steps_per_epoch
         if reset_num_timesteps:
             self.epoch = 0
@@ -245,9 +253,11 @@ class EpochAlgorithm:
 
                 def on_step(t: int) -> bool:
                     self.num_timesteps += n
-                    return callback.on_step()
+                    if stop_flag is not None and stop_flag.raised is not None:
+                        return False
+                    return callback.on_step() if per_step else True
 
-                batch = self.collect_epoch(k, on_step)
+                batch = self.collect_epoch(k, on_step if per_step or stop_flag is not None else None)
                 if batch is None:  # stopped: nothing applied, nothing counted
                     self.num_timesteps = k * spe
                     break
@@ -344,6 +354,18 @@ class EpochAlgorithm:
 
     def _excluded_save_params(self) -> list[str]:
         return [*super()._excluded_save_params(), *self._contract_excluded]
+
+
+def wants_steps(callback) -> bool:
+    """Whether ``callback`` (or one in a ``CallbackList``) may act on a step: anything but an
+    :class:`EpochCallback`."""
+    from stable_baselines3.common.callbacks import CallbackList
+
+    if isinstance(callback, CallbackList):
+        return any(wants_steps(c) for c in callback.callbacks)
+    from mollirl.common.callbacks import EpochCallback
+
+    return not isinstance(callback, EpochCallback)
 
 
 class _EpochBar:

@@ -16,25 +16,53 @@ if TYPE_CHECKING:
 BASELINES = ("none", "mean")
 
 
-def returns_to_go(rewards: np.ndarray, dones: np.ndarray, gamma: float) -> np.ndarray:
+def returns_to_go(rewards: np.ndarray, dones: np.ndarray, gamma: float | np.ndarray) -> np.ndarray:
     """Monte Carlo discounted returns-to-go ``G_t = sum_{t' >= t} gamma^(t'-t) r_t'`` within each episode.
 
     :param rewards: ``(T, N)`` rewards ``r_t`` received for the action at step t.
     :param dones: ``(T, N)`` True where an episode ended *after* step t (its last
         step); the sum never crosses it. No bootstrapping: the return of an
         episode cut by the end of the batch is the sum of what was observed.
+    :param gamma: the discount, or one per column ``(N,)``.
     :return: ``(T, N)`` float64.
+
+    When every column is one episode followed by zero rewards (the rollout core's
+    buffers), the recursion ``G_t = r_t + gamma G_{t+1}`` runs as one IIR filter per
+    distinct gamma (``scipy.signal.lfilter``), with the same arithmetic as the loop.
     """
     rewards = np.asarray(rewards, dtype=np.float64)
     dones = np.asarray(dones, dtype=bool)
     if rewards.shape != dones.shape or rewards.ndim != 2:
         raise ValueError(f"rewards and dones must both be (T, N), got {rewards.shape} and {dones.shape}")
+    gammas = np.broadcast_to(np.asarray(gamma, dtype=np.float64), (rewards.shape[1],))
+    if _one_episode_per_column(rewards, dones):
+        from scipy.signal import lfilter
+
+        out = np.empty_like(rewards)
+        for g in np.unique(gammas):
+            cols = np.flatnonzero(gammas == g)
+            part = rewards[::-1, cols] if cols.size < gammas.size else rewards[::-1]
+            out[:, cols] = lfilter([1.0], [1.0, -g], part, axis=0)[::-1]
+        return out
     out = np.empty_like(rewards)
     running = np.zeros(rewards.shape[1])
     for t in range(rewards.shape[0] - 1, -1, -1):
-        running = rewards[t] + gamma * running * (~dones[t])
+        running = rewards[t] + gammas * running * (~dones[t])
         out[t] = running
     return out
+
+
+def _one_episode_per_column(rewards: np.ndarray, dones: np.ndarray) -> bool:
+    """Every column has at most one done, and only zero rewards after it."""
+    counts = dones.sum(axis=0)
+    if np.any(counts > 1):
+        return False
+    ended = counts == 1
+    if not ended.any():
+        return True
+    last = np.argmax(dones, axis=0)
+    after = (np.arange(rewards.shape[0])[:, None] > last[None, :]) & ended[None, :]
+    return bool(np.all(rewards[after] == 0.0))
 
 
 def episode_starts(dones: np.ndarray) -> np.ndarray:

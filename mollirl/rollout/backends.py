@@ -102,12 +102,10 @@ class AnalyticBackend:
                 if live is None:
                     buf.obs[t] = state[:B]
                     buf.actions[t] = u[:B]
-                    buf.alive[t] = True
                 elif blive.size:
                     brows = live[blive]
                     buf.obs[t, brows] = state[blive]
                     buf.actions[t, brows] = u[blive]
-                    buf.alive[t, brows] = True
             state, reward, div = dyn.step(state, u)
             acc.add(reward, live)
             if buf is not None:
@@ -120,8 +118,7 @@ class AnalyticBackend:
                 ended = np.flatnonzero(div) if live is None else live[div]
                 acc.end(ended, t + 1, state[div], diverged=True)
                 if buf is not None:
-                    b = ended[ended < B]
-                    buf.dones[t, b] = True
+                    buf.end_row(ended[ended < B], t)
                 keep = ~div
                 live = np.flatnonzero(keep) if live is None else live[keep]
                 state = state[keep]
@@ -137,7 +134,7 @@ class AnalyticBackend:
         if remaining.size and not stopped:
             acc.end(remaining, steps, state, truncated=steps == T)
             if buf is not None:
-                buf.dones[steps - 1, remaining[remaining < B]] = True
+                buf.end_row(remaining[remaining < B], steps - 1)
         # the protocol promises finite values; a dynamics that breaks it is caught here, not downstream
         bad = ~(np.isfinite(acc.discounted) & np.isfinite(acc.undiscounted) & np.isfinite(acc.final_obs).all(axis=1))
         if bad.any():
@@ -267,11 +264,9 @@ class VecEnvBackend:
                     live_b = alive[:B]
                     buf.obs[t, live_b] = obs[:B][live_b]
                     buf.actions[t, live_b] = u[:B][live_b]
-                    buf.alive[t] = live_b
                 else:
                     buf.obs[t] = obs[:B]
                     buf.actions[t] = u[:B]
-                    buf.alive[t] = True
             if any_dead:
                 u[~alive] = 0.0  # an ended row's copy runs on (auto-reset); give it a harmless action
             clipped = np.clip(u, self.low, self.high)
@@ -304,7 +299,7 @@ class VecEnvBackend:
                     acc.end(np.array([i]), t + 1, np.nan_to_num(final, nan=0.0, posinf=0.0, neginf=0.0),
                             diverged=diverged, nonfinite=bad, truncated=truncated)
                     if i < B:
-                        buf.dones[t, i] = True
+                        buf.end_row(np.array([i]), t)
                 alive &= ~ending
                 any_dead = True
             if on_step is not None and on_step(t) is False:
@@ -319,7 +314,7 @@ class VecEnvBackend:
             rest = np.flatnonzero(alive)
             acc.end(rest, steps, new_obs[rest], truncated=steps == T)
             if buf is not None:
-                buf.dones[steps - 1, rest[rest < B]] = True
+                buf.end_row(rest[rest < B], steps - 1)
         return stopped, steps
 
     def close(self) -> None:

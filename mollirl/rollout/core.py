@@ -158,7 +158,7 @@ class Buffers:
     @classmethod
     def allocate(cls, horizon: int, rows: int, obs_dim: int, action_dim: int) -> Buffers:
         return cls(obs=np.zeros((horizon, rows, obs_dim)), actions=np.zeros((horizon, rows, action_dim)),
-                   rewards=np.zeros((horizon, rows)), alive=np.zeros((horizon, rows), dtype=bool),
+                   rewards=np.zeros((horizon, rows)), alive=np.ones((horizon, rows), dtype=bool),
                    dones=np.zeros((horizon, rows), dtype=bool))
 
     @property
@@ -169,10 +169,16 @@ class Buffers:
         return self.obs.shape == (horizon, rows, obs_dim) and self.actions.shape == (horizon, rows, action_dim)
 
     def clear(self) -> None:
+        """Zeros, every step alive (a backend marks the steps after a row's end as it ends)."""
         for arr in (self.obs, self.actions, self.rewards):
             arr.fill(0.0)
-        self.alive.fill(False)
+        self.alive.fill(True)
         self.dones.fill(False)
+
+    def end_row(self, rows: np.ndarray, t: int) -> None:
+        """Rows ``rows`` ended after step t: their later steps are not part of an episode."""
+        self.dones[t, rows] = True
+        self.alive[t + 1:, rows] = False
 
     @property
     def nbytes(self) -> int:

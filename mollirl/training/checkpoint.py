@@ -23,7 +23,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from stable_baselines3.common.callbacks import BaseCallback
+from mollirl.common.callbacks import EpochCallback
 
 CHECKPOINT_DIR = "checkpoints"
 LATEST = "latest.json"
@@ -146,7 +146,7 @@ def load_checkpoint_state(run_dir: str | Path) -> dict[str, Any]:
 
 
 class StopFlag:
-    """Set by SIGINT/SIGTERM while installed; training stops at the next env step."""
+    """Set by SIGINT/SIGTERM while installed; ``EpochAlgorithm.learn(stop_flag=...)`` stops at the next step."""
 
     def __init__(self) -> None:
         self.raised: int | None = None
@@ -168,21 +168,18 @@ class StopFlag:
         self._previous.clear()
 
 
-class CheckpointCallback(BaseCallback):
-    """Checkpoint every ``every`` epochs (at the start of the epoch, i.e. after the update)
-    and stop training at the next step when ``stop_flag`` is raised.
+class CheckpointCallback(EpochCallback):
+    """Checkpoint every ``every`` epochs, at the start of the epoch (i.e. after the update).
 
     :param run_dir: run folder; checkpoints go to ``run_dir/checkpoints/``.
     :param every: epochs between checkpoints (0: none here; the trainer saves at the end).
-    :param stop_flag: a :class:`StopFlag` checked at every step.
     :param keep_every: keep the zips of epochs that are multiples of this (0: only the latest).
     """
 
-    def __init__(self, run_dir: str | Path, every: int, stop_flag: StopFlag | None = None, keep_every: int = 0):
+    def __init__(self, run_dir: str | Path, every: int, keep_every: int = 0):
         super().__init__()
         self.run_dir = Path(run_dir)
         self.every = every
-        self.stop_flag = stop_flag
         self.keep_every = keep_every
         self.saved: set[int] = set()
 
@@ -191,6 +188,3 @@ class CheckpointCallback(BaseCallback):
         if self.every and epoch > 0 and epoch % self.every == 0 and epoch not in self.saved:
             save_checkpoint(self.model, self.run_dir, keep=bool(self.keep_every) and epoch % self.keep_every == 0)
             self.saved.add(epoch)
-
-    def _on_step(self) -> bool:
-        return not (self.stop_flag is not None and self.stop_flag.raised is not None)

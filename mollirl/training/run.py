@@ -264,7 +264,7 @@ def train(config: RunConfig, *, argv: list[str] | None = None, resume_dir: str |
         context = RunContext(config=config, run_dir=run_dir, env_plugin=prepared.env_plugin,
                              eval_options=prepared.eval_options)
         stop = StopFlag()
-        callbacks = [CheckpointCallback(run_dir, config.checkpoint_every, stop)]
+        callbacks = [CheckpointCallback(run_dir, config.checkpoint_every)]
         for name, kwargs in prepared.callback_specs:
             factory = registry.get("callbacks", name)
             try:
@@ -288,7 +288,7 @@ def train(config: RunConfig, *, argv: list[str] | None = None, resume_dir: str |
             remaining = (config.epochs - model.epoch) * model.steps_per_epoch
             model.learn(total_timesteps=max(remaining, 0), callback=CallbackList(callbacks),
                         reset_num_timesteps=resume_state is None,
-                        progress_bar=config.progress if progress_bar is None else progress_bar)
+                        progress_bar=config.progress if progress_bar is None else progress_bar, stop_flag=stop)
         except NonFiniteError as exc:
             kept = save_checkpoint(model, run_dir)  # the model holds theta_k: nothing non-finite was applied
             model.logger.close()
