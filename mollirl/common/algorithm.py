@@ -19,8 +19,9 @@ the default is ``n_envs`` Gaussian-action episodes at theta_k) and its update
   ``eval_env`` for that row; without one, J_det is not recorded.
 * **Seeding.** ``seed`` defaults to a fresh random one (recorded); every random
   draw of epoch k comes from ``(seed, k, stream)`` (:mod:`mollirl.common.seeding`),
-  and the global torch and numpy generators are reseeded at each epoch start, so a
-  resumed run repeats an uninterrupted one exactly.
+  and the global torch and numpy generators are set from ``(seed, k)`` before the epoch's
+  rows are drawn and again before its update, so a resumed run repeats an uninterrupted
+  one exactly (and a population member its separate run).
 * **Sigma schedules.** A scheduled sigma is ``sigma_schedule(k, planned_epochs)`` at
   the start of epoch k. A run extended beyond ``planned_epochs`` (``--resume --epochs``)
   keeps the schedule's span: the END value holds for the extra epochs.
@@ -121,7 +122,8 @@ class EpochAlgorithm:
     """
 
     #: attributes a checkpoint must not carry (rebuilt or passed again at load)
-    _contract_excluded = ("eval_env", "_backend", "_backend_key", "_buffers", "_progress")
+    _contract_excluded = ("eval_env", "_backend", "_backend_key", "_buffers", "_callback", "_per_step",
+                          "_total_timesteps")
 
     def __init__(self, *args: Any, horizon: int = 1000, planned_epochs: int = 1, sigma_schedule=None,
                  eval_options: dict | None = None, eval_env=None, **kwargs: Any) -> None:
@@ -169,9 +171,15 @@ class EpochAlgorithm:
         return float(np.mean(self.policy.sigma))
 
     def begin_epoch(self, epoch: int) -> None:
-        """Set a scheduled sigma; reseed the global generators from ``(seed, k)``."""
+        """Set a scheduled sigma; set the global generators from ``(seed, k)``."""
         if self.sigma_schedule is not None:
             self.policy.set_sigma(self.sigma_schedule(epoch, self.planned_epochs))
+        self.seed_globals(epoch)
+
+    def seed_globals(self, epoch: int) -> None:
+        """The global torch and numpy generators from ``(seed, k)``: before the epoch's rows are drawn
+        and again before its update (SB3 draws minibatch orders from them), so that neither depends
+        on what ran in between (other members of a population, callbacks)."""
         th.manual_seed(derive_seed(self.seed, epoch, TORCH))
         np.random.seed(derive_seed(self.seed, epoch, NUMPY))
 
@@ -191,16 +199,6 @@ class EpochAlgorithm:
             self._backend = backend_for(self.env, extra=extra)
             self._backend_key = key
         return self._backend
-
-    def collect_epoch(self, epoch: int, on_step: Callable[[int], Any] | None = None) -> EpochBatch | None:
-        """Epoch k's batched rollout (training rows with buffers, then the J_det row); None if stopped."""
-        rows, n_train, extra = self.epoch_rows(epoch)
-        result = self.rollout_backend().run(rows, horizon=self.horizon, gamma=self.gamma, buffer_rows=n_train,
-                                            buffers=self._buffers, on_step=on_step)
-        self._buffers = result.buffers
-        if result.stopped:
-            return None
-        return EpochBatch(epoch=epoch, result=result, n_train=n_train, has_det=rows.n_rows > n_train, extra=extra)
 
     def evaluate_det(self) -> dict[str, Any]:
         """J_det of the current policy: the noise-free row alone, exactly as in an epoch's rollout.
@@ -232,53 +230,88 @@ class EpochAlgorithm:
             step (SIGINT/SIGTERM: :class:`mollirl.training.checkpoint.StopFlag`).
 
         Callbacks' ``on_step`` runs at every time step unless every callback is an
-        :class:`EpochCallback` (then a rollout step costs no callback call).
+        :class:`EpochCallback` (then a rollout step costs no callback call). The loop is
+        :meth:`start_epochs`, then per epoch :meth:`open_epoch`, one rollout of its rows,
+        :meth:`close_epoch`; a population (:mod:`mollirl.population`) runs the same steps for
+        every member around one rollout of all their rows.
         """
-        total_timesteps, callback = self._setup_learn(total_timesteps, callback, reset_num_timesteps, tb_log_name,
-                                                      False)
-        per_step = wants_steps(callback)
-        spe = self.steps_per_epoch
-        if reset_num_timesteps:
-            self.epoch = 0
-        self.num_timesteps = self.epoch * spe
-        target = int(total_timesteps // spe)
-        callback.on_training_start(locals(), globals())
+        target = self.start_epochs(total_timesteps, callback, reset_num_timesteps, tb_log_name)
         bar = _EpochBar(target - self.epoch, type(self).__name__) if progress_bar else None
         try:
             while self.epoch < target:
                 k = self.epoch
-                self.begin_epoch(k)
-                callback.on_rollout_start()
-                n = self.n_envs
+                rows, n_train, extra = self.open_epoch(k)
 
                 def on_step(t: int) -> bool:
-                    self.num_timesteps += n
                     if stop_flag is not None and stop_flag.raised is not None:
                         return False
-                    return callback.on_step() if per_step else True
+                    return self.epoch_step(t)
 
-                batch = self.collect_epoch(k, on_step if per_step or stop_flag is not None else None)
-                if batch is None:  # stopped: nothing applied, nothing counted
-                    self.num_timesteps = k * spe
+                hook = on_step if self._per_step or stop_flag is not None else None
+                result = self.rollout_backend().run(rows, horizon=self.horizon, gamma=self.gamma,
+                                                    buffer_rows=n_train, buffers=self._buffers, on_step=hook)
+                self._buffers = result.buffers
+                if result.stopped:  # nothing applied, nothing counted
+                    self.num_timesteps = k * self.steps_per_epoch
                     break
-                if batch.result.nonfinite.any():
-                    self.num_timesteps = k * spe
-                    raise NonFiniteError(_nonfinite_message(batch))
-                self.num_timesteps = (k + 1) * spe
-                self._record_epoch(batch)
-                callback.update_locals({"batch": batch})
-                callback.on_rollout_end()
-                self._update_current_progress_remaining(self.num_timesteps, total_timesteps)
-                self._guarded_update(batch)
-                self.epoch = k + 1
-                self._dump_epoch(k)
+                batch = EpochBatch(epoch=k, result=result, n_train=n_train, has_det=rows.n_rows > n_train,
+                                   extra=extra)
+                self.close_epoch(batch)
                 if bar is not None:
                     bar.update(self.logger.name_to_value, batch)
         finally:
             if bar is not None:
                 bar.close()
-        callback.on_training_end()
+        self.end_epochs()
         return self
+
+    def start_epochs(self, total_timesteps: int, callback=None, reset_num_timesteps: bool = True,
+                     tb_log_name: str = "run") -> int:
+        """SB3's ``_setup_learn`` and the callbacks' ``on_training_start``; returns the epoch to stop at."""
+        total_timesteps, callback = self._setup_learn(total_timesteps, callback, reset_num_timesteps, tb_log_name,
+                                                      False)
+        self._callback = callback
+        self._per_step = wants_steps(callback)
+        self._total_timesteps = total_timesteps
+        if reset_num_timesteps:
+            self.epoch = 0
+        self.num_timesteps = self.epoch * self.steps_per_epoch
+        callback.on_training_start(locals(), globals())
+        return int(total_timesteps // self.steps_per_epoch)
+
+    def open_epoch(self, epoch: int) -> tuple[Rows, int, dict[str, Any]]:
+        """Epoch k begins: schedule and seeding, ``on_rollout_start``, the epoch's rows."""
+        self.begin_epoch(epoch)
+        self._callback.on_rollout_start()
+        return self.epoch_rows(epoch)
+
+    def epoch_step(self, t: int) -> bool:
+        """One time step of the epoch's rollout: ``num_timesteps`` and the callbacks' ``on_step``."""
+        self.num_timesteps += self.n_envs
+        return self._callback.on_step() if self._per_step else True
+
+    def close_epoch(self, batch: EpochBatch) -> None:
+        """Epoch k's rollout is done: the non-finite check, the record, ``on_rollout_end``, the update, the dump.
+
+        :raises NonFiniteError: (nothing applied, nothing counted) for a non-finite reward or
+            observation, or a non-finite update.
+        """
+        k, spe = batch.epoch, self.steps_per_epoch
+        if batch.result.nonfinite.any():
+            self.num_timesteps = k * spe
+            raise NonFiniteError(_nonfinite_message(batch))
+        self.num_timesteps = (k + 1) * spe
+        self._record_epoch(batch)
+        self._callback.update_locals({"batch": batch})
+        self._callback.on_rollout_end()
+        self._update_current_progress_remaining(self.num_timesteps, self._total_timesteps)
+        self._guarded_update(batch)
+        self.epoch = k + 1
+        self._dump_epoch(k)
+
+    def end_epochs(self) -> None:
+        """The callbacks' ``on_training_end``."""
+        self._callback.on_training_end()
 
     def _record_epoch(self, batch: EpochBatch) -> None:
         k = batch.epoch
@@ -296,6 +329,7 @@ class EpochAlgorithm:
         """``update`` with a snapshot: on a non-finite value (or an exception caused by one) the
         policy, optimizer and algorithm state are restored and :class:`NonFiniteError` is raised."""
         saved = self._snapshot()
+        self.seed_globals(batch.epoch)
         try:
             self.update(batch)
         except NonFiniteError:

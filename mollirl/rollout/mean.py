@@ -63,6 +63,8 @@ class BatchedMean:
         self.named_shapes = [(name, tuple(p.shape)) for name, p in mean.named_parameters()]
         self.points = points
         self.params = _split(points, self.named_shapes)
+        if "K" in self.params:  # u = -K s + b as (-K) s + b: the same bits, one operation fewer per step
+            self.params["-K"] = -self.params["K"]
         if isinstance(mean, LinearMean):
             self.kind = "linear"
         elif isinstance(mean, MLPMean):
@@ -91,7 +93,7 @@ class BatchedMean:
         obs = np.asarray(obs, dtype=np.float64)
         p = self.params
         if self.kind == "linear":
-            u = -_matvec(p["K"], obs)
+            u = _matvec(p["-K"], obs)
             if "b" in p:
                 u += p["b"]
             return u

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 import optuna
-from stable_baselines3.common.callbacks import BaseCallback
+from mollirl.common.callbacks import EpochCallback
 
 from mollirl.studies.spec import StudySpec
 
@@ -57,7 +57,7 @@ def mean_std(values: Sequence[float]) -> tuple[float, float]:
     return float(arr.mean()), float(arr.std())
 
 
-class TrialReporter(BaseCallback):
+class TrialReporter(EpochCallback):
     """Reports one intermediate value per epoch to an Optuna trial and prunes.
 
     Must come after the run's ``EpochMetricsCallback`` (``train()`` puts extra
@@ -81,9 +81,6 @@ class TrialReporter(BaseCallback):
         self.pruned_at: int | None = None
         #: wall seconds spent in :meth:`report` (storage writes and pruner queries)
         self.seconds = 0.0
-
-    def _on_step(self) -> bool:
-        return True
 
     def _on_rollout_end(self) -> None:
         value = self.logger.name_to_value.get("train/J_det")

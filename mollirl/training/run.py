@@ -141,31 +141,77 @@ def build_model(config: RunConfig, env, env_plugin: EnvPlugin, template_env, eva
 
 
 @dataclass
-class Prepared:
-    """Everything :func:`prepare` built (close it when done: :meth:`close`)."""
+class Envs:
+    """The envs a run's model needs (shared by the members of a population: see :func:`make_envs`).
 
-    env_plugin: EnvPlugin
-    template_env: Any
+    :param template: one env (spaces, reference policy, evaluation start).
+    :param venv: the VecEnv of ``batch_episodes`` copies (the model's ``env``).
+    :param eval_env: a one-copy VecEnv for the J_det row, or None when ``venv`` exposes
+        ``batched_dynamics`` (the rollout core then steps no VecEnv).
+    """
+
+    template: Any
     venv: Any
-    eval_env: Any
-    model: Any
-    callback_specs: list[tuple[str, dict[str, Any]]]
-
-    @property
-    def eval_options(self) -> dict | None:
-        return self.env_plugin.eval_options(self.template_env)
+    eval_env: Any = None
 
     def close(self) -> None:
-        for env in (self.venv, self.eval_env, self.template_env):
+        for env in (self.venv, self.eval_env, self.template):
             if env is not None:
                 env.close()
 
 
-def prepare(config: RunConfig) -> Prepared:
-    """Validate everything that can be checked before a run folder exists and build the run's objects.
+def make_envs(config: RunConfig) -> Envs:
+    """The template env, the VecEnv of ``batch_episodes`` copies and (if needed) the J_det row's env.
 
-    :raises ValueError: on any bad input (nothing is written).
+    :raises ValueError: on env kwargs the env does not accept.
     """
+    template = make_env(config.env, **config.env_kwargs)
+    envs = Envs(template, None)
+    try:
+        envs.venv = make_vec_env(config.env, config.batch_episodes, max_episode_steps=config.horizon,
+                                 n_threads=config.n_threads, **config.env_kwargs)
+        if getattr(envs.venv, "batched_dynamics", None) is None:  # the J_det row needs a copy of its own
+            envs.eval_env = make_vec_env(config.env, 1, max_episode_steps=config.horizon, n_threads=1,
+                                         **config.env_kwargs)
+    except BaseException:
+        envs.close()
+        raise
+    return envs
+
+
+@dataclass
+class Prepared:
+    """Everything :func:`prepare` built (close it when done: :meth:`close`)."""
+
+    env_plugin: EnvPlugin
+    envs: Envs
+    model: Any
+    callback_specs: list[tuple[str, dict[str, Any]]]
+    own_envs: bool = True
+
+    @property
+    def template_env(self):
+        return self.envs.template
+
+    @property
+    def venv(self):
+        return self.envs.venv
+
+    @property
+    def eval_env(self):
+        return self.envs.eval_env
+
+    @property
+    def eval_options(self) -> dict | None:
+        return self.env_plugin.eval_options(self.envs.template)
+
+    def close(self) -> None:
+        if self.own_envs:
+            self.envs.close()
+
+
+def check_names(config: RunConfig) -> tuple[EnvPlugin, list[tuple[str, dict[str, Any]]]]:
+    """Plugins loaded, every registered name looked up, callback specs parsed (``ValueError`` otherwise)."""
     registry.load_all_plugins(config.plugins)
     registry.get("algos", config.algo)
     registry.get_entry("policies", config.policy)
@@ -173,21 +219,26 @@ def prepare(config: RunConfig) -> Prepared:
     specs = [parse_callback_spec(s) for s in config.callbacks]
     for name, _ in specs:
         registry.get("callbacks", name)
-    template_env = make_env(config.env, **config.env_kwargs)
-    venv = eval_env = None
+    return env_plugin, specs
+
+
+def prepare(config: RunConfig, envs: Envs | None = None) -> Prepared:
+    """Validate everything that can be checked before a run folder exists and build the run's objects.
+
+    :param envs: envs to share (a population's); default: new ones, closed with the result.
+    :raises ValueError: on any bad input (nothing is written).
+    """
+    env_plugin, specs = check_names(config)
+    own = envs is None
+    if own:
+        envs = make_envs(config)
     try:
-        venv = make_vec_env(config.env, config.batch_episodes, max_episode_steps=config.horizon,
-                            n_threads=config.n_threads, **config.env_kwargs)
-        if getattr(venv, "batched_dynamics", None) is None:  # the J_det row needs a copy of its own
-            eval_env = make_vec_env(config.env, 1, max_episode_steps=config.horizon, n_threads=1,
-                                    **config.env_kwargs)
-        model = build_model(config, venv, env_plugin, template_env, eval_env)
+        model = build_model(config, envs.venv, env_plugin, envs.template, envs.eval_env)
     except BaseException:
-        for env in (venv, eval_env, template_env):
-            if env is not None:
-                env.close()
+        if own:
+            envs.close()
         raise
-    return Prepared(env_plugin, template_env, venv, eval_env, model, specs)
+    return Prepared(env_plugin, envs, model, specs, own_envs=own)
 
 
 def _configure_logger(run_dir: Path, resume_epoch: int | None):
@@ -216,6 +267,146 @@ def _record_final(model, config: RunConfig, final: dict[str, Any]) -> None:
     model.logger.dump(step=epoch * model.steps_per_epoch)
 
 
+#: the file a run folder gets when a non-finite value stopped its training (its one-line reason)
+STOPPED_FILE = "stopped.txt"
+
+
+class RunSession:
+    """One run folder and its model, from opening to its end: what :func:`train` does around
+    ``model.learn()``, and what a population does for each member around one shared rollout.
+
+    :param config: the validated config (for a resume: the run's saved config, possibly with more epochs).
+    :param argv: the command line, written to ``command.txt``.
+    :param resume_dir: continue this run folder from its latest checkpoint.
+    :param run_dir: use this (new) folder instead of ``<log_folder>/<algo>/<env>_<n>``.
+    :param extra_callbacks: SB3 callbacks (instances) run after the configured ones.
+    :param envs: envs shared with other sessions (a population's); default: the session's own.
+    :param command: the program name written before ``argv`` in ``command.txt``.
+
+    Nothing is written until :meth:`open`; everything that can be checked is checked before it.
+    """
+
+    def __init__(self, config: RunConfig, *, argv: list[str] | None = None, resume_dir: str | Path | None = None,
+                 run_dir: str | Path | None = None, extra_callbacks: list | None = None, envs: Envs | None = None,
+                 command: str = "python -m mollirl.train") -> None:
+        from mollirl.training.checkpoint import CheckpointCallback, load_checkpoint_state
+
+        self.config = config
+        self.argv = argv
+        self.command = command
+        self.resume_state = None
+        if resume_dir is not None:
+            run_dir = Path(resume_dir)
+            self.resume_state = load_checkpoint_state(run_dir)
+        self.prepared = prepare(config, envs)
+        try:
+            model = self.prepared.model
+            if self.resume_state is not None:
+                cls = registry.get("algos", config.algo).resolve()
+                try:
+                    model = cls.load(self.resume_state["path"], env=self.prepared.venv, device=config.device,
+                                     eval_env=self.prepared.eval_env)
+                except Exception as exc:  # noqa: BLE001 - a corrupt zip must become one line, not a traceback
+                    raise ValueError(f"cannot load checkpoint of {str(run_dir)!r}: {type(exc).__name__}: "
+                                     f"{exc}") from None
+                self.resume_epoch: int | None = int(self.resume_state["epoch"])
+            else:
+                run_dir = Path(run_dir) if run_dir is not None else next_run_dir(config.log_folder, config.algo,
+                                                                                 config.env)
+                self.resume_epoch = None
+            self.model = model
+            self.run_dir = Path(run_dir)
+            # every callback is built before anything is written: bad options leave no folder behind
+            context = RunContext(config=config, run_dir=self.run_dir, env_plugin=self.prepared.env_plugin,
+                                 eval_options=self.prepared.eval_options)
+            self.callbacks = [CheckpointCallback(self.run_dir, config.checkpoint_every)]
+            for name, kwargs in self.prepared.callback_specs:
+                factory = registry.get("callbacks", name)
+                try:
+                    self.callbacks.append(factory(context, **kwargs))
+                except TypeError as exc:
+                    raise ValueError(f"bad options for callback {name!r}: {exc}") from None
+            self.callbacks.extend(extra_callbacks or [])
+        except BaseException:
+            self.prepared.close()
+            raise
+        self.final: dict[str, Any] = {}
+        self.stopped: str | None = None
+
+    @property
+    def remaining_timesteps(self) -> int:
+        return max(self.config.epochs - self.model.epoch, 0) * self.model.steps_per_epoch
+
+    def open(self) -> None:
+        """Create (or reopen) the run folder: config.yml, initial.zip, command.txt, the logger."""
+        config, run_dir = self.config, self.run_dir
+        if self.resume_state is None:
+            run_dir.mkdir(parents=True, exist_ok=True)
+            self.model.save(run_dir / "initial.zip")  # theta_0, for landscapes around the initial policy
+        (run_dir / "config.yml").write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
+        line = f"{self.command} " + shlex.join(self.argv if self.argv is not None else sys.argv[1:])
+        with (run_dir / "command.txt").open("a") as fh:
+            fh.write(line.rstrip() + "\n")
+        self.model.set_logger(_configure_logger(run_dir, self.resume_epoch))
+
+    def callback(self):
+        from stable_baselines3.common.callbacks import CallbackList
+
+        return CallbackList(self.callbacks)
+
+    def fail(self, exc: Exception):
+        """A non-finite value stopped the run: checkpoint the last good parameters (the model still holds
+        theta_k), write the reason to ``stopped.txt``; return the error to raise (its message says what
+        was kept)."""
+        from mollirl.common.errors import NonFiniteError
+        from mollirl.training.checkpoint import save_checkpoint, write_atomic
+
+        kept = save_checkpoint(self.model, self.run_dir)
+        message = (f"{exc}; the checkpoint of epoch {kept} (the last good parameters) is kept in "
+                   f"{self.run_dir / 'checkpoints'}")
+        write_atomic(self.run_dir / STOPPED_FILE, message + "\n")
+        self.stopped = message
+        self.model.logger.close()
+        return NonFiniteError(message)
+
+    def finish(self, interrupted: bool) -> int:
+        """Checkpoint; unless interrupted, the final policy's row, ``model.zip`` and the HParams. Returns the epochs done."""
+        from stable_baselines3.common.logger import HParam
+
+        from mollirl.training.checkpoint import save_checkpoint
+
+        model, config = self.model, self.config
+        epochs_done = save_checkpoint(model, self.run_dir)
+        if not interrupted:
+            self.final = model.evaluate_det()
+            _record_final(model, config, self.final)
+            model.save(self.run_dir / "model.zip")
+            model.logger.record(
+                "hparams",
+                HParam(_hparams(config), {"train/J_det": self.final.get("J_det", float("nan")),
+                                          "train/sigma": model.exploration_sigma()}),
+                exclude=("stdout", "log", "json", "csv"),
+            )
+            model.logger.dump(step=model.epoch * model.steps_per_epoch)
+        model.logger.close()
+        return epochs_done
+
+    def result(self, epochs_done: int, interrupted: bool) -> TrainResult:
+        from mollirl.training.metrics import read_metrics
+
+        history = read_metrics(self.run_dir / "metrics.csv")
+        j_rows = [r for r in history if not np.isnan(r["J_det"])]
+        return TrainResult(
+            run_dir=self.run_dir, epochs_done=epochs_done,
+            initial_J_det=j_rows[0]["J_det"] if j_rows else float("nan"),
+            final_J_det=self.final.get("J_det", float("nan")), final_sigma=self.model.exploration_sigma(),
+            final_state=np.asarray(self.final.get("final_state", [])), interrupted=interrupted, history=history,
+        )
+
+    def close(self) -> None:
+        self.prepared.close()
+
+
 def train(config: RunConfig, *, argv: list[str] | None = None, resume_dir: str | Path | None = None,
           progress_bar: bool | None = None, extra_callbacks: list | None = None,
           run_dir: str | Path | None = None) -> TrainResult:
@@ -231,96 +422,30 @@ def train(config: RunConfig, *, argv: list[str] | None = None, resume_dir: str |
     :raises ValueError: on bad input, before anything is written.
     :raises mollirl.common.errors.NonFiniteError: when a reward, observation, loss, gradient or
         parameter turns non-finite; the run folder then holds a checkpoint of the last good
-        epoch (the message says which).
+        epoch (the message says which) and ``stopped.txt``.
     """
-    from stable_baselines3.common.callbacks import CallbackList
-    from stable_baselines3.common.logger import HParam
-
     from mollirl.common.errors import NonFiniteError
-    from mollirl.training.checkpoint import CheckpointCallback, StopFlag, load_checkpoint_state, save_checkpoint
-    from mollirl.training.metrics import read_metrics
+    from mollirl.training.checkpoint import StopFlag
 
-    resume_state = None
-    if resume_dir is not None:
-        run_dir = Path(resume_dir)
-        resume_state = load_checkpoint_state(run_dir)
-    prepared = prepare(config)
+    session = RunSession(config, argv=argv, resume_dir=resume_dir, run_dir=run_dir, extra_callbacks=extra_callbacks)
     try:
-        model = prepared.model
-        if resume_state is not None:
-            cls = registry.get("algos", config.algo).resolve()
-            try:
-                model = cls.load(resume_state["path"], env=prepared.venv, device=config.device,
-                                 eval_env=prepared.eval_env)
-            except Exception as exc:  # noqa: BLE001 - a corrupt zip must become one line, not a traceback
-                raise ValueError(f"cannot load checkpoint of {str(run_dir)!r}: {type(exc).__name__}: {exc}") from None
-            resume_epoch = int(resume_state["epoch"])
-        else:
-            run_dir = Path(run_dir) if run_dir is not None else next_run_dir(config.log_folder, config.algo,
-                                                                             config.env)
-            resume_epoch = None
-
-        # Build every callback before anything is written: bad callback options leave no folder behind.
-        context = RunContext(config=config, run_dir=run_dir, env_plugin=prepared.env_plugin,
-                             eval_options=prepared.eval_options)
+        session.open()
         stop = StopFlag()
-        callbacks = [CheckpointCallback(run_dir, config.checkpoint_every)]
-        for name, kwargs in prepared.callback_specs:
-            factory = registry.get("callbacks", name)
-            try:
-                callbacks.append(factory(context, **kwargs))
-            except TypeError as exc:
-                raise ValueError(f"bad options for callback {name!r}: {exc}") from None
-
-        if resume_state is None:
-            run_dir.mkdir(parents=True, exist_ok=True)
-            (run_dir / "config.yml").write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
-            model.save(run_dir / "initial.zip")  # theta_0, for landscapes around the initial policy
-        else:
-            (run_dir / "config.yml").write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
-        command = "python -m mollirl.train " + shlex.join(argv if argv is not None else sys.argv[1:])
-        with (run_dir / "command.txt").open("a") as fh:
-            fh.write(command + "\n")
-        model.set_logger(_configure_logger(run_dir, resume_epoch))
-        callbacks.extend(extra_callbacks or [])
         stop.install()
         try:
-            remaining = (config.epochs - model.epoch) * model.steps_per_epoch
-            model.learn(total_timesteps=max(remaining, 0), callback=CallbackList(callbacks),
-                        reset_num_timesteps=resume_state is None,
-                        progress_bar=config.progress if progress_bar is None else progress_bar, stop_flag=stop)
+            session.model.learn(total_timesteps=session.remaining_timesteps, callback=session.callback(),
+                                reset_num_timesteps=session.resume_state is None,
+                                progress_bar=config.progress if progress_bar is None else progress_bar,
+                                stop_flag=stop)
         except NonFiniteError as exc:
-            kept = save_checkpoint(model, run_dir)  # the model holds theta_k: nothing non-finite was applied
-            model.logger.close()
-            raise NonFiniteError(f"{exc}; the checkpoint of epoch {kept} (the last good parameters) is kept in "
-                                 f"{run_dir / 'checkpoints'}") from None
+            raise session.fail(exc) from None
         except BaseException:
-            model.logger.close()
+            session.model.logger.close()
             raise
         finally:
             stop.uninstall()
         interrupted = stop.raised is not None
-        epochs_done = save_checkpoint(model, run_dir)
-        final: dict[str, Any] = {}
-        final_sigma = model.exploration_sigma()
-        if not interrupted:
-            final = model.evaluate_det()
-            _record_final(model, config, final)
-            model.save(run_dir / "model.zip")
-            model.logger.record(
-                "hparams",
-                HParam(_hparams(config), {"train/J_det": final.get("J_det", float("nan")), "train/sigma": final_sigma}),
-                exclude=("stdout", "log", "json", "csv"),
-            )
-            model.logger.dump(step=model.epoch * model.steps_per_epoch)
-        model.logger.close()
+        epochs_done = session.finish(interrupted)
     finally:
-        prepared.close()
-    history = read_metrics(run_dir / "metrics.csv")
-    j_rows = [r for r in history if not np.isnan(r["J_det"])]
-    return TrainResult(
-        run_dir=run_dir, epochs_done=epochs_done,
-        initial_J_det=j_rows[0]["J_det"] if j_rows else float("nan"),
-        final_J_det=final.get("J_det", float("nan")), final_sigma=final_sigma,
-        final_state=np.asarray(final.get("final_state", [])), interrupted=interrupted, history=history,
-    )
+        session.close()
+    return session.result(epochs_done, interrupted)

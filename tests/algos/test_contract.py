@@ -108,6 +108,35 @@ def test_non_finite_reward_stops_with_exit_1_and_a_finite_checkpoint(tmp_path, a
     assert all(bool(th.isfinite(p).all()) for p in model.policy.parameters())
     text = (run / "metrics.csv").read_text().lower()
     assert "nan" not in text and "inf" not in text
+    assert (run / "stopped.txt").read_text().strip() == err.strip().split("training stopped: ", 1)[1]
+
+
+def test_callbacks_see_every_step_unless_they_act_at_epochs_only(tmp_path):
+    """SB3's callback protocol: on_step once per time step of the batched rollout (num_timesteps
+    grows by n_envs); an EpochCallback-only run calls no on_step at all."""
+    from stable_baselines3.common.callbacks import BaseCallback
+
+    from mollirl.common.callbacks import EpochCallback
+
+    class Steps(BaseCallback):
+        def __init__(self):
+            super().__init__()
+            self.seen = []
+
+        def _on_step(self):
+            self.seen.append(self.model.num_timesteps)
+            return True
+
+    class Epochs(EpochCallback):
+        def on_step(self):  # would be called per step if the contract called it
+            raise AssertionError("called")
+
+    algo = registry.get("algos", "reinforce").resolve()
+    model = algo("GaussianPolicy", make_vec_env("double-pendulum", 4, max_episode_steps=20), horizon=20, seed=0)
+    steps = Steps()
+    model.learn(2 * 80, callback=[steps])
+    assert steps.seen == [4 * (i + 1) for i in range(40)]
+    model.learn(2 * 80, callback=[Epochs()])
 
 
 @pytest.mark.parametrize("algo", ALGOS)
