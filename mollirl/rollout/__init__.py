@@ -13,8 +13,8 @@ Importing this package imports neither MuJoCo nor any env.
 """
 
 from mollirl.rollout.backends import AnalyticBackend, BatchedDynamics, VecEnvBackend, backend_for
-from mollirl.rollout.core import EVAL_SEED, Buffers, RolloutResult, Rows
+from mollirl.rollout.core import EVAL_SEED, Block, Buffers, RolloutResult, Rows, concat_rows
 from mollirl.rollout.mean import BatchedMean
 
-__all__ = ["EVAL_SEED", "AnalyticBackend", "BatchedDynamics", "BatchedMean", "Buffers", "RolloutResult", "Rows", "VecEnvBackend",
-           "backend_for"]
+__all__ = ["EVAL_SEED", "AnalyticBackend", "BatchedDynamics", "BatchedMean", "Block", "Buffers", "RolloutResult", "Rows",
+           "VecEnvBackend", "backend_for", "concat_rows"]

@@ -140,6 +140,71 @@ class Rows:
                     first_actions=None if self.first_actions is None else self.first_actions[rows])
 
 
+@dataclasses.dataclass(frozen=True)
+class Block:
+    """Where one part's rows landed in :func:`concat_rows`'s combined rows.
+
+    :param train: the part's first ``n_train`` rows (a slice of the combined training block).
+    :param det: the combined index of the part's remaining rows (its J_det row), possibly empty.
+    """
+
+    train: slice
+    det: np.ndarray
+
+
+def concat_rows(parts: list[tuple[Rows, int]]) -> tuple[Rows, int, list[Block]]:
+    """Many parts' rows as one rollout: every part's first ``n_train`` rows (its training rows), part
+    after part, then every part's remaining rows (J_det rows). Each part keeps its parameter sets,
+    seeds, options and noise streams; rows keep their own arithmetic, so each part's rows give the
+    same bits as when the part runs alone.
+
+    :param parts: ``(rows, n_train)`` per part; their mean networks must have the same structure.
+    :return: ``(rows, n_train_total, blocks)``.
+    """
+    if not parts:
+        raise ValueError("concat_rows needs at least one part")
+    first = parts[0][0].mean
+    for rows, _ in parts:
+        if rows.mean.named_shapes != first.named_shapes:
+            raise ValueError("the parts' policies have different mean networks")
+        if rows.first_actions is not None:
+            raise ValueError("concat_rows does not combine first actions")
+    set_offsets, noise_offsets = [], []
+    n_sets = n_noise = 0
+    for rows, _ in parts:
+        set_offsets.append(n_sets)
+        noise_offsets.append(n_noise)
+        n_sets += rows.mean.n_rows
+        n_noise += 0 if rows.noise is None else rows.noise.shape[1]
+    n_total_train = sum(n for _, n in parts)
+    blocks, start, det_start = [], 0, n_total_train
+    for rows, n_train in parts:
+        n_rest = rows.n_rows - n_train
+        blocks.append(Block(train=slice(start, start + n_train), det=np.arange(det_start, det_start + n_rest)))
+        start += n_train
+        det_start += n_rest
+    seeds, param_index, options, noise_index = [], [], [], []
+    for training in (True, False):  # every part's training rows, then every part's other rows
+        for p, (rows, n_train) in enumerate(parts):
+            a, b = (0, n_train) if training else (n_train, rows.n_rows)
+            local = rows.param_index if rows.param_index is not None else (
+                np.arange(rows.n_rows) if rows.mean.n_rows > 1 else np.zeros(rows.n_rows, dtype=np.int64))
+            seeds.append(rows.seeds[a:b])
+            param_index.append(local[a:b] + set_offsets[p])
+            options.extend(rows.option(r) for r in range(a, b))
+            ni = rows.row_noise_index()[a:b]
+            noise_index.append(np.where(ni >= 0, ni + noise_offsets[p], -1))
+    noise = None
+    if n_noise:
+        T = next(r.noise.shape[0] for r, _ in parts if r.noise is not None)
+        A = next(r.noise.shape[2] for r, _ in parts if r.noise is not None)
+        noise = np.concatenate([r.noise if r.noise is not None else np.zeros((T, 0, A)) for r, _ in parts], axis=1)
+    mean = BatchedMean(first.module, np.concatenate([r.mean.points for r, _ in parts]))
+    combined = Rows(mean=mean, seeds=np.concatenate(seeds), param_index=np.concatenate(param_index),
+                    options=options, noise=noise, noise_index=np.concatenate(noise_index) if noise is not None else None)
+    return combined, n_total_train, blocks
+
+
 @dataclasses.dataclass
 class Buffers:
     """Per-step arrays of the first ``B`` rows (what a gradient needs), time-major.
@@ -219,6 +284,20 @@ class RolloutResult:
     @property
     def n_rows(self) -> int:
         return int(self.discounted.size)
+
+    def part(self, block: Block) -> RolloutResult:
+        """One part's rows of a :func:`concat_rows` rollout: its training rows (buffers as views), then its others."""
+        idx = np.concatenate([np.arange(block.train.start, block.train.stop), block.det])
+        buffers = None
+        if self.buffers is not None:
+            b = self.buffers
+            buffers = Buffers(obs=b.obs[:, block.train], actions=b.actions[:, block.train],
+                              rewards=b.rewards[:, block.train], alive=b.alive[:, block.train],
+                              dones=b.dones[:, block.train])
+        return RolloutResult(discounted=self.discounted[idx], undiscounted=self.undiscounted[idx],
+                             lengths=self.lengths[idx], final_obs=self.final_obs[idx], diverged=self.diverged[idx],
+                             nonfinite=self.nonfinite[idx], truncated=self.truncated[idx], stopped=self.stopped,
+                             steps=self.steps, buffers=buffers, seconds=self.seconds)
 
 
 class ActionMaker:
