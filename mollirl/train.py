@@ -28,7 +28,8 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--policy", default=None, help="mean network: linear or mlp (default: the env preset's)")
     p.add_argument("--policy-init", default=None, choices=["reference", "random", "zero"],
                    help="initial mean parameters (reference: the env's reference controller)")
-    p.add_argument("--sigma", type=float, default=None, help="initial or fixed exploration std (> 0)")
+    p.add_argument("--sigma", default=None, metavar="S[,S2,...]",
+                   help="initial or fixed exploration std (> 0); several values train a population, one member each")
     p.add_argument("--learn-sigma", action="store_true", default=None, help="train log(sigma) too")
     p.add_argument("--sigma-schedule", default=None,
                    help="constant[:V] | linear:START:END | exp:START:END | cosine:START:END (per epoch)")
@@ -41,6 +42,8 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--baseline", default=None, choices=["none", "mean"], help="REINFORCE baseline")
     p.add_argument("--update", default=None, help="REINFORCE update: normalized | adam | sgd | rmsprop | adamw")
     p.add_argument("--seed", type=int, default=None, help="random seed (default 0)")
+    p.add_argument("--seeds", default=None, metavar="N|S1,S2,...",
+                   help="train a population: seeds 0..N-1, or the seeds listed (times each --sigma value)")
     p.add_argument("-f", "--log-folder", default=None, help="root of run folders (default runs)")
     p.add_argument("-conf", "--conf-file", default=None, help="YAML file of config keys (overrides the env preset)")
     p.add_argument("-params", "--hyperparams", nargs="+", default=None, metavar="KEY:VALUE",
@@ -112,34 +115,55 @@ def config_from_args(args) -> RunConfig:
     return resolve_config(env, algo, yaml_layer, cli_layer(args), preset)
 
 
-def resume_config(args) -> RunConfig:
-    """The saved config of ``--resume RUN_DIR``; ``--epochs`` may extend it."""
-    run_dir = Path(args.resume)
+def saved_config(run_dir: str | Path, epochs: int | None = None, no_progress: bool = False) -> RunConfig:
+    """The saved config of the run folder ``run_dir``; ``epochs`` may extend it."""
+    run_dir = Path(run_dir)
     if not (run_dir / "config.yml").is_file():
-        raise ValueError(f"--resume {args.resume!r}: not a run folder (no config.yml)")
+        raise ValueError(f"--resume {str(run_dir)!r}: not a run folder (no config.yml)")
     saved = load_yaml(run_dir / "config.yml")
     try:
         config = RunConfig(**saved)
     except TypeError as exc:
-        raise ValueError(f"--resume {args.resume!r}: config.yml is corrupt ({exc})") from None
-    if args.epochs is not None:
+        raise ValueError(f"--resume {str(run_dir)!r}: config.yml is corrupt ({exc})") from None
+    if epochs is not None:
         if config.sigma_schedule and config.schedule_epochs is None:
             config.schedule_epochs = config.epochs  # the schedule keeps its span; its END value holds after it
-        config.epochs = args.epochs
-    if args.no_progress:
+        config.epochs = epochs
+    if no_progress:
         config.progress = False
     return config.validate()
+
+
+def resume_config(args) -> RunConfig:
+    """The saved config of ``--resume RUN_DIR``; ``--epochs`` may extend it."""
+    return saved_config(args.resume, args.epochs, args.no_progress)
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
 
     def body() -> int:
+        from mollirl.population.grid import is_population, parse_seeds, parse_sigmas
+
         args = build_parser().parse_args(argv)
         if args.list:
             print(list_registered(list(args.plugin or [])))
             return 0
-        config = resume_config(args) if args.resume else config_from_args(args)
+        if args.resume and is_population(args.resume):
+            return resume_population(args, argv)
+        sigmas = parse_sigmas(args.sigma) if args.sigma is not None else None
+        seeds = parse_seeds(args.seeds) if args.seeds is not None else None
+        if seeds is not None and args.seed is not None:
+            raise ValueError("give --seed S (one run) or --seeds N|S1,S2,... (a population), not both")
+        if args.resume:
+            config = resume_config(args)
+        else:
+            args.sigma = None if sigmas is None else sigmas[0]
+            if seeds is not None:
+                args.seed = seeds[0]
+            config = config_from_args(args)
+            if len(sigmas or [0]) > 1 or len(seeds or [0]) > 1:
+                return train_population(config, sigmas or [config.sigma], seeds or [config.seed], argv)
         from mollirl.common.errors import NonFiniteError
         from mollirl.training import train
 
@@ -152,6 +176,76 @@ def main(argv: list[str] | None = None) -> int:
         return 130 if result.interrupted else 0
 
     return run_main(PROG, body)
+
+
+def train_population(base: RunConfig, sigmas: list[float], seeds: list[int], argv: list[str]) -> int:
+    """``--sigma S1,S2,...`` and/or ``--seeds``: the product as one population in one folder."""
+    from mollirl.population import Member, Population
+    from mollirl.population.grid import grid_configs, write_manifest
+    from mollirl.training import next_run_dir
+
+    members = grid_configs(base, sigmas, seeds)
+    folder = next_run_dir(base.log_folder, base.algo, base.env)
+    population = Population([Member(c, folder / name, argv=argv, label=name) for name, c in members])
+    try:
+        write_manifest(folder, members, f"{PROG} {' '.join(argv)}")
+        outcomes = population.train(progress=base.progress)
+    finally:
+        population.close()
+    return report_population(base, folder, outcomes)
+
+
+def resume_population(args, argv: list[str]) -> int:
+    """``--resume POPULATION_FOLDER``: every member from its checkpoint (finished and stopped ones stay)."""
+    from mollirl.population import Member, MemberOutcome, Population
+    from mollirl.population.grid import read_manifest
+
+    folder = Path(args.resume)
+    members, done = [], []
+    for m in read_manifest(folder):
+        run_dir = folder / m["dir"]
+        config = saved_config(run_dir, args.epochs, args.no_progress)
+        if (run_dir / "stopped.txt").is_file():
+            done.append(MemberOutcome(Member(config, run_dir, label=m["dir"]), "stopped",
+                                      reason=(run_dir / "stopped.txt").read_text().strip()))
+        elif (run_dir / "model.zip").is_file() and args.epochs is None:
+            done.append(MemberOutcome(Member(config, run_dir, label=m["dir"]), "done"))
+        else:
+            members.append(Member(config, run_dir, resume=True, argv=argv, label=m["dir"]))
+    outcomes = list(done)
+    if members:
+        population = Population(members)
+        try:
+            outcomes += population.train(progress=members[0].config.progress)
+        finally:
+            population.close()
+    order = {m["dir"]: i for i, m in enumerate(read_manifest(folder))}
+    outcomes.sort(key=lambda o: order[o.member.label])
+    return report_population(outcomes[0].member.config, folder, outcomes)
+
+
+def report_population(base: RunConfig, folder: Path, outcomes) -> int:
+    """The summary table; exit code 130 if interrupted, 1 if a member stopped on a non-finite value."""
+    from mollirl.training.metrics import read_metrics
+
+    statuses = {o.status for o in outcomes}
+    state = "interrupted (checkpoints saved; continue with --resume)" if "interrupted" in statuses else "finished"
+    lines = [f"population of {len(outcomes)}: {base.algo} on {base.env}, {state}",
+             f"  {'member':<24} {'sigma':>8} {'seed':>5}   {'J_det initial':>14} -> {'final':<12} status"]
+    for o in outcomes:
+        rows = read_metrics(o.member.run_dir / "metrics.csv") if (o.member.run_dir / "metrics.csv").is_file() else []
+        j = [r["J_det"] for r in rows if r["J_det"] == r["J_det"]]
+        first = f"{j[0]:.4g}" if j else "-"
+        last = f"{o.result.final_J_det:.4g}" if o.result is not None and o.status == "finished" else (
+            f"{j[-1]:.4g}" if o.status == "done" and j else "-")
+        note = o.status if o.reason is None else f"{o.status}: {o.reason}"
+        lines.append(f"  {o.member.label:<24} {o.member.config.sigma:>8.4g} {o.member.config.seed:>5}   "
+                     f"{first:>14} -> {last:<12} {note}")
+    lines += [f"  population folder  {folder}", f"  watch it    tensorboard --logdir {Path(base.log_folder)}"]
+    print("\n".join(lines))
+    if "interrupted" in statuses:
+        return 130
+    return 1 if "stopped" in statuses else 0
 
 
 def summary(config: RunConfig, result) -> str:

@@ -131,25 +131,22 @@ class Population:
                  command: str = "python -m mollirl.train", memory_limit: int | None = None) -> None:
         from mollirl.training import RunSession, make_envs
 
+        from mollirl.training import check_names
+
         check_members(members)
         self.members = members
         self.drop_on = tuple(drop_on)
         first = members[0].config
         self.envs = {}  # batch_episodes -> shared Envs (a VecEnv for SB3's bookkeeping; the core steps its own rows)
         self.sessions = []
+        self._backend = None
+        self._buffers = None
+        check_names(first)
         try:
-            for m in members:
-                n = m.config.batch_episodes
-                if n not in self.envs:
-                    self.envs[n] = make_envs(m.config)
-                self.sessions.append(RunSession(m.config, argv=m.argv, run_dir=None if m.resume else m.run_dir,
-                                                resume_dir=m.run_dir if m.resume else None,
-                                                extra_callbacks=m.extra_callbacks, envs=self.envs[n],
-                                                command=command))
-            template = next(iter(self.envs.values())).template
-            obs_dim = int(np.prod(template.observation_space.shape))
-            action_dim = int(np.prod(template.action_space.shape))
-            need = estimate_bytes(members, obs_dim, action_dim)
+            self.envs[first.batch_episodes] = make_envs(first)
+            template = self.envs[first.batch_episodes].template
+            need = estimate_bytes(members, int(np.prod(template.observation_space.shape)),
+                                  int(np.prod(template.action_space.shape)))
             limit = memory_limit
             if limit is None:
                 avail = available_memory()
@@ -158,11 +155,17 @@ class Population:
                 raise ValueError(f"a population of {len(members)} members x {first.horizon} steps needs about "
                                  f"{_gib(need)} of buffers; the limit is {_gib(limit)} (half of the memory "
                                  f"available now): use fewer members or a shorter horizon")
+            for m in members:
+                n = m.config.batch_episodes
+                if n not in self.envs:
+                    self.envs[n] = make_envs(m.config)
+                self.sessions.append(RunSession(m.config, argv=m.argv, run_dir=None if m.resume else m.run_dir,
+                                                resume_dir=m.run_dir if m.resume else None,
+                                                extra_callbacks=m.extra_callbacks, envs=self.envs[n],
+                                                command=command))
         except BaseException:
             self.close()
             raise
-        self._backend = None
-        self._buffers = None
 
     # --- the shared rollout ----------------------------------------------------------------
     def _backend_for(self, n_rows: int):

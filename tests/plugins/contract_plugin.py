@@ -4,8 +4,9 @@
   batched form (so it runs on SB3's ``DummyVecEnv`` and the rollout core's VecEnv backend),
   start noise from the reset seed, no evaluation start, and a natural termination
   (``|x| > 3``) that is not a divergence. Every contract suite runs over it.
-* ``test-nan``: the same env whose reward turns NaN at step 5 (``nan_at``), or inf (``inf:true``):
-  not registered as a regular env of the suites (its own tests use it).
+* ``test-nan``: the same env whose reward turns NaN at step 5 (``nan_at``), or inf (``inf:true``);
+  ``test-nan-above``: NaN on a saturated action ``|a| >= 1`` (``nan_above``), which a large sigma reaches
+  at once and a small one never. Neither is an env of the contract suites (their own tests use them).
 * callbacks ``signal-at:epoch=N`` (SIGINT to this process two steps into epoch N of a fresh run)
   and ``kill-at:epoch=N`` (SIGKILL, the same moment: no handler, no clean-up).
 """
@@ -30,8 +31,9 @@ class PointMassEnv(gym.Env):
     observation_space = gym.spaces.Box(-np.inf, np.inf, (2,), np.float64)
     action_space = gym.spaces.Box(-1.0, 1.0, (1,), np.float64)
 
-    def __init__(self, nan_at: int | None = None, inf: bool = False, start_noise: float = 0.5):
-        self.nan_at, self.inf, self.start_noise = nan_at, inf, start_noise
+    def __init__(self, nan_at: int | None = None, inf: bool = False, start_noise: float = 0.5,
+                 nan_above: float | None = None):
+        self.nan_at, self.inf, self.start_noise, self.nan_above = nan_at, inf, start_noise, nan_above
         self.state = np.zeros(2)
         self.t = 0
 
@@ -49,6 +51,8 @@ class PointMassEnv(gym.Env):
         self.t += 1
         if self.nan_at is not None and self.t >= self.nan_at:
             reward = float("inf") if self.inf else float("nan")
+        if self.nan_above is not None and abs(a) >= self.nan_above:
+            reward = float("nan")
         return self.state.copy(), float(reward), bool(abs(self.state[0]) > 3.0), False, {}
 
 
@@ -64,6 +68,13 @@ register("envs", "test-point", EnvPlugin(gym_id="test/PointMass-v0",
          help="test plugin: 1-D point mass on a DummyVecEnv", overwrite=True, contract=True)
 register("envs", "test-nan", EnvPlugin(gym_id="test/PointMassNan-v0", preset={"policy_init": "zero"}),
          help="test plugin: a reward that turns NaN at step 5", overwrite=True, contract=False)
+if "test/PointMassNanAbove-v0" not in gym.registry:
+    gym.register("test/PointMassNanAbove-v0", entry_point=PointMassEnv, max_episode_steps=1000,
+                 kwargs={"nan_above": 1.0})
+register("envs", "test-nan-above", EnvPlugin(gym_id="test/PointMassNanAbove-v0",
+                                             preset={"policy_init": "zero", "step_size": 0.1}),
+         help="test plugin: the reward turns NaN on a saturated action |a| = 1 (a large sigma gets there)", overwrite=True,
+         contract=False)
 
 
 class _At(BaseCallback):

@@ -1,0 +1,103 @@
+"""Populations: a member is its separate run, byte for byte; members stop alone; resume is exact."""
+
+import signal
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from suite import ALGOS, CONTRACT_PLUGIN, tiny_args
+
+from mollirl.train import main
+from mollirl.training.metrics import read_metrics
+
+
+def _member(folder, sigma, seed):
+    return folder / f"sigma_{sigma:g}_seed_{seed}"
+
+
+def _population(root):
+    (folder,) = [p for p in (root).rglob("population.json")]
+    return folder.parent
+
+
+@pytest.mark.parametrize("env", ["double-pendulum", "quadrotor", "single-pendulum", "hopper-stand", "test-point"])
+@pytest.mark.parametrize("algo", ALGOS)
+def test_a_member_is_its_separate_run_byte_for_byte(tmp_path, algo, env):
+    args = tiny_args(env, algo, epochs=2)
+    assert main(["-f", str(tmp_path / "pop"), *args, "--sigma", "0.05,0.3", "--seeds", "0,3"]) == 0
+    pop = _population(tmp_path / "pop")
+    for sigma in (0.05, 0.3):
+        for seed in (0, 3):
+            solo = tmp_path / "solo" / f"{sigma}_{seed}"
+            assert main(["-f", str(solo), *args, "--sigma", str(sigma), "--seed", str(seed)]) == 0
+            (solo_run,) = (solo / algo).iterdir()
+            member = _member(pop, sigma, seed)
+            assert (member / "metrics.csv").read_bytes() == (solo_run / "metrics.csv").read_bytes()
+            for name in ("config.yml", "model.zip", "initial.zip", "checkpoints/latest.json"):
+                assert (member / name).is_file(), name
+            assert (member / "command.txt").read_text().startswith("python -m mollirl.train ")
+
+
+def test_a_diverging_member_stops_alone(tmp_path, capsys):
+    """sigma 50 saturates the actions, where the test env's reward turns NaN; sigma 0.01 never does."""
+    args = ["--env", "test-nan-above", "--horizon", "40", "--batch-episodes", "4", "--epochs", "3", "--no-progress",
+            "--plugin", CONTRACT_PLUGIN, "-f", str(tmp_path), "--sigma", "0.01,50"]
+    assert main(args) == 1
+    out = capsys.readouterr().out
+    pop = _population(tmp_path)
+    stopped, fine = _member(pop, 50, 0), _member(pop, 0.01, 0)
+    assert (stopped / "stopped.txt").is_file() and not (stopped / "model.zip").exists()
+    assert "non-finite reward or observation" in (stopped / "stopped.txt").read_text()
+    assert (fine / "model.zip").is_file() and len(read_metrics(fine / "metrics.csv")) == 4
+    assert "stopped: " in out and "finished" in out
+
+
+@pytest.mark.parametrize("how", ["SIGKILL", "SIGINT"])
+def test_interrupted_population_resumes_exactly(tmp_path, how):
+    args = [*tiny_args("double-pendulum", "reinforce", epochs=4), "--sigma", "0.1,0.5", "--seeds", "2"]
+    assert main(["-f", str(tmp_path / "full"), *args]) == 0
+    kill = "kill-at" if how == "SIGKILL" else "signal-at"
+    cut = subprocess.run([sys.executable, "-m", "mollirl.train", "-f", str(tmp_path / "cut"), *args,
+                          "--callback", f"{kill}:epoch=2"], capture_output=True, text=True, timeout=300)
+    assert cut.returncode == (-signal.SIGKILL if how == "SIGKILL" else 130), cut.stderr
+    full, pop = _population(tmp_path / "full"), _population(tmp_path / "cut")
+    assert not any(p.name == "model.zip" for p in pop.rglob("*"))
+    assert main(["--resume", str(pop), "--no-progress"]) == 0
+    for member in sorted(p for p in full.iterdir() if p.is_dir()):
+        assert (pop / member.name / "metrics.csv").read_bytes() == (member / "metrics.csv").read_bytes()
+    # a member alone resumes too: extend one member by two epochs
+    one = pop / "sigma_0.5_seed_1"
+    assert main(["--resume", str(one), "--epochs", "6", "--no-progress"]) == 0
+    assert [int(r["epoch"]) for r in read_metrics(one / "metrics.csv")] == list(range(7))
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["--sigma", "0.1,abc"], "--sigma '0.1,abc': 'abc' is not a number"),
+    (["--sigma", "0.1,-1"], "finite number > 0"),
+    (["--sigma", "0.1,0.1"], "repeats a value"),
+    (["--seeds", "1,,2"], "--seeds '1,,2'"),
+    (["--seeds", "1,1"], "repeats a seed"),
+    (["--seeds", "0"], "count must be >= 1"),
+    (["--seeds", "x"], "--seeds 'x'"),
+    (["--seeds", "2", "--seed", "3"], "not both"),
+    (["--sigma", "0.1,0.2", "--learn-sigma"], "excludes --learn-sigma"),
+    (["--sigma", "0.1,0.2", "--sigma-schedule", "exp:1:0.1"], "excludes --sigma-schedule"),
+    (["--seeds", "30000", "--horizon", "100000"], "GiB of buffers; the limit is"),
+])
+def test_bad_population_input_one_line_exit_2_nothing_written(tmp_path, capsys, args, needle):
+    rc = main(["-f", str(tmp_path / "runs"), "--epochs", "1", "--horizon", "10", "--no-progress", *args])
+    err = capsys.readouterr().err
+    assert rc == 2, err
+    assert needle in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "runs").exists()
+
+
+def test_single_values_keep_the_single_run(tmp_path):
+    assert main(["-f", str(tmp_path), "--env", "quadrotor", "--horizon", "10", "--epochs", "1", "--no-progress",
+                 "--sigma", "0.2", "--seeds", "1"]) == 0
+    (run,) = (tmp_path / "reinforce").iterdir()
+    assert run.name == "quadrotor_1" and (run / "model.zip").is_file() and not (run / "population.json").exists()
+    rows = read_metrics(run / "metrics.csv")
+    assert rows[0]["sigma"] == pytest.approx(0.2)
+    assert np.isfinite(rows[-1]["J_det"])
