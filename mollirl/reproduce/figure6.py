@@ -30,7 +30,7 @@ def jobs(out: Path, quick: bool) -> list[RunJob]:
                 policy_kwargs={"hidden": 16, "bias": False}, sigma=sigma, epochs=size["epochs"],
                 batch_episodes=size["batch_episodes"], horizon=size["horizon"], gamma=0.99, step_size=1.0,
                 baseline="mean", update="normalized", seed=seed, log_folder=str(out / "runs"),
-                checkpoint_every=10, n_threads=1, progress=False,
+                checkpoint_every=10, progress=False,
             ).validate()
             out_jobs.append(RunJob(config, out / "runs" / f"sigma_{sigma:g}" / f"seed_{seed}"))
     return out_jobs
