@@ -12,9 +12,17 @@ Every storage is opened with heartbeats: a running trial records one every
 killed) is marked FAIL and re-queued with the same parameters
 (:class:`optuna.storages.RetryHeartbeatStaleTrialCallback`).
 
-The trial budget is claimed under a :class:`BudgetLock` (a file lock next to
-an SQLite file, a PostgreSQL advisory lock on a server), so that concurrent
-workers create exactly ``n_trials`` trials, never one more.
+Two kinds of :class:`StoreLock` (a file lock next to an SQLite file, a
+PostgreSQL advisory lock on a server) make concurrent workers safe:
+
+* the *schema lock* (:func:`schema_lock`), held while :func:`open_storage`
+  constructs ``RDBStorage``: Optuna creates its tables there (``create_all``,
+  then a ``version_info`` row, then an alembic stamp), each step a check
+  followed by a write, so workers opening a new store at the same instant
+  would all see no tables and all create them;
+* the *budget lock* (:func:`budget_lock`), held while a worker counts the
+  study's trials and creates its next one, so that concurrent workers create
+  exactly ``n_trials`` trials, never one more.
 """
 
 from __future__ import annotations
@@ -23,6 +31,8 @@ import hashlib
 import importlib.util
 import logging
 import os
+import re
+import time
 import warnings
 from pathlib import Path
 
@@ -32,6 +42,10 @@ logger = logging.getLogger(__name__)
 MAX_RETRY = 3
 #: seconds a PostgreSQL connection attempt may take before the storage counts as unreachable
 CONNECT_TIMEOUT = 10
+#: attempts at opening a store while another creator (one not taking the schema lock) creates its tables
+SCHEMA_ATTEMPTS = 3
+#: seconds between those attempts
+SCHEMA_RETRY_SECONDS = 0.5
 _URL_HINT = "expected an SQLAlchemy URL such as sqlite:///PATH or postgresql://USER:PASS@HOST:PORT/DB"
 
 
@@ -56,19 +70,39 @@ def normalize_url(url: str) -> str:
         parsed = parsed.set(drivername="postgresql+psycopg2")
         return parsed.render_as_string(hide_password=False)
     if parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:"):
-        raise ValueError(f"--storage {url!r} is an in-memory SQLite database, which no second process can see; "
+        raise ValueError(f"--storage {mask(url)!r} is an in-memory SQLite database, which no second process can see; "
                          "give a file (sqlite:///PATH) or omit --storage for the embedded store")
     return url
 
 
-def mask(url: str) -> str:
-    """``url`` with its password replaced by ``***`` (for messages and printed commands)."""
-    try:
-        from sqlalchemy.engine import make_url
+_SCHEME_USER = re.compile(r"[^:/@]*:/*[^:/@]*:")  # "SCHEME://USER:" at the start
+_SCHEME = re.compile(r"[^:/@]*:/*")
+_QUERY_PASSWORD = re.compile(r"([?&]password=)[^&#]*", re.IGNORECASE)
 
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # noqa: BLE001 - an unparsable URL is shown as given, minus nothing to hide
-        return url
+
+def mask(url: str) -> str:
+    """``url`` with its password replaced by ``***`` (for messages and printed commands).
+
+    A URL SQLAlchemy cannot parse (or one whose host holds an ``@``: an unescaped ``@``
+    in the password) has everything between ``SCHEME://USER:`` and its last ``@``
+    hidden; a ``password=`` query parameter is hidden too.
+    """
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError, TypeError):
+        parsed = None
+    if parsed is not None and "@" not in (parsed.host or ""):
+        masked = parsed.render_as_string(hide_password=True)
+    elif "@" in url:
+        head, _, tail = url.rpartition("@")
+        keep = _SCHEME_USER.match(head) or _SCHEME.match(head)
+        masked = f"{keep.group(0) if keep else ''}***@{tail}"
+    else:
+        masked = url
+    return _QUERY_PASSWORD.sub(r"\1***", masked)
 
 
 def sqlite_path(url: str) -> Path | None:
@@ -95,22 +129,54 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:  # noqa: ARG00
 
 
 def open_storage(url: str, *, heartbeat: int | None = None):
-    """Open Optuna's ``RDBStorage`` at ``url`` (creating its tables if new).
+    """Open Optuna's ``RDBStorage`` at ``url``, creating its tables if the store is new.
+
+    Safe when any number of workers, on any number of machines, open a new store at
+    the same instant: the tables are created under the :func:`schema_lock`, and a store
+    whose tables another creator (one that does not take the lock) is writing at that
+    moment is opened again, up to :data:`SCHEMA_ATTEMPTS` times.
 
     :param heartbeat: seconds between heartbeats (None: no heartbeat, e.g. for reports).
     :raises ValueError: on a malformed URL, a missing driver, or a server that cannot be reached.
     """
+    url = normalize_url(url)
+    try:
+        for attempt in range(1, SCHEMA_ATTEMPTS):
+            try:
+                return _create_storage(url, heartbeat)
+            except Exception as exc:  # noqa: BLE001 - only a lost creation race is retried
+                if not _lost_creation_race(exc):
+                    raise
+                logger.info(f"storage {mask(url)!r} was being created by another process ({type(exc).__name__}); "
+                            f"opening it again (attempt {attempt + 1} of {SCHEMA_ATTEMPTS})")
+                time.sleep(SCHEMA_RETRY_SECONDS)
+        return _create_storage(url, heartbeat)  # the last attempt's error is the one reported
+    except ModuleNotFoundError as exc:
+        raise ValueError(f"--storage {mask(url)!r} needs the Python package {exc.name!r} "
+                         "(pip install 'mollirl[postgres]' for PostgreSQL)") from None
+    except Exception as exc:  # noqa: BLE001 - SQLAlchemy/driver errors become one line
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        first = first.replace(url, mask(url))  # a driver that echoes the URL
+        raise ValueError(f"cannot open storage {mask(url)!r}: {type(exc).__name__}: {first}") from None
+
+
+def _create_storage(url: str, heartbeat: int | None):
+    """``RDBStorage(url)`` constructed under the schema lock (SQLite: and switched to WAL under it)."""
     import optuna
     from optuna.exceptions import ExperimentalWarning
 
-    url = normalize_url(url)
     backend = url.split(":", 1)[0].split("+", 1)[0]
     engine_kwargs: dict = {}
     if backend == "sqlite":
         engine_kwargs = {"connect_args": {"timeout": 60}}
     elif backend == "postgresql":
         engine_kwargs = {"connect_args": {"connect_timeout": CONNECT_TIMEOUT}, "pool_pre_ping": True}
+    lock = schema_lock(url)
     try:
+        try:
+            lock.acquire()
+        except OSError as exc:  # a folder we cannot create the lock file in holds no store we could create
+            logger.debug(f"no schema lock for {mask(url)!r}: {exc}")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ExperimentalWarning)
             kwargs: dict = {}
@@ -122,18 +188,29 @@ def open_storage(url: str, *, heartbeat: int | None = None):
                 else:  # the same callback under its older name
                     kwargs["failed_trial_callback"] = optuna.storages.RetryFailedTrialCallback(max_retry=MAX_RETRY)
             storage = optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs, **kwargs)
-    except ModuleNotFoundError as exc:
-        raise ValueError(f"--storage {mask(url)!r} needs the Python package {exc.name!r} "
-                         "(pip install 'mollirl[postgres]' for PostgreSQL)") from None
-    except Exception as exc:  # noqa: BLE001 - SQLAlchemy/driver errors become one line
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ValueError(f"cannot open storage {mask(url)!r}: {type(exc).__name__}: {first}") from None
-    if backend == "sqlite":
-        from sqlalchemy import event
+        if backend == "sqlite":
+            from sqlalchemy import event
 
-        event.listen(storage.engine, "connect", _sqlite_pragmas)
-        storage.engine.dispose()  # new connections get the pragmas
+            event.listen(storage.engine, "connect", _sqlite_pragmas)
+            storage.engine.dispose()  # new connections get the pragmas
+            with storage.engine.connect():  # the first one switches a new file to WAL, still under the lock
+                pass
+    finally:
+        lock.close()
     return storage
+
+
+def _lost_creation_race(exc: BaseException) -> bool:
+    """Whether ``exc`` (or the error Optuna wrapped in it) says another process created the same table,
+    type, index or row first: a unique violation, or "... already exists"."""
+    from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+
+    for error in (exc, exc.__cause__):
+        if isinstance(error, IntegrityError):
+            return True
+        if isinstance(error, SQLAlchemyError) and "already exists" in str(error):
+            return True
+    return False
 
 
 def dashboard_command(url: str) -> str:
@@ -143,15 +220,13 @@ def dashboard_command(url: str) -> str:
     return f"optuna-dashboard {shlex.quote(mask(url))}"
 
 
-class BudgetLock:
-    """A lock held while a worker counts the study's trials and creates its next one.
+class StoreLock:
+    """A lock between the workers of one store; the base class is a no-op (a backend without one).
 
-    Without it two workers could both see ``n_trials - 1`` trials and both start one.
-    Subclasses: :class:`FileBudgetLock` (SQLite, one machine), :class:`PostgresBudgetLock`
-    (a session-level advisory lock, any number of machines). The base class is a
-    no-op for other backends (a warning says the budget may be overshot).
-    ``release`` is idempotent, so the trial objective can release early (right
-    after the trial exists) and the worker loop again in ``finally``.
+    Subclasses: :class:`FileLock` (SQLite, one machine), :class:`AdvisoryLock`
+    (PostgreSQL, any number of machines). ``release`` is idempotent, so the trial
+    objective can release the budget lock early (right after the trial exists) and
+    the worker loop again in ``finally``.
     """
 
     def __init__(self) -> None:
@@ -167,12 +242,15 @@ class BudgetLock:
         self.release()
 
 
-class FileBudgetLock(BudgetLock):
-    """``fcntl.flock`` on ``PATH.lock`` next to the SQLite file; the kernel releases it if the worker dies."""
+class FileLock(StoreLock):
+    """``fcntl.flock`` on the file ``path`` (created if missing); the kernel releases it if the worker dies.
+
+    Two instances exclude each other even in one process (each opens the file anew).
+    """
 
     def __init__(self, path: Path) -> None:
         super().__init__()
-        self.path = Path(str(path) + ".lock")
+        self.path = Path(path)
         self._fd: int | None = None
 
     def acquire(self) -> None:
@@ -197,19 +275,19 @@ class FileBudgetLock(BudgetLock):
             self._fd = None
 
 
-class PostgresBudgetLock(BudgetLock):
-    """``pg_advisory_lock`` keyed by the study name, on a dedicated connection.
+class AdvisoryLock(StoreLock):
+    """``pg_advisory_lock`` keyed by a hash of ``name``, on a dedicated connection.
 
-    The server releases a session lock when the connection ends, so a killed
-    worker never leaves it held.
+    The key is per database; the server releases a session lock when the connection
+    ends, so a killed worker never leaves it held.
     """
 
-    def __init__(self, url: str, study_name: str) -> None:
+    def __init__(self, url: str, name: str) -> None:
         super().__init__()
         from sqlalchemy import create_engine
         from sqlalchemy.pool import NullPool
 
-        digest = hashlib.blake2b(f"mollirl-study:{study_name}".encode(), digest_size=8).digest()
+        digest = hashlib.blake2b(name.encode(), digest_size=8).digest()
         self.key = int.from_bytes(digest, "big", signed=True)
         self._engine = create_engine(url, poolclass=NullPool, connect_args={"connect_timeout": CONNECT_TIMEOUT})
         self._conn = None
@@ -237,15 +315,36 @@ class PostgresBudgetLock(BudgetLock):
         self._engine.dispose()
 
 
-def budget_lock(url: str, study_name: str) -> BudgetLock:
-    """The strongest :class:`BudgetLock` the backend of ``url`` offers."""
+def budget_lock(url: str, study_name: str) -> StoreLock:
+    """The lock a worker holds while it counts ``study_name``'s trials and creates its next one.
+
+    Without it two workers could both see ``n_trials - 1`` trials and both start one.
+    SQLite: ``PATH.lock`` next to the file (one lock for all its studies); PostgreSQL:
+    an advisory lock keyed by the study name; other backends: none (a warning says the
+    budget may be overshot).
+    """
     url = normalize_url(url)
     path = sqlite_path(url)
     if path is not None:
-        return FileBudgetLock(path)
+        return FileLock(Path(f"{path}.lock"))
     if url.startswith("postgresql"):
-        return PostgresBudgetLock(url, study_name)
+        return AdvisoryLock(url, f"mollirl-study:{study_name}")
     warnings.warn(f"storage {mask(url)!r} has no budget lock in mollirl: concurrent workers may overshoot "
                   "--n-trials by up to one trial per worker; use SQLite or PostgreSQL for an exact budget",
                   stacklevel=2)
-    return BudgetLock()
+    return StoreLock()
+
+
+def schema_lock(url: str) -> StoreLock:
+    """The lock :func:`open_storage` holds while Optuna creates or checks the store's tables.
+
+    SQLite: ``PATH.schema.lock`` next to the file (apart from the budget lock, which a
+    worker may hold while it opens a storage); PostgreSQL: one advisory lock per
+    database; other backends: none (:func:`open_storage` retries a lost creation race).
+    """
+    path = sqlite_path(url)
+    if path is not None:
+        return FileLock(Path(f"{path}.schema.lock"))
+    if url.startswith("postgresql"):
+        return AdvisoryLock(url, "mollirl-schema")
+    return StoreLock()

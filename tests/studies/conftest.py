@@ -1,8 +1,14 @@
-"""Fixtures for study tests: tiny budgets, a test plugin (a diverging env, a slow env), the PostgreSQL URL."""
+"""Fixtures for study tests: tiny budgets, a test plugin (a diverging env, a slow env), the PostgreSQL URL,
+study commands started at one instant."""
 
+import json
 import os
+import subprocess
+import sys
 import textwrap
 import uuid
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout  # the built-in TimeoutError only from 3.11
 
 import pytest
 
@@ -92,3 +98,85 @@ def pg_study(postgres_url):
         optuna.delete_study(study_name=name, storage=normalize_url(postgres_url))
     except KeyError:
         pass
+
+
+#: a study command process: runs ``python -m mollirl.study``'s ``main`` once per line of stdin (a JSON argv)
+_COMMAND_LOOP = textwrap.dedent('''
+    import json, sys
+    from mollirl.study import main
+    for line in sys.stdin:
+        try:
+            code = main(json.loads(line))
+        except SystemExit as exc:
+            code = exc.code
+        print(f"@@exit {code}", flush=True)
+''')
+
+
+class SimultaneousCommands:
+    """``n`` processes, each a ``python -m mollirl.study`` command that :meth:`run` starts at one instant.
+
+    Each process imports mollirl once, then waits; :meth:`run` hands every process its
+    arguments in the same moment, so the commands reach the storage within milliseconds
+    of each other (separate ``Popen`` calls would spread them over seconds of imports and
+    race only now and then). A process runs one command per :meth:`run`, as many times as asked.
+    """
+
+    def __init__(self, n: int) -> None:
+        self.procs = [subprocess.Popen([sys.executable, "-u", "-c", _COMMAND_LOOP], stdin=subprocess.PIPE,
+                                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                      for _ in range(n)]
+
+    def run(self, argvs: list[list[str]], timeout: float = 120) -> list[tuple[int, str]]:
+        """Start ``argvs[i]`` in process ``i``, all at once; return each command's (exit code, output)."""
+        assert len(argvs) == len(self.procs)
+        lines = [json.dumps([str(a) for a in argv]) + "\n" for argv in argvs]
+        for proc, line in zip(self.procs, lines):  # all written before any is read: one instant
+            proc.stdin.write(line)
+        for proc in self.procs:
+            proc.stdin.flush()
+
+        def collect(proc) -> tuple[int, str]:
+            out = []
+            for line in proc.stdout:
+                if line.startswith("@@exit "):
+                    return int(line.split()[1]), "".join(out)
+                out.append(line)
+            return -1, "".join(out) + f"[process exited with {proc.wait()}]"
+
+        with ThreadPoolExecutor(len(self.procs)) as pool:
+            futures = [pool.submit(collect, proc) for proc in self.procs]
+            try:
+                return [f.result(timeout=timeout) for f in futures]
+            except FutureTimeout:
+                self.close(kill=True)
+                raise
+
+    def close(self, kill: bool = False) -> None:
+        for proc in self.procs:
+            if kill:
+                proc.kill()
+            elif proc.stdin and not proc.stdin.closed:
+                proc.stdin.close()
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+@pytest.fixture(scope="session")
+def simultaneous_commands():
+    """``start(n)`` -> a :class:`SimultaneousCommands` of ``n`` processes, shared by the tests of a session
+    (their imports, several seconds on 2 cores, are paid once), closed at its end."""
+    started: dict[int, SimultaneousCommands] = {}
+
+    def start(n: int) -> SimultaneousCommands:
+        if n not in started or any(proc.poll() is not None for proc in started[n].procs):
+            started[n] = SimultaneousCommands(n)
+        return started[n]
+
+    yield start
+    for commands in started.values():
+        commands.close()

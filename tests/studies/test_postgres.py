@@ -9,6 +9,8 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
+from contextlib import contextmanager
 
 import optuna
 import pytest
@@ -30,6 +32,28 @@ def load(url, name):
     return optuna.load_study(study_name=name, storage=normalize_url(url))
 
 
+@contextmanager
+def fresh_schema(url):
+    """``url`` on a new, empty schema (dropped afterwards): to Optuna a database that has no tables yet.
+
+    A schema, not a database: the test role owns its database but may not CREATE DATABASE.
+    """
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    schema = f"fresh_{uuid.uuid4().hex[:12]}"
+    engine = create_engine(normalize_url(url))
+    with engine.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    try:
+        yield make_url(url).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
+            hide_password=False)
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        engine.dispose()
+
+
 def test_two_workers_reach_the_budget_with_every_trial_complete(tmp_path, postgres_url, pg_study, study_plugin):
     procs = [subprocess.Popen(worker_cmd(postgres_url, pg_study, study_plugin, tmp_path / f"machine{i}", 6, 0.005),
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for i in range(2)]
@@ -41,6 +65,20 @@ def test_two_workers_reach_the_budget_with_every_trial_complete(tmp_path, postgr
     assert len({t.user_attrs["worker"] for t in trials}) == 2  # both workers ran trials
     for t in trials:  # each trial's runs are on the machine that ran it
         assert all(os.path.isfile(os.path.join(d, "metrics.csv")) for d in t.user_attrs["run_dirs"])
+
+
+def test_four_workers_started_at_once_on_a_fresh_database_never_fail(tmp_path, postgres_url, study_plugin,
+                                                                     simultaneous_commands):
+    """All four create Optuna's tables at once (5 fresh databases); each exits 0 and the budget is exact."""
+    commands = simultaneous_commands(4)
+    for round_ in range(5):
+        with fresh_schema(postgres_url) as url:
+            cmds = [worker_cmd(url, "fresh", study_plugin, tmp_path / f"round{round_}" / f"machine{i}", 2, 0)
+                    for i in range(4)]
+            results = commands.run([cmd[3:] for cmd in cmds])  # minus "python -m mollirl.study"
+            assert [code for code, _ in results] == [0] * 4, (round_, [out for code, out in results if code])
+            trials = load(url, "fresh").get_trials()
+            assert [t.state for t in trials] == [TrialState.COMPLETE] * 2, round_
 
 
 def test_killed_worker_trial_is_failed_by_heartbeat_and_retried(tmp_path, postgres_url, pg_study, study_plugin):
