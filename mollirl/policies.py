@@ -69,6 +69,34 @@ class MLPMean(nn.Module):
 MEAN_NETS = {"linear": LinearMean, "mlp": MLPMean}
 
 
+class NoOptimizer:
+    """The optimizer slot of a policy whose algorithm steps it by hand (REINFORCE's normalized step, ARS).
+
+    SB3 policies hold ``self.optimizer`` and save its ``state_dict``; this one has no state and
+    cannot step. It is not a ``torch.optim.Optimizer``: constructing one of those imports
+    ``torch._dynamo`` (more than a second here), which such an algorithm never needs.
+    """
+
+    def __init__(self, params, lr: float = 0.0, **kwargs: Any) -> None:
+        self.param_groups = [{"params": list(params), "lr": lr}]
+        self.defaults = {"lr": lr}
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        for group in self.param_groups:
+            for p in group["params"]:
+                p.grad = None
+
+    def step(self, closure: Any = None) -> None:
+        raise RuntimeError("NoOptimizer cannot step: the algorithm updates the parameters itself")
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"state": {}, "param_groups": [{"lr": g["lr"]} for g in self.param_groups]}
+
+    def load_state_dict(self, state_dict: dict[str, Any], **kwargs: Any) -> None:
+        for group, saved in zip(self.param_groups, state_dict.get("param_groups", [])):
+            group["lr"] = saved.get("lr", group["lr"])
+
+
 class _ZeroValue(nn.Module):
     """The value 'network' of a critic-free policy: always 0, no parameters."""
 

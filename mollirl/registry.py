@@ -54,10 +54,20 @@ _REGISTRIES: dict[str, dict[str, Entry]] = {kind: {} for kind in KINDS}
 _LOADED_PLUGINS: set[str] = set()
 
 
+_DISCOVERY = {"state": "not started"}  # -> "running" -> "done"
+
+
 def _check_kind(kind: str) -> dict[str, Entry]:
     if kind not in _REGISTRIES:
         raise ValueError(f"unknown registry kind {kind!r}; expected one of {list(KINDS)}")
     return _REGISTRIES[kind]
+
+
+def _discovered(kind: str) -> dict[str, Entry]:
+    """The registry of ``kind`` after the installed plugins were loaded (on the first lookup)."""
+    if _DISCOVERY["state"] == "not started":
+        load_entry_point_plugins()
+    return _check_kind(kind)
 
 
 def register(kind: str, name: str, obj: Any, *, help: str = "", overwrite: bool = False, **meta: Any) -> Any:
@@ -82,7 +92,7 @@ def closest(name: str, choices: list[str]) -> str:
 
 def get_entry(kind: str, name: str) -> Entry:
     """Look up ``name``; an unknown name raises ``ValueError`` listing valid names and the closest."""
-    reg = _check_kind(kind)
+    reg = _discovered(kind)
     if name not in reg:
         singular = kind[:-1] if kind != "policies" else "policy"
         raise ValueError(f"unknown {singular} {name!r} ({closest(name, list(reg))})")
@@ -96,12 +106,12 @@ def get(kind: str, name: str) -> Any:
 
 def names(kind: str) -> list[str]:
     """Sorted names registered in ``kind``."""
-    return sorted(_check_kind(kind))
+    return sorted(_discovered(kind))
 
 
 def entries(kind: str) -> list[Entry]:
     """Entries of ``kind`` sorted by name."""
-    reg = _check_kind(kind)
+    reg = _discovered(kind)
     return [reg[n] for n in sorted(reg)]
 
 
@@ -140,7 +150,8 @@ BUILTIN_DIST = "mollirl"
 
 
 def load_entry_point_plugins() -> list[str]:
-    """Import every module named by an entry point in the ``mollirl.plugins`` group.
+    """Import every module named by an entry point in the ``mollirl.plugins`` group (the first lookup in
+    any registry does it too: :func:`get`, :func:`names`, :func:`entries`).
 
     The built-in plugins (entry points of the ``mollirl`` distribution) come first and
     must import; a third-party plugin that fails to import is logged and skipped, so that
@@ -149,6 +160,16 @@ def load_entry_point_plugins() -> list[str]:
     :raises RuntimeError: when mollirl's own entry points are missing (the package is not
         installed: ``pip install -e .``) or a built-in plugin fails to import.
     """
+    if _DISCOVERY["state"] == "running":  # a plugin's import looked something up: its peers load next
+        return []
+    _DISCOVERY["state"] = "running"
+    try:
+        return _load_entry_points()
+    finally:
+        _DISCOVERY["state"] = "done"
+
+
+def _load_entry_points() -> list[str]:
     points = list(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP))
     builtin = [ep for ep in points if ep.dist is not None and ep.dist.name == BUILTIN_DIST]
     if not builtin:

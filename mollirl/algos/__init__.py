@@ -5,7 +5,7 @@ class (resolved on first use, so registering imports no torch) and a ``build``
 function ``(config, env, policy_kwargs, **contract) -> model``; ``contract`` holds
 the :class:`~mollirl.common.algorithm.EpochAlgorithm` arguments the trainer
 passes to every algorithm (``horizon``, ``planned_epochs``, ``sigma_schedule``,
-``eval_options``, ``eval_env``). The ``policies`` entries name
+``eval_options``, ``rollout_env``). The ``policies`` entries name
 :class:`~mollirl.policies.GaussianPolicy` (as a ``"module:Class"`` string) with
 its mean network in ``meta["mean_net"]``.
 """

@@ -19,7 +19,7 @@ from sb3_contrib import ARS
 
 from mollirl.common.algorithm import EpochAlgorithm, EpochBatch
 from mollirl.common.seeding import RESETS, derive_seed
-from mollirl.policies import GaussianPolicy
+from mollirl.policies import GaussianPolicy, NoOptimizer
 from mollirl.rollout import EVAL_SEED, BatchedMean, Rows
 
 
@@ -36,6 +36,7 @@ class ARSGaussianPolicy(GaussianPolicy):
         kwargs.pop("lr_schedule", None)
         kwargs["critic"] = False
         kwargs["sigma_mode"] = "fixed"
+        kwargs.setdefault("optimizer_class", NoOptimizer)  # ARS moves the weights itself
         super().__init__(observation_space, action_space, lambda _: 0.0, **kwargs)
 
     def load_from_vector(self, vector: np.ndarray | th.Tensor) -> None:

@@ -109,7 +109,7 @@ class MollifiedPPO(ActorCriticEpochs, PPO):
 
     :param horizon: steps per episode (SB3's ``n_steps`` is set to it).
     :param kwargs: the contract's (``planned_epochs``, ``sigma_schedule``, ``eval_options``,
-        ``eval_env``) and SB3 ``PPO``'s.
+        ``rollout_env``) and SB3 ``PPO``'s.
     """
 
     policy_aliases: ClassVar[dict[str, type]] = {**PPO.policy_aliases, "GaussianPolicy": GaussianPolicy}

@@ -13,7 +13,7 @@ from stable_baselines3.common.type_aliases import GymEnv
 from mollirl.common.algorithm import EpochAlgorithm, EpochBatch
 from mollirl.common.errors import NonFiniteError
 from mollirl.common.returns import BASELINES, reinforce_surrogate
-from mollirl.policies import GaussianPolicy
+from mollirl.policies import GaussianPolicy, NoOptimizer
 
 OPTIMIZERS = {"adam": th.optim.Adam, "sgd": th.optim.SGD, "rmsprop": th.optim.RMSprop, "adamw": th.optim.AdamW}
 UPDATES = ("normalized", *OPTIMIZERS)
@@ -42,7 +42,7 @@ class REINFORCE(EpochAlgorithm, OnPolicyAlgorithm):
     :param planned_epochs: epochs a sigma schedule spans.
     :param sigma_schedule: for a ``scheduled`` policy sigma, the schedule evaluated at the start of every epoch.
     :param eval_options: reset options of the env's evaluation start (the J_det row).
-    :param eval_env: a one-copy VecEnv for the J_det row (VecEnv-stepped envs only).
+    :param rollout_env: a VecEnv of ``n_envs + 1`` copies for the epoch's rows (VecEnv-stepped envs only).
     """
 
     policy_aliases: ClassVar[dict[str, type]] = {"GaussianPolicy": GaussianPolicy, "MlpPolicy": GaussianPolicy}
@@ -60,7 +60,7 @@ class REINFORCE(EpochAlgorithm, OnPolicyAlgorithm):
         sigma_schedule=None,
         planned_epochs: int = 50,
         eval_options: dict | None = None,
-        eval_env=None,
+        rollout_env=None,
         stats_window_size: int = 100,
         tensorboard_log: str | None = None,
         policy_kwargs: dict[str, Any] | None = None,
@@ -84,12 +84,12 @@ class REINFORCE(EpochAlgorithm, OnPolicyAlgorithm):
         if update != "normalized":
             policy_kwargs.setdefault("optimizer_class", OPTIMIZERS[update])
         else:
-            policy_kwargs.setdefault("optimizer_class", th.optim.SGD)  # kept for SB3 save/load; never stepped
+            policy_kwargs.setdefault("optimizer_class", NoOptimizer)  # the normalized step is taken by hand
         self.baseline = baseline
         self.update_rule = update
         super().__init__(
             policy, env, horizon=horizon, planned_epochs=planned_epochs, sigma_schedule=sigma_schedule,
-            eval_options=eval_options, eval_env=eval_env,
+            eval_options=eval_options, rollout_env=rollout_env,
             learning_rate=step_size, n_steps=horizon, gamma=gamma, gae_lambda=1.0, ent_coef=0.0,
             vf_coef=0.0, max_grad_norm=np.inf, use_sde=False, sde_sample_freq=-1,
             stats_window_size=stats_window_size, tensorboard_log=tensorboard_log, monitor_wrapper=False,
@@ -114,7 +114,8 @@ class REINFORCE(EpochAlgorithm, OnPolicyAlgorithm):
         loss = reinforce_surrogate(self.policy, buf.obs, buf.actions, buf.rewards, buf.alive, buf.dones, self.gamma,
                                    self.baseline)
         params = [p for p in self.policy.parameters() if p.requires_grad]
-        self.policy.optimizer.zero_grad()
+        for p in params:
+            p.grad = None
         loss.backward()
         grads = [p.grad if p.grad is not None else th.zeros_like(p) for p in params]
         grad_norm = float(th.sqrt(sum((g.double() ** 2).sum() for g in grads)))

@@ -15,8 +15,9 @@ the default is ``n_envs`` Gaussian-action episodes at theta_k) and its update
 * **J_det in the same rollout.** Epoch k's rollout has one more, noise-free row at
   theta_k from the env's evaluation start (``eval_options``): its discounted return is
   J_det(theta_k), computed by the same arithmetic as a landscape's J at theta_k
-  (no separate evaluation rollout). An env stepped through VecEnvs needs a one-copy
-  ``eval_env`` for that row; without one, J_det is not recorded.
+  (no separate evaluation rollout). An env stepped through VecEnvs needs a
+  ``rollout_env`` of ``n_envs + 1`` copies for the epoch's rows (one ``mujoco.batch``
+  for hopper-stand: every row on every core); without one, J_det is not recorded.
 * **Seeding.** ``seed`` defaults to a fresh random one (recorded); every random
   draw of epoch k comes from ``(seed, k, stream)`` (:mod:`mollirl.common.seeding`),
   and the global torch and numpy generators are set from ``(seed, k)`` before the epoch's
@@ -58,6 +59,10 @@ import torch as th
 from mollirl.common.errors import NonFiniteError
 from mollirl.common.seeding import ACTION_NOISE, NUMPY, RESETS, TORCH, default_seed, derive_seed
 from mollirl.rollout import EVAL_SEED, BatchedMean, RolloutResult, Rows, backend_for
+
+
+#: update statistics that are legitimately NaN (SB3's explained variance of constant returns)
+NAN_ALLOWED = ("train/explained_variance",)
 
 
 @dataclass
@@ -117,22 +122,28 @@ class EpochAlgorithm:
     :param planned_epochs: epochs a sigma schedule spans (the run's planned length).
     :param sigma_schedule: a :class:`~mollirl.sigma.SigmaSchedule` for a scheduled sigma, or None.
     :param eval_options: reset options of the env's evaluation start (the J_det row), or None.
-    :param eval_env: a one-copy VecEnv of the same env for the J_det row (needed unless the
-        training VecEnv exposes ``batched_dynamics``); not saved with the model.
+    :param rollout_env: a VecEnv of ``n_envs + 1`` copies of the same env, stepped for the epoch's
+        rows (needed for the J_det row unless the training VecEnv exposes ``batched_dynamics``);
+        not saved with the model.
     """
 
+    #: torch intra-op threads of the update (None: torch's own setting). The networks here are tiny:
+    #: on 2 cores a second thread made no update faster, and its workers, spinning after each update,
+    #: slowed the next numpy rollout by a quarter (README, measured performance)
+    update_threads: int | None = 1
+
     #: attributes a checkpoint must not carry (rebuilt or passed again at load)
-    _contract_excluded = ("eval_env", "_backend", "_backend_key", "_buffers", "_callback", "_per_step",
+    _contract_excluded = ("rollout_env", "_backend", "_backend_key", "_buffers", "_callback", "_per_step",
                           "_total_timesteps")
 
     def __init__(self, *args: Any, horizon: int = 1000, planned_epochs: int = 1, sigma_schedule=None,
-                 eval_options: dict | None = None, eval_env=None, **kwargs: Any) -> None:
+                 eval_options: dict | None = None, rollout_env=None, **kwargs: Any) -> None:
         self.horizon = int(horizon)
         self.planned_epochs = int(planned_epochs)
         self.sigma_schedule = sigma_schedule
         self.eval_options = None if eval_options is None else {k: np.asarray(v).tolist() if isinstance(
             v, np.ndarray) else v for k, v in eval_options.items()}
-        self.eval_env = eval_env
+        self.rollout_env = rollout_env
         self.epoch = 0
         self._backend = None
         self._backend_key = None
@@ -180,8 +191,8 @@ class EpochAlgorithm:
         """The global torch and numpy generators from ``(seed, k)``: before the epoch's rows are drawn
         and again before its update (SB3 draws minibatch orders from them), so that neither depends
         on what ran in between (other members of a population, callbacks)."""
-        th.manual_seed(derive_seed(self.seed, epoch, TORCH))
-        np.random.seed(derive_seed(self.seed, epoch, NUMPY))
+        th.default_generator.manual_seed(derive_seed(self.seed, epoch, TORCH))  # the CPU generator: ~1 us, not
+        np.random.seed(derive_seed(self.seed, epoch, NUMPY))  # torch.manual_seed's ~0.1 ms (which also visits devices)
 
     # --- the rollout core ------------------------------------------------------------------
     @property
@@ -189,30 +200,24 @@ class EpochAlgorithm:
         return int(self.n_envs * self.horizon)
 
     def _has_det_row(self) -> bool:
-        return getattr(self.env, "batched_dynamics", None) is not None or self.eval_env is not None
+        return getattr(self.env, "batched_dynamics", None) is not None or self.rollout_env is not None
 
     def rollout_backend(self):
-        """The core backend of this model's env (and eval env), built once per env."""
-        key = (id(self.env), id(self.eval_env))
+        """The core backend of the epoch's rows: the env's pure dynamics, or the rollout env's copies
+        (without one, the training env's copies and no J_det row); built once per env."""
+        key = (id(self.env), id(self.rollout_env))
         if self._backend is None or self._backend_key != key:
-            extra = [self.eval_env] if self.eval_env is not None else []
-            self._backend = backend_for(self.env, extra=extra)
+            venv = self.env if self.rollout_env is None else self.rollout_env
+            dynamics = getattr(self.env, "batched_dynamics", None)
+            self._backend = backend_for(self.env if dynamics is not None else venv)
             self._backend_key = key
         return self._backend
 
     def evaluate_det(self) -> dict[str, Any]:
-        """J_det of the current policy: the noise-free row alone, exactly as in an epoch's rollout.
-
-        :raises ValueError: when the env needs an ``eval_env`` and the model has none.
-        """
-        if not self._has_det_row():
-            raise ValueError("this model's env is stepped through VecEnvs: give it an eval_env to evaluate J_det")
-        backend = self.rollout_backend()
+        """J_det of the current policy: the noise-free row alone, exactly as in an epoch's rollout."""
+        backend = self.rollout_backend() if getattr(self.env, "batched_dynamics", None) is not None else \
+            backend_for(self.env)  # the training env's copies, all running the J_det row (the same bits)
         rows = Rows(mean=BatchedMean.of_policy(self.policy), seeds=np.array([EVAL_SEED]), options=[self.eval_options])
-        if getattr(backend, "segments", None) is not None:  # the J_det row is the eval env's copy
-            from mollirl.rollout import VecEnvBackend
-
-            backend = VecEnvBackend(segments=[self.eval_env])
         result = backend.run(rows, horizon=self.horizon, gamma=self.gamma)
         if result.nonfinite[0]:
             raise NonFiniteError("the env returned a non-finite reward or observation in the noise-free J_det "
@@ -330,6 +335,9 @@ class EpochAlgorithm:
         policy, optimizer and algorithm state are restored and :class:`NonFiniteError` is raised."""
         saved = self._snapshot()
         self.seed_globals(batch.epoch)
+        threads = th.get_num_threads()
+        if self.update_threads is not None:
+            th.set_num_threads(self.update_threads)
         try:
             self.update(batch)
         except NonFiniteError:
@@ -341,8 +349,11 @@ class EpochAlgorithm:
             self._restore(saved)
             raise NonFiniteError(f"the update of epoch {batch.epoch} produced non-finite parameters "
                                  f"({type(exc).__name__}: {str(exc).splitlines()[0]})") from None
+        finally:
+            th.set_num_threads(threads)
         bad = [k for k, v in self.logger.name_to_value.items()
-               if k.startswith("train/") and isinstance(v, (float, np.floating)) and not math.isfinite(v)]
+               if k.startswith("train/") and k not in NAN_ALLOWED and isinstance(v, (float, np.floating))
+               and not math.isfinite(v)]
         if not self._parameters_finite() or bad:
             self._restore(saved)
             what = f"non-finite {', '.join(sorted(bad))}" if bad else "non-finite parameters"

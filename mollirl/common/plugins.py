@@ -27,7 +27,7 @@ class AlgoPlugin:
     :param cls: the algorithm class (used for ``load``), or a ``"module:Class"`` string
         resolved on first use (so registering imports no torch).
     :param build: ``(config, env, policy_kwargs, **contract) -> model``; ``contract`` holds
-        ``horizon``, ``planned_epochs``, ``sigma_schedule``, ``eval_options`` and ``eval_env``
+        ``horizon``, ``planned_epochs``, ``sigma_schedule``, ``eval_options`` and ``rollout_env``
         for the model's :class:`EpochAlgorithm` constructor.
     :param defaults: config values this algorithm needs different from the env presets'
         (e.g. PPO's Adam learning rate instead of REINFORCE's delta).

@@ -27,8 +27,8 @@ def returns_to_go(rewards: np.ndarray, dones: np.ndarray, gamma: float | np.ndar
     :return: ``(T, N)`` float64.
 
     When every column is one episode followed by zero rewards (the rollout core's
-    buffers), the recursion ``G_t = r_t + gamma G_{t+1}`` runs as one IIR filter per
-    distinct gamma (``scipy.signal.lfilter``), with the same arithmetic as the loop.
+    buffers), no episode boundary needs masking: the recursion ``G_t = r_t + gamma G_{t+1}``
+    runs with two in-place operations per step (the same arithmetic, so the same bits).
     """
     rewards = np.asarray(rewards, dtype=np.float64)
     dones = np.asarray(dones, dtype=bool)
@@ -36,13 +36,12 @@ def returns_to_go(rewards: np.ndarray, dones: np.ndarray, gamma: float | np.ndar
         raise ValueError(f"rewards and dones must both be (T, N), got {rewards.shape} and {dones.shape}")
     gammas = np.broadcast_to(np.asarray(gamma, dtype=np.float64), (rewards.shape[1],))
     if _one_episode_per_column(rewards, dones):
-        from scipy.signal import lfilter
-
+        g = float(gammas[0]) if np.all(gammas == gammas[0]) else gammas
         out = np.empty_like(rewards)
-        for g in np.unique(gammas):
-            cols = np.flatnonzero(gammas == g)
-            part = rewards[::-1, cols] if cols.size < gammas.size else rewards[::-1]
-            out[:, cols] = lfilter([1.0], [1.0, -g], part, axis=0)[::-1]
+        out[-1] = rewards[-1]
+        for t in range(rewards.shape[0] - 2, -1, -1):
+            np.multiply(out[t + 1], g, out=out[t])
+            out[t] += rewards[t]
         return out
     out = np.empty_like(rewards)
     running = np.zeros(rewards.shape[1])

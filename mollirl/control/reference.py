@@ -19,9 +19,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from mollirl.control.linearize import linearize
-from mollirl.control.lqr import continuous_lqr
-
 #: The paper's initial double-pendulum gain (Appendix F.2), used as u = K0 s.
 DOUBLE_PENDULUM_K0 = np.array([[-20.0, -20.0854, -21.4826, -10.0516], [-18.22, -19.143, -9.2905, -6.6695]])
 
@@ -32,6 +29,9 @@ QUADROTOR_LQR_R = 0.1 * np.eye(2)
 def quadrotor_reference(env) -> dict[str, np.ndarray]:
     """theta* = (LQR gain at hover, hover thrust) of a planar quadrotor env (its ``dynamics`` and
     ``params.hover_thrust``)."""
+    from mollirl.control.linearize import linearize
+    from mollirl.control.lqr import continuous_lqr
+
     base = env.unwrapped
     hover = np.full(2, base.params.hover_thrust)
     A, B = linearize(base.dynamics, np.zeros(6), hover)

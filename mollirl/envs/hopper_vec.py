@@ -108,8 +108,10 @@ class HopperStandVecEnv(VecEnv):
         self._needs_reset = True
 
     # --- reset -----------------------------------------------------------------------
+    _WARNING_IDS = np.array(INSTABILITY_WARNINGS)
+
     def _instability_counts(self) -> np.ndarray:
-        return self._warnings[:, list(INSTABILITY_WARNINGS), 1].sum(axis=1, dtype=np.int64)
+        return self._warnings[:, self._WARNING_IDS, 1].sum(axis=1, dtype=np.int64)
 
     def _reset_envs(self, ids: np.ndarray, seeds: Sequence[int | None], options: Sequence[dict | None]) -> None:
         """Reset envs ``ids`` as ``HopperStandEnv.reset(seed=..., options=...)`` would; update ``self._obs``."""
@@ -159,11 +161,10 @@ class HopperStandVecEnv(VecEnv):
             raise ValueError(f"actions must have shape {expected}, got {actions.shape}")
         self._actions = check_action(actions, self.action_space.low, self.action_space.high)
 
-    def step_wait(self) -> VecEnvStepReturn:
-        """Step every env ``frame_skip`` MuJoCo steps; auto-reset the envs that are done.
-
-        :return: ``(observations (n_envs, 11), rewards (n_envs,) float64, dones (n_envs,), infos)``.
-        """
+    def _step_arrays(self) -> tuple:
+        """Step every env; auto-reset the done ones. Arrays only (the rollout core's step):
+        ``(obs, rewards, dones, diverged, truncated, terminal_obs, reward_terms, qpos_before_reset)``,
+        ``terminal_obs`` and ``qpos_before_reset`` rows filled for the done envs only."""
         if self._needs_reset:
             raise ResetNeeded("HopperStandVecEnv: call reset() before step()")
         if self._actions is None:
@@ -171,10 +172,9 @@ class HopperStandVecEnv(VecEnv):
         actions, self._actions = self._actions, None
         template = self.template
         obs_before = self._obs
-        r_angles, r_velocities, r_ctrl = stand_reward(
-            obs_before, actions, template.angle_weight, template.velocity_weight, template.ctrl_weight
-        )
-        rewards = r_angles + r_velocities + r_ctrl
+        terms = stand_reward(obs_before, actions, template.angle_weight, template.velocity_weight,
+                             template.ctrl_weight)
+        rewards = terms[0] + terms[1] + terms[2]
 
         self._ctrl[:] = actions
         self._batch.step(nstep=template.frame_skip)
@@ -184,40 +184,54 @@ class HopperStandVecEnv(VecEnv):
         diverged = (counts != self._warn_count) | ~finite
         self._warn_count = counts
         obs = stand_observation(self._qpos, self._qvel)
-        obs[diverged] = obs_before[diverged]
+        if diverged.any():
+            obs[diverged] = obs_before[diverged]
         self._elapsed += 1
         truncated = self._elapsed >= self.max_episode_steps
         dones = diverged | truncated
+        qpos = self._qpos[:, :2].copy()  # x and z of the stepped state, before any reset
+        self._obs = obs
+        terminal = obs
+        done_ids = np.flatnonzero(dones)
+        if done_ids.size:
+            terminal = obs.copy()
+            self._reset_envs(done_ids, [None] * done_ids.size, [None] * done_ids.size)
+        return self._obs.copy(), rewards, dones, diverged, truncated & ~diverged, terminal, terms, qpos
 
-        x_position = self._qpos[:, 0].tolist()
-        z_distance = (self._qpos[:, 1] - template.init_qpos[1]).tolist()
+    def step_arrays(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray,
+                                                         np.ndarray]:
+        """``step`` without the per-env info dicts, for the rollout core (``mollirl.rollout``):
+        ``(obs, rewards, dones, diverged, truncated, terminal_obs)``, each ``(n_envs, ...)``;
+        ``terminal_obs`` holds the last observation of the envs that are done (auto-reset, as ``step``)."""
+        self.step_async(actions)
+        obs, rewards, dones, diverged, truncated, terminal, _, _ = self._step_arrays()
+        return obs, rewards, dones, diverged, truncated, terminal
+
+    def step_wait(self) -> VecEnvStepReturn:
+        """Step every env ``frame_skip`` MuJoCo steps; auto-reset the envs that are done.
+
+        :return: ``(observations (n_envs, 11), rewards (n_envs,) float64, dones (n_envs,), infos)``.
+        """
+        obs, rewards, dones, diverged, truncated, terminal, terms, qpos = self._step_arrays()
+        z0 = self.template.init_qpos[1]
         infos: list[dict[str, Any]] = [
             {
                 "x_position": x,
-                "z_distance_from_origin": z,
+                "z_distance_from_origin": z - z0,
                 "reward_angles": ra,
                 "reward_velocities": rv,
                 "reward_ctrl": rc,
                 "diverged": dv,
                 "TimeLimit.truncated": tl,
             }
-            for x, z, ra, rv, rc, dv, tl in zip(
-                x_position,
-                z_distance,
-                r_angles.tolist(),
-                r_velocities.tolist(),
-                r_ctrl.tolist(),
-                diverged.tolist(),
-                (truncated & ~diverged).tolist(),
+            for (x, z), ra, rv, rc, dv, tl in zip(
+                qpos.tolist(), terms[0].tolist(), terms[1].tolist(), terms[2].tolist(), diverged.tolist(),
+                truncated.tolist(),
             )
         ]
-        self._obs = obs
-        done_ids = np.flatnonzero(dones)
-        if done_ids.size:
-            for i in done_ids.tolist():
-                infos[i]["terminal_observation"] = obs[i].copy()
-            self._reset_envs(done_ids, [None] * done_ids.size, [None] * done_ids.size)
-        return self._obs.copy(), rewards, dones, infos
+        for i in np.flatnonzero(dones).tolist():
+            infos[i]["terminal_observation"] = terminal[i].copy()
+        return obs, rewards, dones, infos
 
     # --- attributes, methods, rendering -----------------------------------------------
     def close(self) -> None:

@@ -80,6 +80,19 @@ class AnalyticBackend:
         rng, _ = seeding.np_random(int(seed))
         return np.asarray(self.dynamics.initial_state(rng, options), dtype=np.float64)
 
+    def _initial_states(self, rows: Rows) -> np.ndarray:
+        """``(R, obs_dim)`` start states, each distinct (seed, options) reset computed once (a landscape's
+        thousands of det rows share one)."""
+        starts: dict[tuple[int, int], np.ndarray] = {}
+        out = np.empty((rows.n_rows, self.obs_dim))
+        for r, seed in enumerate(rows.seeds.tolist()):
+            options = rows.option(r)
+            key = (seed, id(options))
+            if key not in starts:
+                starts[key] = self.initial_observation(seed, options)
+            out[r] = starts[key]
+        return out
+
     def run(self, rows: Rows, *, horizon: int, gamma: float | np.ndarray, buffer_rows: int = 0,
             buffers: Buffers | None = None, on_step: StepHook | None = None,
             progress: Progress | None = None) -> RolloutResult:
@@ -88,7 +101,7 @@ class AnalyticBackend:
         check_gamma(gamma)
         R = rows.n_rows
         dyn = self.dynamics
-        state = np.stack([self.initial_observation(int(s), rows.option(r)) for r, s in enumerate(rows.seeds)])
+        state = self._initial_states(rows)
         acts = ActionMaker(rows)
         acc = Accumulator(R, self.obs_dim, gamma)
         buf = _buffers_for(buffers, buffer_rows, T, self.obs_dim, self.action_dim, R)
@@ -96,8 +109,25 @@ class AnalyticBackend:
         live: np.ndarray | None = None  # None: every row is live (the fast path: slices, no gathers)
         blive: np.ndarray | None = None  # positions, within the live set, of live rows < B
         stopped, steps = False, 0
+        # the fast path's pieces as locals (a step is ~20 array operations: Python overhead counts)
+        mean_all, noise, K = acts.mean, acts.noise, acts.K
+        noise_slice = acts.noise_slice
+        disc, und, g = acc.discounted, acc.undiscounted, acc.gamma
+        step = dyn.step
+        # while every row is live under one gamma, every row's discount is the same number: a Python float
+        # (the same products as the per-row array, which takes over once a row ends or gammas differ)
+        scalar_discount = np.ndim(g) == 0
+        d = 1.0
         for t in range(T):
-            u = acts(t, state, live)
+            if live is None and (t > 0 or acts.first is None):
+                u = mean_all(state)
+                if noise is not None:
+                    if noise_slice:
+                        u[:K] += noise[t]
+                    else:
+                        u = acts(t, state, None)
+            else:
+                u = acts(t, state, live)
             if buf is not None:
                 if live is None:
                     buf.obs[t] = state[:B]
@@ -106,8 +136,15 @@ class AnalyticBackend:
                     brows = live[blive]
                     buf.obs[t, brows] = state[blive]
                     buf.actions[t, brows] = u[blive]
-            state, reward, div = dyn.step(state, u)
-            acc.add(reward, live)
+            state, reward, div = step(state, u)
+            if live is None and scalar_discount:
+                disc += d * reward
+                und += reward
+                d *= g
+            elif live is None:
+                acc.add(reward, None)
+            else:
+                acc.add(reward, live)
             if buf is not None:
                 if live is None:
                     buf.rewards[t] = reward[:B]
@@ -115,6 +152,8 @@ class AnalyticBackend:
                     buf.rewards[t, live[blive]] = reward[blive]
             steps = t + 1
             if div.any():
+                if live is None and scalar_discount:
+                    acc.discount.fill(d)  # hand the running discount over to the per-row array
                 ended = np.flatnonzero(div) if live is None else live[div]
                 acc.end(ended, t + 1, state[div], diverged=True)
                 if buf is not None:
@@ -167,7 +206,8 @@ class VecEnvBackend:
         last chunk padded with copies of its last row so that one size serves every chunk).
     :param probe: an already made VecEnv of ``make_venv`` (cached by its size), or None.
     :param segments: fixed VecEnvs stepped in lockstep, their copies concatenated as the rows
-        (a rollout must then have exactly as many rows as they have copies).
+        (a rollout has at most as many rows as they have copies; fewer are padded with copies of
+        its last row, whose results are dropped).
     """
 
     def __init__(self, make_venv: Callable[[int], Any] | None = None, max_envs: int = 2048, probe: Any = None,
@@ -196,7 +236,7 @@ class VecEnvBackend:
             return [self._venv(n)]
         total = sum(v.num_envs for v in self.segments)
         if n != total:
-            raise ValueError(f"this backend steps {total} rows (its segments' copies), got {n}")
+            raise ValueError(f"this backend steps at most {total} rows (its segments' copies), got {n}")
         return self.segments
 
     @property
@@ -216,12 +256,15 @@ class VecEnvBackend:
         T = check_horizon(horizon)
         check_gamma(gamma)
         R = rows.n_rows
+        if self.segments is not None and R > self.chunk_rows:
+            raise ValueError(f"this backend steps at most {self.chunk_rows} rows (its segments' copies), got {R}")
         per_chunk = min(R, self.chunk_rows)
         n_chunks = math.ceil(R / per_chunk)
         if n_chunks > 1 and (buffer_rows > 0 or on_step is not None or self.segments is not None):
             raise ValueError(f"{R} rows do not fit one batch of {per_chunk} envs (buffers, step hooks and fixed "
                              "segments need every row in one batch): raise max_envs")
-        per_chunk = math.ceil(R / n_chunks)
+        # fixed segments step all their copies: fewer rows are padded with copies of the last one
+        per_chunk = self.chunk_rows if self.segments is not None else math.ceil(R / n_chunks)
         gammas = np.broadcast_to(np.asarray(gamma, dtype=np.float64), (R,))
         acc = Accumulator(R, self.obs_dim, gamma)
         buf = _buffers_for(buffers, buffer_rows, T, self.obs_dim, self.action_dim, R)
@@ -270,13 +313,7 @@ class VecEnvBackend:
             if any_dead:
                 u[~alive] = 0.0  # an ended row's copy runs on (auto-reset); give it a harmless action
             clipped = np.clip(u, self.low, self.high)
-            for v, a, b in zip(segments, cuts[:-1], cuts[1:]):
-                v.step_async(clipped[a:b])
-            results = [v.step_wait() for v in segments]
-            new_obs = np.concatenate([np.asarray(r[0], dtype=np.float64).reshape(r[0].shape[0], -1) for r in results])
-            reward = np.concatenate([np.asarray(r[1], dtype=np.float64).reshape(-1) for r in results])
-            dones = np.concatenate([np.asarray(r[2], dtype=bool).reshape(-1) for r in results])
-            infos = [info for r in results for info in r[3]]
+            new_obs, reward, dones, flags = _step_segments(segments, cuts, clipped)
             finite_r = np.isfinite(reward)
             finite_o = np.isfinite(new_obs).all(axis=1)
             counted = np.where(finite_r, reward, 0.0)
@@ -289,13 +326,12 @@ class VecEnvBackend:
             ending = alive & (dones | ~finite_r | ~finite_o)
             if ending.any():
                 for i in np.flatnonzero(ending):
-                    info = infos[i]
-                    final = np.asarray(info.get("terminal_observation", new_obs[i]), dtype=np.float64).reshape(-1) \
-                        if dones[i] else new_obs[i]
+                    terminal, env_diverged, env_truncated = flags(i)
+                    final = terminal if dones[i] else new_obs[i]
                     bad = not (finite_r[i] and np.isfinite(final).all())
-                    diverged = bad or bool(info.get("diverged", False))
+                    diverged = bad or env_diverged
                     # the env's own time limit (SB3: "TimeLimit.truncated", set only when not terminated)
-                    truncated = not diverged and bool(dones[i]) and bool(info.get("TimeLimit.truncated", False))
+                    truncated = not diverged and bool(dones[i]) and env_truncated
                     acc.end(np.array([i]), t + 1, np.nan_to_num(final, nan=0.0, posinf=0.0, neginf=0.0),
                             diverged=diverged, nonfinite=bad, truncated=truncated)
                     if i < B:
@@ -321,6 +357,37 @@ class VecEnvBackend:
         for venv in self._venvs.values():
             venv.close()
         self._venvs.clear()
+
+
+def _step_segments(segments: Sequence[Any], cuts: np.ndarray, actions: np.ndarray):
+    """Step every segment with its slice of ``actions``: ``(obs, rewards, dones, flags)``, where
+    ``flags(i) -> (terminal observation, diverged, truncated)`` reads what the env says of row i's end.
+
+    A VecEnv with ``step_arrays`` (``HopperStandVecEnv``) is stepped without its per-env info
+    dicts; any other through SB3's ``step_async``/``step_wait`` and its infos.
+    """
+    if len(segments) == 1 and hasattr(segments[0], "step_arrays"):
+        obs, rewards, dones, diverged, truncated, terminal = segments[0].step_arrays(actions)
+
+        def from_arrays(i: int):
+            return np.asarray(terminal[i], dtype=np.float64).reshape(-1), bool(diverged[i]), bool(truncated[i])
+
+        return (np.asarray(obs, dtype=np.float64).reshape(obs.shape[0], -1),
+                np.asarray(rewards, dtype=np.float64).reshape(-1), np.asarray(dones, dtype=bool), from_arrays)
+    for v, a, b in zip(segments, cuts[:-1], cuts[1:]):
+        v.step_async(actions[a:b])
+    results = [v.step_wait() for v in segments]
+    obs = np.concatenate([np.asarray(r[0], dtype=np.float64).reshape(r[0].shape[0], -1) for r in results])
+    rewards = np.concatenate([np.asarray(r[1], dtype=np.float64).reshape(-1) for r in results])
+    dones = np.concatenate([np.asarray(r[2], dtype=bool).reshape(-1) for r in results])
+    infos = [info for r in results for info in r[3]]
+
+    def from_infos(i: int):
+        info = infos[i]
+        terminal = np.asarray(info.get("terminal_observation", obs[i]), dtype=np.float64).reshape(-1)
+        return terminal, bool(info.get("diverged", False)), bool(info.get("TimeLimit.truncated", False))
+
+    return obs, rewards, dones, from_infos
 
 
 def _with_progress(on_step: StepHook | None, tick: Callable[[int], None]) -> StepHook:

@@ -40,10 +40,28 @@ def _split(points: np.ndarray, named_shapes: Sequence[tuple[str, tuple[int, ...]
     return out
 
 
+#: products tensors up to this many elements are formed in one operation (fewer, larger numpy calls)
+_PRODUCTS_AT_ONCE = 16384
+
+
 def _matvec(W: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """``out[r, i] = sum_j W[r, i, j] x[r, j]``, summed in order j = 0, 1, ... (``W`` may have 1 row: broadcast)."""
+    """``out[r, i] = sum_j W[r, i, j] x[r, j]``, summed in order j = 0, 1, ... (``W`` may have 1 row: broadcast).
+
+    Either way the same IEEE operations: every product ``W[r, i, j] x[r, j]`` rounded once, then
+    ``((p_0 + p_1) + p_2) + ...``. Small batches form all products in one operation and add their
+    slices; large ones multiply and add slice by slice (less memory traffic).
+    """
+    n = x.shape[1]
+    if x.shape[0] * W.shape[1] * n <= _PRODUCTS_AT_ONCE:
+        P = W * x[:, None, :]
+        if n == 1:
+            return P[:, :, 0].copy()
+        out = P[:, :, 0] + P[:, :, 1]
+        for j in range(2, n):
+            out += P[:, :, j]
+        return out
     out = W[:, :, 0] * x[:, 0:1]
-    for j in range(1, x.shape[1]):
+    for j in range(1, n):
         out += W[:, :, j] * x[:, j:j + 1]
     return out
 

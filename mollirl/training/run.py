@@ -119,18 +119,18 @@ def _schedule(config: RunConfig):
     return parse_sigma_schedule(config.sigma_schedule, config.sigma) if config.sigma_schedule else None
 
 
-def contract_kwargs(config: RunConfig, eval_options: dict | None, eval_env) -> dict[str, Any]:
+def contract_kwargs(config: RunConfig, eval_options: dict | None, rollout_env) -> dict[str, Any]:
     """The :class:`~mollirl.common.algorithm.EpochAlgorithm` arguments of a run."""
     return {"horizon": config.horizon, "planned_epochs": config.schedule_span, "sigma_schedule": _schedule(config),
-            "eval_options": eval_options, "eval_env": eval_env}
+            "eval_options": eval_options, "rollout_env": rollout_env}
 
 
-def build_model(config: RunConfig, env, env_plugin: EnvPlugin, template_env, eval_env=None):
+def build_model(config: RunConfig, env, env_plugin: EnvPlugin, template_env, rollout_env=None):
     """Build the algorithm named by ``config.algo`` on ``env`` (the contract's arguments from the config)."""
     algo = registry.get("algos", config.algo)
     policy_kwargs = build_policy_kwargs(config, env_plugin, template_env)
     zero = policy_kwargs.pop("zero_init", False)
-    contract = contract_kwargs(config, env_plugin.eval_options(template_env), eval_env)
+    contract = contract_kwargs(config, env_plugin.eval_options(template_env), rollout_env)
     try:
         model = algo.build(config, env, policy_kwargs, **contract)
     except TypeError as exc:
@@ -145,23 +145,24 @@ class Envs:
     """The envs a run's model needs (shared by the members of a population: see :func:`make_envs`).
 
     :param template: one env (spaces, reference policy, evaluation start).
-    :param venv: the VecEnv of ``batch_episodes`` copies (the model's ``env``).
-    :param eval_env: a one-copy VecEnv for the J_det row, or None when ``venv`` exposes
-        ``batched_dynamics`` (the rollout core then steps no VecEnv).
+    :param venv: the VecEnv of ``batch_episodes`` copies (the model's ``env``; stepped only by the final
+        J_det evaluation when ``rollout_env`` exists).
+    :param rollout_env: a VecEnv of ``batch_episodes + 1`` copies for the epoch's rows (its last is the
+        J_det row), or None when ``venv`` exposes ``batched_dynamics`` (the rollout core then steps no VecEnv).
     """
 
     template: Any
     venv: Any
-    eval_env: Any = None
+    rollout_env: Any = None
 
     def close(self) -> None:
-        for env in (self.venv, self.eval_env, self.template):
+        for env in (self.venv, self.rollout_env, self.template):
             if env is not None:
                 env.close()
 
 
 def make_envs(config: RunConfig) -> Envs:
-    """The template env, the VecEnv of ``batch_episodes`` copies and (if needed) the J_det row's env.
+    """The template env, the VecEnv of ``batch_episodes`` copies and (if needed) the rollout's VecEnv.
 
     :raises ValueError: on env kwargs the env does not accept.
     """
@@ -170,9 +171,9 @@ def make_envs(config: RunConfig) -> Envs:
     try:
         envs.venv = make_vec_env(config.env, config.batch_episodes, max_episode_steps=config.horizon,
                                  n_threads=config.n_threads, **config.env_kwargs)
-        if getattr(envs.venv, "batched_dynamics", None) is None:  # the J_det row needs a copy of its own
-            envs.eval_env = make_vec_env(config.env, 1, max_episode_steps=config.horizon, n_threads=1,
-                                         **config.env_kwargs)
+        if getattr(envs.venv, "batched_dynamics", None) is None:  # the epoch's rows, its J_det row included
+            envs.rollout_env = make_vec_env(config.env, config.batch_episodes + 1, max_episode_steps=config.horizon,
+                                            n_threads=config.n_threads, **config.env_kwargs)
     except BaseException:
         envs.close()
         raise
@@ -198,8 +199,8 @@ class Prepared:
         return self.envs.venv
 
     @property
-    def eval_env(self):
-        return self.envs.eval_env
+    def rollout_env(self):
+        return self.envs.rollout_env
 
     @property
     def eval_options(self) -> dict | None:
@@ -233,7 +234,7 @@ def prepare(config: RunConfig, envs: Envs | None = None) -> Prepared:
     if own:
         envs = make_envs(config)
     try:
-        model = build_model(config, envs.venv, env_plugin, envs.template, envs.eval_env)
+        model = build_model(config, envs.venv, env_plugin, envs.template, envs.rollout_env)
     except BaseException:
         if own:
             envs.close()
@@ -305,7 +306,7 @@ class RunSession:
                 cls = registry.get("algos", config.algo).resolve()
                 try:
                     model = cls.load(self.resume_state["path"], env=self.prepared.venv, device=config.device,
-                                     eval_env=self.prepared.eval_env)
+                                     rollout_env=self.prepared.rollout_env)
                 except Exception as exc:  # noqa: BLE001 - a corrupt zip must become one line, not a traceback
                     raise ValueError(f"cannot load checkpoint of {str(run_dir)!r}: {type(exc).__name__}: "
                                      f"{exc}") from None

@@ -31,8 +31,9 @@ def run_dir(root, algo, env):
 def load(algo, env, path, horizon=20, n=4):
     cls = registry.get("algos", algo).resolve()
     venv = make_vec_env(env, n, max_episode_steps=horizon)
-    eval_env = None if getattr(venv, "batched_dynamics", None) is not None else make_vec_env(env, 1, max_episode_steps=horizon)
-    return cls.load(path, env=venv, eval_env=eval_env)
+    rollout_env = None if getattr(venv, "batched_dynamics", None) is not None else make_vec_env(
+        env, n + 1, max_episode_steps=horizon)
+    return cls.load(path, env=venv, rollout_env=rollout_env)
 
 
 @pytest.mark.parametrize("env", CONTRACT_ENVS)

@@ -146,8 +146,11 @@ def test_lockstep_segments_are_one_batch_of_rows():
                 noise=np.random.default_rng(0).standard_normal((40, 3, 1)))
     r1, r2 = seg.run(rows, horizon=40, gamma=0.99), one.run(rows, horizon=40, gamma=0.99)
     np.testing.assert_array_equal(r1.discounted, r2.discounted)
-    with pytest.raises(ValueError, match="steps 4 rows"):
-        seg.run(Rows(mean=rows.mean, seeds=[1, 2]), horizon=40, gamma=0.99)
+    # fewer rows than copies: padded, the same numbers for the rows given
+    few = seg.run(Rows(mean=rows.mean, seeds=[5, 6], noise=rows.noise[:, :2]), horizon=40, gamma=0.99)
+    np.testing.assert_array_equal(few.discounted, r1.discounted[:2])
+    with pytest.raises(ValueError, match="at most 4 rows"):
+        seg.run(Rows(mean=rows.mean, seeds=[1, 2, 3, 4, 5]), horizon=40, gamma=0.99)
 
 
 def test_a_step_hook_stops_the_rollout():
