@@ -1,9 +1,10 @@
-"""Built-in callbacks (plugin subpackage).
+"""Built-in callbacks (a plugin, loaded through the ``mollirl.plugins`` entry points).
 
 A callback is registered as a factory ``factory(context, **options) ->
 BaseCallback``; ``--callback NAME:key=value,...`` passes the options.
 ``context`` is a :class:`mollirl.training.RunContext` (config, run folder,
-``make_eval_env()``).
+env plugin, evaluation-start options, ``make_vec_env(n)``). The built-ins act at
+epoch boundaries only (:class:`mollirl.common.callbacks.EpochCallback`).
 """
 
 from __future__ import annotations
