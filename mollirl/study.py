@@ -17,6 +17,7 @@ resumes it.
 
 from __future__ import annotations
 
+import argparse
 import sys
 
 from mollirl import registry
@@ -36,7 +37,7 @@ def build_parser() -> ArgumentParser:
     g = p.add_argument_group("what to search")
     g.add_argument("--preset", default=None, help="start from a registered study (figure6, sigma-<env>; --list)")
     g.add_argument("--env", default=None, help="env short name or Gymnasium id (default double-pendulum)")
-    g.add_argument("--algo", default=None, help="reinforce (default) or ppo (or a plugin's)")
+    g.add_argument("--algo", default=None, help="reinforce (default), ppo, trpo, ars, or a plugin's")
     g.add_argument("--n-trials", type=int, default=None,
                    help="total trial budget of the study (default 20; grid: its size)")
     g.add_argument("--sigma-range", type=float, nargs=2, default=None, metavar=("LOW", "HIGH"),
@@ -76,6 +77,9 @@ def build_parser() -> ArgumentParser:
                    help="import a plugin module or .py file first (repeatable)")
     r = p.add_argument_group("where and how it runs")
     r.add_argument("--n-jobs", type=int, default=None, help="worker processes on this machine (default 1)")
+    r.add_argument("--batch-trials", default=None, type=_batch_trials, metavar="B|auto",
+                   help="trials a worker trains at once as one population (default auto: enough trials to fill "
+                        "1024 rows on an analytic env, 256 on MuJoCo, at most 32)")
     r.add_argument("--storage", default=None, metavar="URL",
                    help="SQLAlchemy URL, e.g. postgresql://USER:PASS@HOST:PORT/DB (default: the embedded "
                         "SQLite store <log-folder>/studies/studies.db)")
@@ -86,6 +90,16 @@ def build_parser() -> ArgumentParser:
     r.add_argument("--report", action="store_true", help="only report the study (no new trials)")
     r.add_argument("--list", action="store_true", help="list the registered studies and exit")
     return p
+
+
+def _batch_trials(text: str):
+    """``--batch-trials``: ``auto`` or an integer (checked >= 1 with the other options)."""
+    if text == "auto":
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1 or auto, got {text!r}") from None
 
 
 def config_layer(args) -> dict:
@@ -114,7 +128,8 @@ def spec_from_args(args):
     preset = registry.get("studies", args.preset) if args.preset else None
     cli_options = {k: getattr(args, k) for k in ("n_trials", "sigma_range", "sigma_values", "search", "seeds",
                                                   "objective", "sampler", "sampler_seed", "pruner", "grid_points",
-                                                  "sigma_schedule", "learn_sigma", "heartbeat", "n_jobs")}
+                                                  "sigma_schedule", "learn_sigma", "heartbeat", "n_jobs",
+                                                  "batch_trials")}
     options = merge_options(dict(preset.options) if preset else {}, cli_options)
     env = args.env or (preset.env if preset else "double-pendulum")
     algo = args.algo or (preset.algo if preset else "reinforce")

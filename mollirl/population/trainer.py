@@ -9,8 +9,8 @@ of all their rows (:func:`mollirl.rollout.concat_rows`): member p's update depen
 on member p's episodes, computed by the same row-independent arithmetic as when it runs
 alone, so a member's ``metrics.csv`` equals the same config trained alone byte for byte
 (tested). A member that hits a non-finite value stops alone (its folder gets
-``stopped.txt``); an exception of ``drop_on`` (a study's ``TrialPruned``) drops a member;
-the others go on. SIGINT/SIGTERM stop every member at the same step: nothing of that
+``stopped.txt``); an ``on_epoch`` hook may drop members (a study prunes a trial's seeds
+together); the others go on. SIGINT/SIGTERM stop every member at the same step: nothing of that
 epoch is applied, each checkpoints and the population resumes exactly.
 
 Every algorithm on the contract works: REINFORCE, PPO, TRPO (their updates read only
@@ -61,13 +61,12 @@ class Member:
 @dataclasses.dataclass
 class MemberOutcome:
     """How a member ended: ``finished``, ``interrupted``, ``stopped`` (a non-finite value; ``reason``),
-    ``dropped`` (an exception of ``drop_on``; ``error``) or ``done`` (already finished before)."""
+    ``dropped`` (by the ``on_epoch`` hook; ``reason``) or ``done`` (already finished before)."""
 
     member: Member
     status: str
     result: Any = None
     reason: str | None = None
-    error: BaseException | None = None
 
 
 def check_members(members: list[Member]) -> None:
@@ -119,23 +118,20 @@ class Population:
     """P members trained in one process (see the module docstring).
 
     :param members: the members (shared keys checked; nothing is written until :meth:`train`).
-    :param drop_on: exception types that drop the member whose callback raised them (e.g.
-        ``optuna.TrialPruned``); other exceptions end the population.
     :param command: the program name written to each member's ``command.txt``.
     :param memory_limit: bytes the per-epoch arrays may take (default: half the available memory).
     :raises ValueError: on members that cannot share a rollout, bad configs, or a population
         whose arrays would not fit in ``memory_limit`` (the message gives both numbers).
     """
 
-    def __init__(self, members: list[Member], *, drop_on: tuple[type[BaseException], ...] = (),
-                 command: str = "python -m mollirl.train", memory_limit: int | None = None) -> None:
+    def __init__(self, members: list[Member], *, command: str = "python -m mollirl.train",
+                 memory_limit: int | None = None) -> None:
         from mollirl.training import RunSession, make_envs
 
         from mollirl.training import check_names
 
         check_members(members)
         self.members = members
-        self.drop_on = tuple(drop_on)
         first = members[0].config
         self.envs = {}  # batch_episodes -> shared Envs (a VecEnv for SB3's bookkeeping; the core steps its own rows)
         self.sessions = []
@@ -189,8 +185,14 @@ class Population:
         return self._backend
 
     # --- training ----------------------------------------------------------------------------
-    def train(self, *, progress: bool = False) -> list[MemberOutcome]:
-        """Train every member to its ``epochs``; return how each ended (in member order)."""
+    def train(self, *, progress: bool = False, on_epoch=None) -> list[MemberOutcome]:
+        """Train every member to its ``epochs``; return how each ended (in member order).
+
+        :param on_epoch: ``on_epoch(k, j_det) -> {member index: reason}`` after the members at epoch k
+            closed it: ``j_det`` maps each of them to its J_det(theta_k), or to None when it stopped on
+            a non-finite value in that epoch; the members returned are dropped (their folders keep
+            what they have: no ``model.zip``).
+        """
         from mollirl.common.algorithm import EpochBatch
         from mollirl.training.checkpoint import StopFlag
 
@@ -239,17 +241,22 @@ class Population:
                         model = sessions[i].model
                         model.num_timesteps = k * model.steps_per_epoch
                     break
+                j_det: dict[int, float | None] = {}
                 for i, block, (part_rows, part_train), extra in zip(group, blocks, parts, extras):
                     batch = EpochBatch(epoch=k, result=result.part(block), n_train=part_train,
                                        has_det=part_rows.n_rows > part_train, extra=extra)
                     try:
                         sessions[i].model.close_epoch(batch)
+                        j_det[i] = float(batch.result.discounted[part_train]) if batch.has_det else math.nan
                     except NonFiniteError as exc:
                         error = sessions[i].fail(exc)
                         outcomes[i] = MemberOutcome(self.members[i], "stopped", reason=str(error))
-                    except self.drop_on as exc:
-                        sessions[i].model.logger.close()
-                        outcomes[i] = MemberOutcome(self.members[i], "dropped", error=exc, reason=str(exc))
+                        j_det[i] = None
+                if on_epoch is not None:
+                    for i, reason in (on_epoch(k, j_det) or {}).items():
+                        if outcomes[i] is None:
+                            sessions[i].model.logger.close()
+                            outcomes[i] = MemberOutcome(self.members[i], "dropped", reason=reason)
                 if bar is not None:
                     bar.update(len(group), [float(result.discounted[b.det[0]]) for b in blocks if b.det.size])
                 active = [i for i in active if outcomes[i] is None and sessions[i].model.epoch < targets[i]]

@@ -1,18 +1,22 @@
-"""The trial objective: S seeds of ordinary mollirl runs at the trial's sigma, aggregated.
+"""A batch of trials: B trials x S seeds trained side by side as one population, reported per epoch.
 
-Per seed s, :func:`mollirl.training.train` runs into
-``<log-folder>/studies/<study>/trial_<n>/seed_<s>/`` (a normal run folder:
-TensorBoard, ``metrics.csv``, ``config.yml``, ``model.zip``). From its J_det
-sequence J(theta_0), ..., J(theta_E) (E = epochs; the last is the final policy):
+Each trial's seed s is an ordinary mollirl run into
+``<log-folder>/studies/<study>/trial_<n>/seed_<s>/`` (metrics.csv, TensorBoard,
+config.yml, model.zip), trained as a member of one :class:`~mollirl.population.Population`
+with every other seed of every trial of the batch (each member's numbers are its separate
+run's, byte for byte). From a seed's J_det sequence J(theta_0), ..., J(theta_E) (E =
+epochs; the last is the final policy):
 
 * **return**: J(theta_E), the final deterministic return (maximized);
 * **stability**: the standard deviation of J(theta_0..E) over epochs, the spread
   of the return sequence that the paper's Fig. 6 shows (minimized).
 
-The trial's value is the mean over seeds; the standard deviation over seeds is
-kept as the error bar. Intermediate values are reported once per epoch at step
-``s * (E + 1) + k`` (the seeds run one after the other, so every trial reports
-the same steps and pruners compare like with like).
+The trial's value is the mean over seeds; the standard deviation over seeds is kept
+as the error bar. **Pruning compares like with like**: after every epoch k the trial
+reports, at step k, the mean over its seeds of J(theta_k) (return) or of the spread of
+J(theta_0..k) (stability), all seeds being at the same epoch; a pruned trial's seeds
+are dropped from the running population together. A seed that turns non-finite fails its
+trial (recorded FAIL with the reason; its other seeds are dropped).
 """
 
 from __future__ import annotations
@@ -21,15 +25,22 @@ import math
 import os
 import socket
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import optuna
-from mollirl.common.callbacks import EpochCallback
+from optuna.trial import TrialState
 
 from mollirl.studies.spec import StudySpec
+
+#: rows an automatic batch aims at: enough for an env with pure batched dynamics to amortize numpy's
+#: per-step overhead (README: batched studies); MuJoCo envs step row by row, where batching pays less
+AUTO_ROWS = {"pure": 1024, "vecenv": 256}
+#: the largest automatic batch (TPE learns only from finished trials: its batches stay small)
+AUTO_MAX = 32
 
 
 class TrialDiverged(Exception):
@@ -57,70 +68,80 @@ def mean_std(values: Sequence[float]) -> tuple[float, float]:
     return float(arr.mean()), float(arr.std())
 
 
-class TrialReporter(EpochCallback):
-    """Reports one intermediate value per epoch to an Optuna trial and prunes.
+def intermediate_value(objective: str, seeds_j: Sequence[Sequence[float]]) -> float:
+    """What a trial reports after epoch k: the mean over seeds of J(theta_k) (``return``) or of the
+    spread of J(theta_0..k) (``stability``); each seed's list ends with J(theta_k)."""
+    if objective == "return":
+        return float(np.mean([j[-1] for j in seeds_j]))
+    return float(np.mean([return_spread(j) for j in seeds_j]))
 
-    Must come after the run's ``EpochMetricsCallback`` (``train()`` puts extra
-    callbacks last): it reads ``train/J_det`` and ``train/epoch`` from the logger
-    at ``_on_rollout_end``.
 
-    :param trial: the running trial.
-    :param objective: ``return`` (reports J(theta_k)) or ``stability`` (reports the spread of
-        J(theta_0..k) so far).
-    :param step_offset: step of epoch 0 of this seed (``seed_index * (epochs + 1)``).
-    :param prune: ask the pruner after each report and raise :class:`optuna.TrialPruned`.
+def batch_size(spec: StudySpec, remaining: int, workers: int = 1) -> int:
+    """The trials a worker asks for at once: ``spec.batch_trials``, or the automatic rule:
+
+    ``min(AUTO_MAX, ceil(remaining / workers), max(1, AUTO_ROWS / (seeds x (batch_episodes + 1))))``,
+    with ``AUTO_ROWS`` 1024 for an env with pure batched dynamics (the analytic envs) and 256 for
+    one stepped through VecEnvs (hopper-stand, Gymnasium ids). Never more than ``remaining``.
     """
+    if remaining <= 0:
+        return 0
+    if spec.batch_trials is not None:
+        return max(1, min(spec.batch_trials, remaining))
+    from mollirl.common.env_util import make_vec_env
 
-    def __init__(self, trial: optuna.Trial, objective: str, step_offset: int, prune: bool) -> None:
-        super().__init__()
-        self.trial = trial
-        self.objective = objective
-        self.step_offset = step_offset
-        self.prune = prune
-        self.values: list[float] = []
-        self.pruned_at: int | None = None
-        #: wall seconds spent in :meth:`report` (storage writes and pruner queries)
-        self.seconds = 0.0
-
-    def _on_rollout_end(self) -> None:
-        value = self.logger.name_to_value.get("train/J_det")
-        epoch = self.logger.name_to_value.get("train/epoch")
-        if value is None or epoch is None:
-            return
-        self.values.append(float(value))
-        self.report(int(epoch))
-
-    def report(self, epoch: int, prune: bool = True) -> None:
-        """Report the value for ``epoch`` (``self.values`` ends with J(theta_epoch)); maybe prune
-        (``prune=False``: report only, e.g. the last step of the last seed: the trial is done)."""
-        reported = self.values[-1] if self.objective == "return" else return_spread(self.values)
-        if not math.isfinite(reported):
-            return
-        t0 = time.perf_counter()
-        try:
-            self.trial.report(reported, self.step_offset + epoch)
-            pruned = prune and self.prune and self.trial.should_prune()
-        finally:
-            self.seconds += time.perf_counter() - t0
-        if pruned:
-            self.pruned_at = epoch
-            raise optuna.TrialPruned(f"pruned at step {self.step_offset + epoch} (epoch {epoch}): "
-                                     f"intermediate value {reported:.6g}")
+    config = spec.config
+    venv = make_vec_env(config["env"], 1, max_episode_steps=config["horizon"], **config["env_kwargs"])
+    try:
+        kind = "pure" if getattr(venv, "batched_dynamics", None) is not None else "vecenv"
+    finally:
+        venv.close()
+    per_trial = spec.seeds * (int(config["batch_episodes"]) + 1)
+    by_rows = max(1, AUTO_ROWS[kind] // per_trial)
+    return max(1, min(AUTO_MAX, math.ceil(remaining / max(workers, 1)), by_rows, remaining))
 
 
-class TrialObjective:
-    """``objective(trial) -> value or (return, spread)`` for ``study.optimize``.
+@dataclass
+class _Trial:
+    trial: optuna.Trial
+    params: dict[str, Any]
+    members: list[int]
+    seeds: list[int]
+    run_dirs: list[Path]
+    j_det: dict[int, list[float]] = field(default_factory=dict)
+    report_seconds: float = 0.0
+    pruned_at: int | None = None
+    fail_reason: str | None = None
+
+
+@dataclass
+class TrialResult:
+    """How one trial of a batch ended: its state and, for COMPLETE, its value(s)."""
+
+    number: int
+    state: TrialState
+    values: list[float] | None = None
+
+
+class TrialBatch:
+    """Train the trials ``trials`` (already asked, RUNNING) of ``spec``'s study as one population.
 
     :param spec: the study.
-    :param on_start: called once the trial exists, before any training (the worker
-        releases its budget lock here).
+    :param trials: Optuna trials from ``study.ask()`` (WAITING retries keep their parameters).
     """
 
-    def __init__(self, spec: StudySpec, on_start: Callable[[], None] | None = None) -> None:
+    def __init__(self, spec: StudySpec, trials: list[optuna.Trial]) -> None:
         self.spec = spec
-        self.on_start = on_start
         self.worker = f"{socket.gethostname()}:{os.getpid()}"
-        self.last_number: int | None = None
+        self.trials: list[_Trial] = []
+        self.interrupted = False
+        for trial in trials:
+            params = self.sample(trial)
+            trial_dir = spec.study_dir / f"trial_{trial.number}"
+            dirs = [trial_dir / f"seed_{s}" for s in range(spec.seeds)]
+            trial.set_user_attr("worker", self.worker)
+            trial.set_user_attr("run_dirs", [str(d) for d in dirs])
+            trial.set_user_attr("batch", [t.number for t in trials])
+            self.trials.append(_Trial(trial, params, [], [], dirs))
 
     def sample(self, trial: optuna.Trial) -> dict[str, Any]:
         params = {}
@@ -131,78 +152,113 @@ class TrialObjective:
                 params[dim.name] = trial.suggest_float(dim.name, dim.low, dim.high, log=dim.log)
         return params
 
-    def __call__(self, trial: optuna.Trial) -> float | tuple[float, float]:
-        from mollirl.common.errors import NonFiniteError
-        from mollirl.training import train
+    def run(self) -> list[TrialResult]:
+        """Train, report per epoch, prune; return each trial's result (the caller tells the study).
 
-        if self.on_start is not None:
-            self.on_start()
-        self.last_number = trial.number
+        On SIGINT/SIGTERM the running trials come back FAIL with ``interrupted`` set (not counted:
+        the next command samples anew) and :attr:`interrupted` is True.
+        """
+        from mollirl.population import Member, Population
+
         spec = self.spec
-        params = self.sample(trial)
-        trial_dir = spec.study_dir / f"trial_{trial.number}"
-        seed_dirs = [trial_dir / f"seed_{s}" for s in range(spec.seeds)]
-        trial.set_user_attr("worker", self.worker)
-        trial.set_user_attr("run_dirs", [str(d) for d in seed_dirs])
-        reporting = spec.objective != "both"
-        per_seed: list[dict[str, Any]] = []
-        reporters: list[TrialReporter] = []  # each times its own reports (storage writes, pruner)
-        train_seconds = 0.0  # wall seconds in train(), less the reports made inside it
-        for s, run_dir in enumerate(seed_dirs):
-            config = spec.trial_config(params, s)
-            reporter = TrialReporter(trial, spec.objective, s * (spec.epochs + 1), spec.pruner != "none")
-            reporters.append(reporter)
-            where = f"seed {s} (seed={config.seed})"
-            try:
+        members: list[Member] = []
+        owner: dict[int, _Trial] = {}
+        for t in self.trials:
+            for s, run_dir in enumerate(t.run_dirs):
+                config = spec.trial_config(t.params, s)
+                t.members.append(len(members))
+                t.seeds.append(config.seed)
+                owner[len(members)] = t
+                members.append(Member(config, run_dir, argv=["-conf", str(run_dir / "config.yml")],
+                                      label=f"trial {t.trial.number} seed {s}"))
+        prune = spec.pruner != "none" and spec.objective != "both"
+
+        def on_epoch(k: int, j_det: dict[int, float | None]) -> dict[int, str]:
+            drop: dict[int, str] = {}
+            for t in self.trials:
+                if t.pruned_at is not None or t.fail_reason is not None:
+                    continue
+                closed = [i for i in t.members if i in j_det]
+                if not closed:
+                    continue
+                stopped = [i for i in closed if j_det[i] is None]
+                if stopped:
+                    s = t.members.index(stopped[0])
+                    t.fail_reason = f"seed {s} (seed={t.seeds[s]}): training diverged: the seed's run stopped on " \
+                                    f"a non-finite value at epoch {k} (see {t.run_dirs[s] / 'stopped.txt'})"
+                    drop.update({i: "its trial failed" for i in t.members if i not in stopped})
+                    continue
+                for i in closed:
+                    t.j_det.setdefault(i, []).append(float(j_det[i]))
+                if len(closed) < len(t.members) or spec.objective == "both":
+                    continue
+                value = intermediate_value(spec.objective, [t.j_det[i] for i in t.members])
+                if not math.isfinite(value):
+                    continue
                 t0 = time.perf_counter()
                 try:
-                    result = train(config, argv=["-conf", str(Path(run_dir) / "config.yml")], progress_bar=False,
-                                   extra_callbacks=[reporter] if reporting else [], run_dir=run_dir)
+                    t.trial.report(value, k)
+                    pruned = prune and t.trial.should_prune()
                 finally:
-                    train_seconds += time.perf_counter() - t0 - reporter.seconds
-                if result.interrupted:  # SIGINT/SIGTERM: not counted; the next command samples anew
-                    trial.set_user_attr("interrupted", True)
-                    self._record(trial, per_seed, train_seconds, reporters)
-                    raise KeyboardInterrupt
-                j_det = [row["J_det"] for row in result.history if not math.isnan(row["J_det"])]
-                seed_result = {"seed": config.seed, "final_J_det": final_return(j_det),
-                               "spread": return_spread(j_det), "final_sigma": result.final_sigma,
-                               "epochs": result.epochs_done, "run_dir": str(run_dir)}
-                per_seed.append(seed_result)
-                bad = [k for k in ("final_J_det", "spread") if not math.isfinite(seed_result[k])]
-                if bad:
-                    raise TrialDiverged(f"{where}: non-finite {bad[0]} ({seed_result[bad[0]]})")
-                if reporting:  # the final policy's value closes the seed's steps; the last seed's is not pruned
-                    reporter.values.append(seed_result["final_J_det"])
-                    reporter.report(spec.epochs, prune=s < spec.seeds - 1)
-            except optuna.TrialPruned:
-                self._record(trial, per_seed, train_seconds, reporters,
-                             pruned_at={"seed": s, "epoch": reporter.pruned_at})
-                raise
-            except (NonFiniteError, TrialDiverged) as exc:
-                reason = str(exc) if isinstance(exc, TrialDiverged) else f"{where}: training diverged: {exc}"
-                trial.set_user_attr("fail_reason", reason)
-                self._record(trial, per_seed, train_seconds, reporters)
-                raise TrialDiverged(reason) from None
-        ret, spread = self._record(trial, per_seed, train_seconds, reporters)
-        if spec.objective == "return":
-            return ret
-        if spec.objective == "stability":
-            return spread
-        return ret, spread
+                    t.report_seconds += time.perf_counter() - t0
+                if pruned:
+                    t.pruned_at = k
+                    drop.update({i: f"pruned at epoch {k} (intermediate value {value:.6g})" for i in t.members})
+            return drop
+
+        t0 = time.perf_counter()
+        population = Population(members, command="python -m mollirl.train")
+        try:
+            outcomes = population.train(on_epoch=on_epoch)
+        finally:
+            population.close()
+        share = (time.perf_counter() - t0) / max(len(self.trials), 1)
+        results = []
+        interrupted = any(o.status == "interrupted" for o in outcomes)
+        for t in self.trials:
+            mine = [outcomes[i] for i in t.members]
+            per_seed = []
+            for s, o in enumerate(mine):
+                if o.result is None:
+                    continue
+                j = [row["J_det"] for row in o.result.history if not math.isnan(row["J_det"])]
+                per_seed.append({"seed": t.seeds[s], "final_J_det": final_return(j), "spread": return_spread(j),
+                                 "final_sigma": o.result.final_sigma, "epochs": o.result.epochs_done,
+                                 "run_dir": str(t.run_dirs[s])})
+            ret, spread = self._record(t, per_seed, share)
+            if interrupted and t.pruned_at is None and t.fail_reason is None:
+                t.trial.set_user_attr("interrupted", True)
+                results.append(TrialResult(t.trial.number, TrialState.FAIL))
+            elif t.fail_reason is not None:
+                t.trial.set_user_attr("fail_reason", t.fail_reason)
+                results.append(TrialResult(t.trial.number, TrialState.FAIL))
+            elif t.pruned_at is not None:
+                t.trial.set_user_attr("pruned_at", {"epoch": t.pruned_at})
+                results.append(TrialResult(t.trial.number, TrialState.PRUNED))
+            else:
+                bad = [k for k in ("final_J_det", "spread") for r in per_seed if not math.isfinite(r[k])]
+                if bad or len(per_seed) < len(t.members):
+                    t.trial.set_user_attr("fail_reason", f"non-finite {bad[0] if bad else 'result'}")
+                    results.append(TrialResult(t.trial.number, TrialState.FAIL))
+                    continue
+                if spec.objective != "both":  # the final policy closes the epochs: step E
+                    final = intermediate_value(spec.objective, [t.j_det[i] + [r["final_J_det"]]
+                                                                for i, r in zip(t.members, per_seed)])
+                    t.trial.report(final, spec.epochs)
+                values = {"return": [ret], "stability": [spread], "both": [ret, spread]}[spec.objective]
+                results.append(TrialResult(t.trial.number, TrialState.COMPLETE, values))
+        self.interrupted = interrupted
+        return results
 
     @staticmethod
-    def _record(trial: optuna.Trial, per_seed: list[dict[str, Any]], train_seconds: float,
-                reporters: list[TrialReporter], pruned_at: dict | None = None) -> tuple[float, float]:
+    def _record(t: _Trial, per_seed: list[dict[str, Any]], train_seconds: float) -> tuple[float, float]:
         ret_mean, ret_std = mean_std([r["final_J_det"] for r in per_seed])
         spread_mean, spread_std = mean_std([r["spread"] for r in per_seed])
         attrs = {"seed_results": per_seed, "return_mean": ret_mean, "return_std": ret_std,
                  "spread_mean": spread_mean, "spread_std": spread_std, "train_seconds": train_seconds,
-                 "report_seconds": sum(r.seconds for r in reporters)}
-        if pruned_at is not None:
-            attrs["pruned_at"] = pruned_at
+                 "report_seconds": t.report_seconds}
         for key, value in attrs.items():
-            trial.set_user_attr(key, _jsonable(value))
+            t.trial.set_user_attr(key, _jsonable(value))
         return ret_mean, spread_mean
 
 

@@ -28,7 +28,7 @@ def trial_row(trial: FrozenTrial) -> dict[str, Any]:
     note = attrs.get("fail_reason", "")
     if trial.state == TrialState.PRUNED and attrs.get("pruned_at"):
         at = attrs["pruned_at"]
-        note = f"pruned at seed {at.get('seed')} epoch {at.get('epoch')}"
+        note = f"pruned at epoch {at.get('epoch')}"
     elif trial.state == TrialState.FAIL and not note:
         note = "interrupted" if attrs.get("interrupted") else "worker lost (heartbeat); retried"
     elif trial.state == TrialState.RUNNING:

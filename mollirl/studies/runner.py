@@ -2,9 +2,10 @@
 
 A *worker* is a loop: under the :func:`~mollirl.studies.storage.budget_lock`,
 fail the trials whose worker died (heartbeat), count the trials, and either
-start one (``study.optimize(n_trials=1)``, which creates the trial, runs it
-with a heartbeat and records its result), wait for other workers' running
-trials (any of them may die and need a retry), or stop. ``--n-jobs K`` runs K
+ask for a batch of trials (``study.ask``, never more than the budget leaves),
+train them as one population with their heartbeats running and ``tell`` their
+results, wait for other workers' running trials (any of them may die and need a
+retry), or stop. ``--n-jobs K`` runs K
 workers on this machine: this process and K - 1 spawned processes; other
 machines run the same command against the same ``--storage``.
 
@@ -15,6 +16,7 @@ counted: its retry (a WAITING copy with the same parameters) is.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import multiprocessing
@@ -27,7 +29,7 @@ import optuna
 from optuna.exceptions import ExperimentalWarning
 from optuna.trial import FrozenTrial, TrialState
 
-from mollirl.studies.objective import TrialDiverged, TrialObjective
+from mollirl.studies.objective import TrialBatch, batch_size
 from mollirl.studies.spec import StudySpec
 from mollirl.studies.storage import budget_lock, mask, open_storage, sqlite_path, storage_exists
 
@@ -40,10 +42,15 @@ POLL_SECONDS = 0.25
 
 
 def make_sampler(spec: StudySpec, worker_index: int = 0) -> optuna.samplers.BaseSampler:
-    """The sampler named by ``spec.sampler``; a given seed is offset by the worker index."""
+    """The sampler named by ``spec.sampler``; a given seed is offset by the worker index. TPE uses the
+    constant liar (running trials count as bad ones) whenever trials run side by side: in batches
+    or in several workers."""
     seed = None if spec.sampler_seed is None else spec.sampler_seed + worker_index
     if spec.sampler == "tpe":
-        return optuna.samplers.TPESampler(seed=seed, multivariate=len(spec.dims) > 1)
+        liar = spec.n_jobs > 1 or spec.batch_trials != 1
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ExperimentalWarning)
+            return optuna.samplers.TPESampler(seed=seed, multivariate=len(spec.dims) > 1, constant_liar=liar)
     if spec.sampler == "random":
         return optuna.samplers.RandomSampler(seed=seed)
     if spec.sampler == "grid":
@@ -56,8 +63,8 @@ def make_sampler(spec: StudySpec, worker_index: int = 0) -> optuna.samplers.Base
 
 
 def make_pruner(spec: StudySpec) -> optuna.pruners.BasePruner:
-    """The pruner named by ``spec.pruner``; steps are ``seeds * (epochs + 1)`` epochs."""
-    steps = spec.seeds * (spec.epochs + 1)
+    """The pruner named by ``spec.pruner``; its steps are epochs 0 .. E (every seed of a trial at once)."""
+    steps = spec.epochs + 1
     if spec.pruner == "median":
         return optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=1)
     if spec.pruner == "hyperband":
@@ -76,11 +83,17 @@ def counts_toward_budget(trial: FrozenTrial) -> bool:
     return trial.state == TrialState.FAIL and "fail_reason" in trial.user_attrs
 
 
-def budget_decision(trials: list[FrozenTrial], n_trials: int) -> str:
-    """``"run"`` (start or resume a trial), ``"wait"`` (others' trials still run) or ``"done"``."""
+def budget_free(trials: list[FrozenTrial], n_trials: int) -> tuple[int, int]:
+    """``(trials that may still start, trials running)``: the budget less what counts and what runs."""
     counted = sum(counts_toward_budget(t) for t in trials)
     running = sum(t.state == TrialState.RUNNING for t in trials)
-    if counted + running < n_trials:
+    return max(n_trials - counted - running, 0), running
+
+
+def budget_decision(trials: list[FrozenTrial], n_trials: int) -> str:
+    """``"run"`` (start or resume a trial), ``"wait"`` (others' trials still run) or ``"done"``."""
+    free, running = budget_free(trials, n_trials)
+    if free:
         return "run"
     return "wait" if running else "done"
 
@@ -180,8 +193,39 @@ def trial_line(trial: FrozenTrial, spec: StudySpec, worker_index: int) -> str:
     return "  ".join(parts)
 
 
+def _tell(study: optuna.Study, r) -> None:
+    """``study.tell`` a trial's result. Optuna's GridSampler calls ``study.stop()`` once its grid is
+    used up, which outside ``study.optimize`` raises after the trial is stored; the budget, not the
+    sampler, decides when a worker stops, so that is ignored."""
+    try:
+        if r.state == TrialState.COMPLETE:
+            study.tell(r.number, r.values)
+        else:
+            study.tell(r.number, state=r.state)
+    except RuntimeError as exc:
+        if "Study.stop" not in str(exc):
+            raise
+
+
+def _heartbeats(study: optuna.Study, trials: list) -> contextlib.ExitStack:
+    """One heartbeat thread per running trial (what ``study.optimize`` starts for its one trial)."""
+    try:
+        from optuna.storages._heartbeat import get_heartbeat_thread
+    except ImportError:  # pragma: no cover - an Optuna without it: no heartbeats (no retries of lost trials)
+        return contextlib.ExitStack()
+    stack = contextlib.ExitStack()
+    for trial in trials:
+        stack.enter_context(get_heartbeat_thread(trial._trial_id, study._storage))
+    return stack
+
+
 def run_worker(spec: StudySpec, index: int = 0, storage=None) -> WorkerResult:
-    """Run trials of the (existing) study until its budget is complete.
+    """Run batches of trials of the (existing) study until its budget is complete.
+
+    Under the budget lock: fail the trials whose worker died (heartbeat), count, and ask for
+    ``batch_size`` trials (never more than the budget leaves; WAITING retries first); then train
+    them as one population (:class:`~mollirl.studies.objective.TrialBatch`) with their heartbeats
+    running, and tell the study each trial's result.
 
     :param index: this worker's index on this machine (offsets the sampler seed).
     :param storage: an open storage with heartbeats (default: open ``spec.storage_url``).
@@ -192,34 +236,43 @@ def run_worker(spec: StudySpec, index: int = 0, storage=None) -> WorkerResult:
     study = optuna.load_study(study_name=spec.study_name, storage=storage, sampler=make_sampler(spec, index),
                               pruner=make_pruner(spec))
     lock = budget_lock(spec.storage_url, spec.study_name)
-    objective = TrialObjective(spec, on_start=lock.release)
     result = WorkerResult(index)
     waiting = False
+    sizes: dict[int, int] = {}  # free budget -> batch size (the automatic rule looks at the env once)
     try:
         while True:
+            batch: list = []
             lock.acquire()
             try:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", ExperimentalWarning)
                     optuna.storages.fail_stale_trials(study)
-                decision = budget_decision(study.get_trials(deepcopy=False), spec.n_trials)
-                if decision == "run":
-                    objective.last_number = None
-                    study.optimize(objective, n_trials=1, catch=(TrialDiverged,))
+                free, running = budget_free(study.get_trials(deepcopy=False), spec.n_trials)
+                if free not in sizes:
+                    sizes[free] = batch_size(spec, free, spec.n_jobs)
+                with warnings.catch_warnings():  # ask/tell with heartbeats: we run the heartbeat threads
+                    warnings.filterwarnings("ignore", message="Heartbeat of storage is supposed")
+                    batch = [study.ask() for _ in range(sizes[free])]
             finally:
                 lock.release()
-            if decision == "run" and objective.last_number is not None:
+            if batch:
                 waiting = False
-                result.trials_run.append(objective.last_number)
-                trial = study.get_trials(deepcopy=False)[objective.last_number]
-                logger.info(trial_line(trial, spec, index))
-            elif decision == "wait":
+                trials = TrialBatch(spec, batch)
+                with _heartbeats(study, batch):
+                    outcome = trials.run()
+                for r in outcome:
+                    _tell(study, r)
+                    result.trials_run.append(r.number)
+                    logger.info(trial_line(study.get_trials(deepcopy=False)[r.number], spec, index))
+                if trials.interrupted:
+                    raise KeyboardInterrupt
+            elif running:
                 if not waiting:
                     waiting = True
                     logger.info(f"[worker {index}] budget reached; waiting for other workers' running trials "
                                 f"(a trial silent for {2 * spec.heartbeat} s is failed and retried)")
                 time.sleep(min(POLL_SECONDS, spec.heartbeat))
-            elif decision == "done":
+            else:
                 return result
     finally:
         lock.close()

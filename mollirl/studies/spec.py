@@ -34,7 +34,7 @@ VOLATILE_FIELDS = ("log_folder", "progress", "device", "plugins", "checkpoint_ev
 DEFAULTS: dict[str, Any] = dict(
     env="double-pendulum", algo="reinforce", n_trials=None, sigma_range=None, sigma_values=None,
     search=(), seeds=1, objective="return", sampler="tpe", sampler_seed=None, pruner=None, grid_points=5,
-    sigma_schedule=None, learn_sigma=False, heartbeat=60, n_jobs=1,
+    sigma_schedule=None, learn_sigma=False, heartbeat=60, n_jobs=1, batch_trials=None,
 )
 
 #: the sigma range when neither --sigma-range nor --sigma-values (nor a preset) gives one
@@ -182,6 +182,8 @@ class StudySpec:
         as long is failed and retried.
     :param n_jobs: worker processes on this machine.
     :param preset: the preset the study started from, if any.
+    :param batch_trials: trials a worker trains at once as one population (their seeds side by
+        side); None: the automatic rule of :func:`mollirl.studies.objective.batch_size`.
     """
 
     study_name: str
@@ -201,6 +203,7 @@ class StudySpec:
     heartbeat: int = 60
     n_jobs: int = 1
     preset: str | None = None
+    batch_trials: int | None = None
 
     # ----- derived -----
     @property
@@ -321,6 +324,11 @@ def build_spec(options: dict[str, Any], config: RunConfig, *, study_name: str | 
     heartbeat = _positive_int(options["heartbeat"], "--heartbeat")
     n_jobs = _positive_int(options["n_jobs"], "--n-jobs")
     grid_points = _positive_int(options["grid_points"], "--grid-points")
+    batch_trials = options["batch_trials"]
+    if batch_trials is not None and batch_trials != "auto":
+        batch_trials = _positive_int(batch_trials, "--batch-trials")
+    else:
+        batch_trials = None
     if options["sampler_seed"] is not None:
         _positive_int(options["sampler_seed"], "--sampler-seed", minimum=0)
 
@@ -382,7 +390,7 @@ def build_spec(options: dict[str, Any], config: RunConfig, *, study_name: str | 
         study_name=name, storage_url=storage_url, embedded=embedded, log_folder=config.log_folder,
         n_trials=n_trials, objective=objective, sampler=sampler, pruner=pruner, seeds=seeds, dims=dims,
         config=config.to_dict(), sigma_schedule=schedule, sampler_seed=options["sampler_seed"],
-        grid_points=grid_points, heartbeat=heartbeat, n_jobs=n_jobs, preset=preset,
+        grid_points=grid_points, heartbeat=heartbeat, n_jobs=n_jobs, preset=preset, batch_trials=batch_trials,
     )
     # every corner of the space must make a valid config (e.g. gamma, a schedule END)
     for corner in ("low", "high"):

@@ -1,13 +1,16 @@
-"""The objective's math and the per-epoch reporter, with known answers (no training)."""
+"""The objective's math, the automatic batch rule and the per-epoch reports, with known answers."""
 
+import dataclasses
 import math
-from types import SimpleNamespace
 
 import numpy as np
-import optuna
 import pytest
 
-from mollirl.studies.objective import TrialReporter, final_return, mean_std, return_spread
+from mollirl.studies.objective import (
+    AUTO_MAX, AUTO_ROWS, batch_size, final_return, intermediate_value, mean_std, return_spread,
+)
+from mollirl.studies.spec import StudySpec, sigma_dim
+from mollirl.config import RunConfig
 
 
 def test_final_return_and_spread():
@@ -25,43 +28,27 @@ def test_mean_std_over_seeds():
     assert all(math.isnan(v) for v in mean_std([]))
 
 
-def _reporter(study, objective, offset=0, prune=False):
-    trial = study.ask()
-    reporter = TrialReporter(trial, objective, offset, prune)
-    reporter.model = SimpleNamespace(logger=SimpleNamespace(name_to_value={}))  # SB3's logger at rollout end
-    return trial, reporter
+def test_intermediate_value_is_over_the_seeds_at_one_epoch():
+    seeds = [[-5.0, -4.0], [-3.0, -2.0]]  # two seeds, epochs 0 and 1
+    assert intermediate_value("return", seeds) == -3.0  # mean of J(theta_1) over seeds
+    assert intermediate_value("stability", seeds) == pytest.approx(0.5)  # mean spread of J(theta_0..1)
 
 
-def _epoch(reporter, epoch, j_det):
-    reporter.logger.name_to_value.update({"train/J_det": j_det, "train/epoch": epoch})
-    reporter._on_rollout_end()
+def _spec(env="double-pendulum", seeds=2, batch_episodes=16, batch_trials=None):
+    config = RunConfig(env=env, batch_episodes=batch_episodes, horizon=10, epochs=2)
+    return StudySpec(study_name="s", storage_url="sqlite:///x.db", embedded=True, log_folder="/tmp", n_trials=100,
+                     objective="return", sampler="tpe", pruner="none", seeds=seeds, dims=[sigma_dim(None, None)],
+                     config=config.to_dict(), batch_trials=batch_trials)
 
 
-def test_reporter_reports_J_det_per_epoch_at_offset_steps():
-    study = optuna.create_study(direction="maximize")
-    trial, reporter = _reporter(study, "return", offset=3)
-    for k, j in enumerate([-5.0, -4.0, -2.0]):
-        _epoch(reporter, k, j)
-    assert study.trials[0].intermediate_values == {3: -5.0, 4: -4.0, 5: -2.0}
-
-
-def test_reporter_reports_running_spread_for_stability():
-    study = optuna.create_study(direction="minimize")
-    trial, reporter = _reporter(study, "stability")
-    for k, j in enumerate([0.0, 2.0, 4.0]):
-        _epoch(reporter, k, j)
-    values = study.trials[0].intermediate_values
-    assert values[0] == 0.0 and values[1] == pytest.approx(1.0) and values[2] == pytest.approx(np.std([0, 2, 4]))
-
-
-def test_reporter_prunes_a_trial_below_the_median():
-    study = optuna.create_study(direction="maximize",
-                                pruner=optuna.pruners.MedianPruner(n_startup_trials=1, n_warmup_steps=0))
-    for value in (-1.0, -2.0):
-        done = study.ask()
-        done.report(value, 0)
-        study.tell(done, value)
-    trial, reporter = _reporter(study, "return", prune=True)
-    with pytest.raises(optuna.TrialPruned, match="epoch 0"):
-        _epoch(reporter, 0, -50.0)
-    assert reporter.pruned_at == 0
+def test_automatic_batch_size_rule():
+    # an analytic env: 1024 rows of 2 seeds x 17 rows -> 30 trials, within the budget and the workers' share
+    assert batch_size(_spec(), 100) == min(AUTO_MAX, AUTO_ROWS["pure"] // 34) == 30
+    assert batch_size(_spec(), 100, workers=8) == 13  # ceil(100 / 8)
+    assert batch_size(_spec(), 3) == 3  # never more than the budget leaves
+    assert batch_size(_spec(), 0) == 0
+    # MuJoCo: 256 rows; the preset's 5 seeds x 33 rows fill them already -> 1
+    assert batch_size(_spec("hopper-stand", seeds=5, batch_episodes=32), 100) == 1
+    assert batch_size(_spec(seeds=1, batch_episodes=1), 1000) == AUTO_MAX
+    assert batch_size(_spec(batch_trials=4), 100) == 4 and batch_size(_spec(batch_trials=4), 2) == 2
+    assert dataclasses.replace(_spec(), batch_trials=1).batch_trials == 1

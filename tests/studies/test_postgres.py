@@ -22,10 +22,10 @@ from mollirl.study import main
 pytestmark = pytest.mark.postgres
 
 
-def worker_cmd(url, name, plugin, folder, n_trials, delay):
+def worker_cmd(url, name, plugin, folder, n_trials, delay, batch=1):
     return [sys.executable, "-m", "mollirl.study", "--env", "study-slow", "--plugin", plugin, "--env-kwargs",
             f"delay:{delay}", "--n-trials", str(n_trials), "--pruner", "none", "--heartbeat", "1",
-            "--storage", url, "--study-name", name, "-f", str(folder)]
+            "--storage", url, "--study-name", name, "-f", str(folder), "--batch-trials", str(batch)]
 
 
 def load(url, name):
@@ -81,40 +81,57 @@ def test_four_workers_started_at_once_on_a_fresh_database_never_fail(tmp_path, p
             assert [t.state for t in trials] == [TrialState.COMPLETE] * 2, round_
 
 
-def test_killed_worker_trial_is_failed_by_heartbeat_and_retried(tmp_path, postgres_url, pg_study, study_plugin):
+def test_two_batched_workers_keep_the_budget_exact(tmp_path, postgres_url, pg_study, study_plugin):
+    procs = [subprocess.Popen(worker_cmd(postgres_url, pg_study, study_plugin, tmp_path / f"machine{i}", 7, 0.005,
+                                         batch=3), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for i in range(2)]
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outs
+    trials = load(postgres_url, pg_study).get_trials()
+    assert [t.number for t in trials] == list(range(7))
+    assert all(t.state == TrialState.COMPLETE for t in trials)
+    assert all(1 <= len(t.user_attrs["batch"]) <= 3 for t in trials)
+
+
+@pytest.mark.parametrize("batch", [1, 2])
+def test_killed_worker_trial_is_failed_by_heartbeat_and_retried(tmp_path, postgres_url, pg_study, study_plugin,
+                                                               batch):
+    """SIGKILL a worker in the middle of its batch: every trial of that batch is failed by its heartbeat
+    and retried once with the same parameters by the survivor; the budget stays exact."""
     n = 4
-    victim = subprocess.Popen(worker_cmd(postgres_url, pg_study, study_plugin, tmp_path / "victim", n, 0.02),
+    victim = subprocess.Popen(worker_cmd(postgres_url, pg_study, study_plugin, tmp_path / "victim", n, 0.02, batch),
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    survivor = subprocess.Popen(worker_cmd(postgres_url, pg_study, study_plugin, tmp_path / "survivor", n, 0.02),
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    killed = None
+    survivor = subprocess.Popen(worker_cmd(postgres_url, pg_study, study_plugin, tmp_path / "survivor", n, 0.02,
+                                           batch), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    killed: list[int] = []
     deadline = time.monotonic() + 120
-    while killed is None and time.monotonic() < deadline:
+    while not killed and time.monotonic() < deadline:
         time.sleep(0.2)
         try:
             trials = load(postgres_url, pg_study).get_trials()
         except KeyError:  # the study is not created yet
             continue
-        for t in trials:
-            if t.state == TrialState.RUNNING and t.user_attrs.get("worker", "").endswith(f":{victim.pid}"):
-                time.sleep(0.5)  # well inside the trial's training
-                victim.send_signal(signal.SIGKILL)
-                victim.wait(timeout=30)
-                killed = t.number
-                break
-    assert killed is not None, "the victim never ran a trial"
-    assert load(postgres_url, pg_study).get_trials()[killed].state == TrialState.RUNNING  # killed mid-trial
+        mine = [t for t in trials if t.state == TrialState.RUNNING
+                and t.user_attrs.get("worker", "").endswith(f":{victim.pid}")]
+        if mine:
+            time.sleep(0.5)  # well inside the batch's training
+            victim.send_signal(signal.SIGKILL)
+            victim.wait(timeout=30)
+            killed = [t.number for t in load(postgres_url, pg_study).get_trials()
+                      if t.state == TrialState.RUNNING and t.user_attrs.get("worker", "").endswith(f":{victim.pid}")]
+    assert killed, "the victim never ran a trial"
     out, err = survivor.communicate(timeout=300)
     assert survivor.returncode == 0, (out, err)
     trials = load(postgres_url, pg_study).get_trials()
     complete = [t for t in trials if t.state == TrialState.COMPLETE]
     assert len(complete) == n
-    lost = trials[killed]
-    assert lost.state == TrialState.FAIL and "fail_reason" not in lost.user_attrs
-    retries = [t for t in trials if t.system_attrs.get("failed_trial") == killed]
-    assert len(retries) == 1 and retries[0].state == TrialState.COMPLETE
-    assert retries[0].params == lost.params  # the same point, evaluated again
-    assert len(trials) == n + 1  # nothing lost, nothing counted twice
+    for number in killed:
+        lost = trials[number]
+        assert lost.state == TrialState.FAIL and "fail_reason" not in lost.user_attrs
+        retries = [t for t in trials if t.system_attrs.get("failed_trial") == number]
+        assert len(retries) == 1 and retries[0].state == TrialState.COMPLETE
+        assert retries[0].params == lost.params  # the same point, evaluated again
+    assert len(trials) == n + len(killed)  # nothing lost, nothing counted twice
 
 
 def test_report_from_postgres_masks_the_password(tmp_path, postgres_url, pg_study, study_plugin, capsys):

@@ -11,6 +11,7 @@ import pytest
 from optuna.trial import TrialState
 
 from mollirl.study import main
+from mollirl.training.metrics import read_metrics
 
 NAME = "sigma-double-pendulum-reinforce-return"
 
@@ -45,7 +46,7 @@ def test_study_trains_seeds_into_run_folders_and_reports(tmp_path, tiny, capsys)
                 assert (run / name).is_file(), (run, name)
             assert list(run.glob("events.out.tfevents.*"))  # TensorBoard sees every seed
         assert attrs["return_mean"] == pytest.approx(t.value)
-        assert sorted(t.intermediate_values) == list(range(6))  # 2 seeds x (2 epochs + final)
+        assert sorted(t.intermediate_values) == list(range(3))  # epochs 0, 1 and the final policy, over both seeds
         # the time of the 6 reports is kept apart from the training time it happened inside
         assert 0 < attrs["report_seconds"] < attrs["train_seconds"]
     best = max(trials, key=lambda t: t.value)
@@ -96,6 +97,9 @@ def test_report_of_a_missing_study_is_an_error(tmp_path, capsys):
     (["-params", "sigma:0.3"], "sigma is searched"),
     (["--n-trials", "0"], "--n-trials"),
     (["--sigma-range", "0.1"], "expected 2 arguments"),
+    (["--batch-trials", "0"], "--batch-trials must be an integer >= 1"),
+    (["--batch-trials", "-3"], "--batch-trials must be an integer >= 1"),
+    (["--batch-trials", "many"], "--batch-trials"),
 ])
 def test_bad_input_one_line_exit_2_nothing_written(tmp_path, tiny, capsys, extra, message):
     root = tmp_path / "runs"
@@ -143,7 +147,8 @@ def test_existing_study_with_another_space_or_objective_is_refused(tmp_path, tin
 
 def test_pruned_trials_are_recorded_with_their_step(tmp_path, tiny):
     args = ["--env", "double-pendulum", "--n-trials", "8", "--sigma-range", "0.01", "10", "--sampler", "random",
-            "--sampler-seed", "0", "--pruner", "median", "-f", str(tmp_path), *tiny, "--epochs", "4", "--seeds", "2"]
+            "--sampler-seed", "0", "--pruner", "median", "-f", str(tmp_path), *tiny, "--epochs", "4", "--seeds", "2",
+            "--batch-trials", "2"]  # the median pruner compares with trials completed in earlier batches
     assert main(args) == 0
     trials = load(tmp_path).get_trials()
     assert len(trials) == 8
@@ -151,9 +156,12 @@ def test_pruned_trials_are_recorded_with_their_step(tmp_path, tiny):
     assert pruned, [t.state for t in trials]
     for t in pruned:
         at = t.user_attrs["pruned_at"]
-        assert max(t.intermediate_values) == at["seed"] * 5 + at["epoch"] and at["epoch"] >= 1  # never on theta_0
+        assert max(t.intermediate_values) == at["epoch"] and at["epoch"] >= 1  # never on theta_0
+        for run in t.user_attrs["run_dirs"]:  # both seeds dropped together, at the same epoch
+            assert not (Path(run) / "model.zip").exists()
+            assert len(read_metrics(Path(run) / "metrics.csv")) == at["epoch"] + 1
     rows = list(csv.DictReader((tmp_path / "studies" / NAME / "trials.csv").open()))
-    assert any(r["state"] == "PRUNED" and r["note"].startswith("pruned at seed 0 epoch") for r in rows)
+    assert any(r["state"] == "PRUNED" and r["note"].startswith("pruned at epoch") for r in rows)
 
 
 @pytest.mark.filterwarnings("ignore:.*reward is a NaN")
@@ -189,17 +197,22 @@ def test_n_jobs_2_processes_reach_exactly_n_trials(tmp_path, study_plugin):
     assert all(t.state == TrialState.COMPLETE for t in trials)
 
 
-def test_two_commands_share_one_embedded_study(tmp_path, study_plugin):
-    """Two worker commands started together on a fresh embedded store: exactly N trials, both work."""
+@pytest.mark.parametrize("batch,n_trials", [(1, 6), (3, 7)])
+def test_two_commands_share_one_embedded_study(tmp_path, study_plugin, batch, n_trials):
+    """Two worker commands started together on a fresh embedded store: exactly N trials, in batches of
+    at most B, every trial complete; with B = 1 both commands work."""
     cmd = [sys.executable, "-m", "mollirl.study", "--env", "study-slow", "--plugin", study_plugin, "--env-kwargs",
-           "delay:0.005", "--n-trials", "6", "--pruner", "none", "--heartbeat", "2", "--study-name", "shared", "-f",
-           str(tmp_path)]
+           "delay:0.005", "--n-trials", str(n_trials), "--pruner", "none", "--heartbeat", "2", "--study-name",
+           "shared", "-f", str(tmp_path), "--batch-trials", str(batch), "--seeds", "2"]
     procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
     outs = [p.communicate(timeout=300) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outs
     trials = load(tmp_path, "shared").get_trials()
-    assert [t.number for t in trials] == list(range(6)) and all(t.state == TrialState.COMPLETE for t in trials)
-    assert len({t.user_attrs["worker"] for t in trials}) == 2  # both commands ran trials
+    assert [t.number for t in trials] == list(range(n_trials)) and all(t.state == TrialState.COMPLETE for t in trials)
+    assert all(1 <= len(t.user_attrs["batch"]) <= batch for t in trials)
+    assert all(len(t.user_attrs["seed_results"]) == 2 for t in trials)
+    if batch == 1:
+        assert len({t.user_attrs["worker"] for t in trials}) == 2  # both commands ran trials
 
 
 def test_figure6_preset_with_overrides_runs_the_grid(tmp_path, capsys):
