@@ -151,7 +151,7 @@ BUILTIN_DIST = "mollirl"
 
 def load_entry_point_plugins() -> list[str]:
     """Import every module named by an entry point in the ``mollirl.plugins`` group (the first lookup in
-    any registry does it too: :func:`get`, :func:`names`, :func:`entries`).
+    any registry does it too: :func:`get`, :func:`names`, :func:`entries`). Once per process.
 
     The built-in plugins (entry points of the ``mollirl`` distribution) come first and
     must import; a third-party plugin that fails to import is logged and skipped, so that
@@ -160,7 +160,7 @@ def load_entry_point_plugins() -> list[str]:
     :raises RuntimeError: when mollirl's own entry points are missing (the package is not
         installed: ``pip install -e .``) or a built-in plugin fails to import.
     """
-    if _DISCOVERY["state"] == "running":  # a plugin's import looked something up: its peers load next
+    if _DISCOVERY["state"] != "not started":  # done once per process (a lookup inside a plugin: its peers next)
         return []
     _DISCOVERY["state"] = "running"
     try:

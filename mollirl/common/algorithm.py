@@ -363,7 +363,7 @@ class EpochAlgorithm:
         return all(bool(th.isfinite(p).all()) for p in self.policy.parameters())
 
     def _snapshot(self) -> dict[str, Any]:
-        out = {"policy": copy.deepcopy(self.policy.state_dict())}
+        out = {"policy": {k: v.detach().clone() for k, v in self.policy.state_dict().items()}}
         optimizer = getattr(self.policy, "optimizer", None)
         if optimizer is not None:
             out["optimizer"] = copy.deepcopy(optimizer.state_dict())

@@ -16,6 +16,7 @@ import logging
 import re
 import shlex
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -242,12 +243,33 @@ def prepare(config: RunConfig, envs: Envs | None = None) -> Prepared:
     return Prepared(env_plugin, envs, model, specs, own_envs=own)
 
 
+#: seconds between TensorBoard flushes (SB3 flushes at every dump: a population's members dump every epoch)
+TENSORBOARD_FLUSH_SECONDS = 2.0
+
+
+def _throttle_flush(writer, seconds: float) -> None:
+    """Make ``writer.flush()`` (SB3 calls it at every dump) write to disk at most every ``seconds``;
+    ``close()`` still flushes everything."""
+    flush = writer.flush
+    last = [time.monotonic()]
+
+    def throttled() -> None:
+        now = time.monotonic()
+        if now - last[0] >= seconds:
+            last[0] = now
+            flush()
+
+    writer.flush = throttled
+
+
 def _configure_logger(run_dir: Path, resume_epoch: int | None):
     from stable_baselines3.common.logger import Logger, TensorBoardOutputFormat
 
     from mollirl.training.metrics import MetricsCSVWriter
 
-    formats = [TensorBoardOutputFormat(str(run_dir)), MetricsCSVWriter(run_dir / "metrics.csv", resume_epoch)]
+    tensorboard = TensorBoardOutputFormat(str(run_dir))
+    _throttle_flush(tensorboard.writer, TENSORBOARD_FLUSH_SECONDS)
+    formats = [tensorboard, MetricsCSVWriter(run_dir / "metrics.csv", resume_epoch)]
     return Logger(folder=str(run_dir), output_formats=formats)
 
 
