@@ -28,10 +28,12 @@ from stable_baselines3.common.distributions import DiagGaussianDistribution
 from stable_baselines3.common.policies import ActorCriticPolicy
 from stable_baselines3.common.type_aliases import PyTorchObs, Schedule
 from torch import nn
+from torch.distributions import Normal
 
 from mollirl.sigma import check_sigma
 
 DTYPE = th.float64
+LOG_SQRT_2PI = math.log(math.sqrt(2 * math.pi))  # the constant of torch's Normal.log_prob
 SIGMA_MODES = ("fixed", "learnable", "scheduled")
 
 
@@ -225,8 +227,13 @@ class GaussianPolicy(ActorCriticPolicy):
         return th.as_tensor(obs).reshape(obs.shape[0], -1).to(DTYPE)
 
     def _distribution(self, features: th.Tensor) -> DiagGaussianDistribution:
+        """SB3's ``DiagGaussianDistribution.proba_distribution`` (the same operations) without torch's
+        argument validation, which costs more than the log-densities of a 16k-row batch; non-finite
+        values are caught by the algorithms' guards, not here."""
         mean = self.mean(features)
-        return self.action_dist.proba_distribution(mean, self._full_log_std(mean))
+        std = th.ones_like(mean) * self._full_log_std(mean).exp()
+        self.action_dist.distribution = Normal(mean, std, validate_args=False)
+        return self.action_dist
 
     def forward(self, obs: th.Tensor, deterministic: bool = False) -> tuple[th.Tensor, th.Tensor, th.Tensor]:
         features = self.extract_features(obs)
@@ -238,6 +245,18 @@ class GaussianPolicy(ActorCriticPolicy):
         features = self.extract_features(obs)
         distribution = self._distribution(features)
         return self.value_net(features), distribution.log_prob(actions.to(DTYPE)), distribution.entropy()
+
+    def log_prob_of(self, obs: th.Tensor, actions: th.Tensor) -> th.Tensor:
+        """``log pi(a | s)`` summed over action dims, ``(rows,)``: torch's ``Normal.log_prob`` and SB3's
+        sum, operation for operation (the same bits as :meth:`evaluate_actions`' log-prob and the same
+        gradients), without the distribution, the entropy or the value. The std is a full ``(rows, A)``
+        tensor only when sigma is learned, so that its gradient is summed as before; a fixed sigma
+        stays ``(A,)`` (its squares and logs computed once, not per row)."""
+        mean = self.mean(self.extract_features(obs))
+        log_std = self._full_log_std(mean)
+        std = th.ones_like(mean) * log_std.exp() if log_std.requires_grad else log_std.exp()
+        value = actions.to(DTYPE)
+        return (-((value - mean) ** 2) / (2 * std**2) - std.log() - LOG_SQRT_2PI).sum(dim=1)
 
     def get_distribution(self, obs: PyTorchObs) -> DiagGaussianDistribution:
         return self._distribution(self.extract_features(obs))

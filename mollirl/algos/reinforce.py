@@ -12,7 +12,7 @@ from stable_baselines3.common.type_aliases import GymEnv
 
 from mollirl.common.algorithm import EpochAlgorithm, EpochBatch
 from mollirl.common.errors import NonFiniteError
-from mollirl.common.returns import BASELINES, reinforce_surrogate
+from mollirl.common.returns import BASELINES, buffer_returns, reinforce_surrogate
 from mollirl.policies import GaussianPolicy, NoOptimizer
 
 OPTIMIZERS = {"adam": th.optim.Adam, "sgd": th.optim.SGD, "rmsprop": th.optim.RMSprop, "adamw": th.optim.AdamW}
@@ -100,6 +100,8 @@ class REINFORCE(EpochAlgorithm, OnPolicyAlgorithm):
         if _init_setup_model:
             self._setup_model()
 
+    uses_returns_to_go = True
+
     def _setup_model(self) -> None:
         self._setup_lr_schedule()
         self.set_random_seed(self.seed)
@@ -112,7 +114,7 @@ class REINFORCE(EpochAlgorithm, OnPolicyAlgorithm):
         buf = batch.result.buffers
         self.policy.set_training_mode(True)
         loss = reinforce_surrogate(self.policy, buf.obs, buf.actions, buf.rewards, buf.alive, buf.dones, self.gamma,
-                                   self.baseline)
+                                   self.baseline, returns=buffer_returns(buf, self.gamma))
         params = [p for p in self.policy.parameters() if p.requires_grad]
         for p in params:
             p.grad = None

@@ -49,7 +49,6 @@ from __future__ import annotations
 import copy
 import math
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -131,6 +130,8 @@ class EpochAlgorithm:
     #: on 2 cores a second thread made no update faster, and its workers, spinning after each update,
     #: slowed the next numpy rollout by a quarter (README, measured performance)
     update_threads: int | None = 1
+    #: the update reads the buffers' returns-to-go (a population computes them for all such members at once)
+    uses_returns_to_go: bool = False
 
     #: attributes a checkpoint must not carry (rebuilt or passed again at load)
     _contract_excluded = ("rollout_env", "_backend", "_backend_key", "_buffers", "_callback", "_per_step",
@@ -217,12 +218,21 @@ class EpochAlgorithm:
         """J_det of the current policy: the noise-free row alone, exactly as in an epoch's rollout."""
         backend = self.rollout_backend() if getattr(self.env, "batched_dynamics", None) is not None else \
             backend_for(self.env)  # the training env's copies, all running the J_det row (the same bits)
-        rows = Rows(mean=BatchedMean.of_policy(self.policy), seeds=np.array([EVAL_SEED]), options=[self.eval_options])
-        result = backend.run(rows, horizon=self.horizon, gamma=self.gamma)
-        if result.nonfinite[0]:
+        result = backend.run(self.det_rows(), horizon=self.horizon, gamma=self.gamma)
+        return self.final_metrics(result, 0)
+
+    def det_rows(self) -> Rows:
+        """The one noise-free row of the current policy (what :meth:`evaluate_det` rolls; a population
+        rolls every member's at once)."""
+        return Rows(mean=BatchedMean.of_policy(self.policy), seeds=np.array([EVAL_SEED]), options=[self.eval_options])
+
+    @staticmethod
+    def final_metrics(result: RolloutResult, row: int) -> dict[str, Any]:
+        """:func:`det_metrics` of the final policy's row; a non-finite row raises :class:`NonFiniteError`."""
+        if result.nonfinite[row]:
             raise NonFiniteError("the env returned a non-finite reward or observation in the noise-free J_det "
                                  "rollout of the final policy")
-        return det_metrics(result, 0)
+        return det_metrics(result, row)
 
     # --- learn -----------------------------------------------------------------------------
     def learn(self, total_timesteps: int, callback=None, log_interval: int = 1, tb_log_name: str = "run",

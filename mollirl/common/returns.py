@@ -116,21 +116,34 @@ def reinforce_loss(log_prob: th.Tensor, advantages: th.Tensor, n_episodes: int,
     return -terms.sum() / n_episodes
 
 
+def buffer_returns(buffers, gamma: float) -> np.ndarray:
+    """The returns-to-go of a :class:`mollirl.rollout.Buffers`: its precomputed ``rtg`` when that was
+    computed with this ``gamma`` (a population computes every member's at once: the same
+    operations per column, so the same bits), else :func:`returns_to_go`."""
+    if buffers.rtg is not None and buffers.rtg_gamma is not None and np.all(buffers.rtg_gamma == gamma):
+        return buffers.rtg
+    return returns_to_go(buffers.rewards, buffers.dones, gamma)
+
+
 def reinforce_surrogate(policy, obs: np.ndarray, actions: np.ndarray, rewards: np.ndarray, alive: np.ndarray,
-                        dones: np.ndarray, gamma: float, baseline: str) -> th.Tensor:
+                        dones: np.ndarray, gamma: float, baseline: str, returns: np.ndarray | None = None) -> th.Tensor:
     """The REINFORCE surrogate loss of one batch of whole episodes (one episode per column).
 
     :param policy: a Gaussian policy with ``evaluate_actions(obs, actions) -> (values, log_prob, entropy)``.
     :param obs: ``(T, N, obs_dim)``; ``actions`` ``(T, N, action_dim)`` raw; ``rewards``, ``alive`` and
         ``dones`` ``(T, N)`` (:class:`mollirl.rollout.Buffers`).
+    :param returns: the returns-to-go of these buffers if already computed (:func:`buffer_returns`).
     :return: the scalar loss; ``-grad`` of it is the REINFORCE estimate of grad J_sigma.
     """
     import torch as th
 
     T, N = rewards.shape
-    G = returns_to_go(rewards, dones, gamma)
+    G = returns_to_go(rewards, dones, gamma) if returns is None else returns
     adv = apply_baseline(G, baseline, alive)
-    _, log_prob, _ = policy.evaluate_actions(th.from_numpy(obs.reshape(T * N, -1)),
-                                             th.from_numpy(actions.reshape(T * N, -1)))
+    obs_t, actions_t = th.from_numpy(obs.reshape(T * N, -1)), th.from_numpy(actions.reshape(T * N, -1))
+    if hasattr(policy, "log_prob_of"):  # mollirl's GaussianPolicy: the log-prob alone (the same bits)
+        log_prob = policy.log_prob_of(obs_t, actions_t)
+    else:
+        _, log_prob, _ = policy.evaluate_actions(obs_t, actions_t)
     mask = None if alive.all() else th.from_numpy(alive)
     return reinforce_loss(log_prob.reshape(T, N), th.from_numpy(adv), N, mask)

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from mollirl.common.errors import NonFiniteError
+from mollirl.common.returns import returns_to_go
 from mollirl.config import RunConfig
 from mollirl.rollout import concat_rows
 
@@ -236,6 +237,10 @@ class Population:
                                                              gamma=gamma, buffer_rows=n_train, buffers=self._buffers,
                                                              on_step=on_step)
                 self._buffers = result.buffers
+                if not result.stopped and any(sessions[i].model.uses_returns_to_go for i in group):
+                    buf = result.buffers  # every member's returns-to-go at once (per-column gamma: the same bits)
+                    buf.rtg_gamma = gamma[:n_train]
+                    buf.rtg = returns_to_go(buf.rewards, buf.dones, buf.rtg_gamma)
                 if result.stopped:
                     for i in group:
                         model = sessions[i].model
@@ -265,14 +270,36 @@ class Population:
             if bar is not None:
                 bar.close()
         interrupted = stop.raised is not None
-        for i, s in enumerate(sessions):
-            if outcomes[i] is not None:
-                continue
-            s.model.end_epochs()
-            done = s.finish(interrupted)
+        pending = [i for i in range(len(sessions)) if outcomes[i] is None]
+        for i in pending:
+            sessions[i].model.end_epochs()
+        finals = {} if interrupted else self._final_rows(pending)
+        for i in pending:
+            s = sessions[i]
+            done = s.finish(interrupted, finals.get(i))
             outcomes[i] = MemberOutcome(self.members[i], "interrupted" if interrupted else "finished",
                                         result=s.result(done, interrupted))
         return outcomes  # type: ignore[return-value]
+
+    def _final_rows(self, members: list[int]) -> dict[int, dict[str, Any]]:
+        """Every member's final J_det row in one rollout (the same bits as each member's own
+        ``evaluate_det``); a member whose row is non-finite is left out (its ``finish`` rolls it
+        alone and raises)."""
+        from mollirl.common.algorithm import EpochAlgorithm
+
+        if not members:
+            return {}
+        models = [self.sessions[i].model for i in members]
+        rows, _, blocks = concat_rows([(m.det_rows(), 0) for m in models])
+        gamma = np.array([m.gamma for m in models], dtype=np.float64)  # one row per member
+        result = self._backend_for(rows.n_rows).run(rows, horizon=models[0].horizon, gamma=gamma)
+        out = {}
+        for i, block in zip(members, blocks):
+            try:
+                out[i] = EpochAlgorithm.final_metrics(result, int(block.det[0]))
+            except NonFiniteError:
+                pass
+        return out
 
     def close(self) -> None:
         for s in getattr(self, "sessions", []):

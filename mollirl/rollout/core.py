@@ -219,6 +219,10 @@ class Buffers:
     rewards: np.ndarray  # (T, B)
     alive: np.ndarray  # (T, B) bool
     dones: np.ndarray  # (T, B) bool
+    #: (T, B) discounted returns-to-go when computed once for many parts' rows (a population's
+    #: REINFORCE members), with the per-column gamma they were computed with; None otherwise
+    rtg: np.ndarray | None = None
+    rtg_gamma: np.ndarray | None = None
 
     @classmethod
     def allocate(cls, horizon: int, rows: int, obs_dim: int, action_dim: int) -> Buffers:
@@ -239,6 +243,7 @@ class Buffers:
             arr.fill(0.0)
         self.alive.fill(True)
         self.dones.fill(False)
+        self.rtg = self.rtg_gamma = None
 
     def end_row(self, rows: np.ndarray, t: int) -> None:
         """Rows ``rows`` ended after step t: their later steps are not part of an episode."""
@@ -293,7 +298,9 @@ class RolloutResult:
             b = self.buffers
             buffers = Buffers(obs=b.obs[:, block.train], actions=b.actions[:, block.train],
                               rewards=b.rewards[:, block.train], alive=b.alive[:, block.train],
-                              dones=b.dones[:, block.train])
+                              dones=b.dones[:, block.train],
+                              rtg=None if b.rtg is None else b.rtg[:, block.train],
+                              rtg_gamma=None if b.rtg_gamma is None else b.rtg_gamma[block.train])
         return RolloutResult(discounted=self.discounted[idx], undiscounted=self.undiscounted[idx],
                              lengths=self.lengths[idx], final_obs=self.final_obs[idx], diverged=self.diverged[idx],
                              nonfinite=self.nonfinite[idx], truncated=self.truncated[idx], stopped=self.stopped,
@@ -310,8 +317,10 @@ class ActionMaker:
         self.noise = rows.noise
         self.noise_index = rows.row_noise_index()
         K = 0 if rows.noise is None else rows.noise.shape[1]
-        # the default layout (rows 0..K-1 noisy, the others not) is a slice: no gather per step
-        self.noise_slice = rows.noise is not None and rows.noise_index is None
+        # the default layout (rows 0..K-1 noisy in order, the others not; also what concat_rows builds
+        # from default parts) is a slice: no gather per step (the same additions)
+        self.noise_slice = rows.noise is not None and (rows.noise_index is None or (
+            np.array_equal(self.noise_index[:K], np.arange(K)) and bool(np.all(self.noise_index[K:] == -1))))
         self.K = K
         self.first = rows.first_actions
         self._live_mean: tuple[np.ndarray, BatchedMean] | None = None

@@ -247,29 +247,53 @@ def prepare(config: RunConfig, envs: Envs | None = None) -> Prepared:
 TENSORBOARD_FLUSH_SECONDS = 2.0
 
 
-def _throttle_flush(writer, seconds: float) -> None:
-    """Make ``writer.flush()`` (SB3 calls it at every dump) write to disk at most every ``seconds``;
-    ``close()`` still flushes everything."""
-    flush = writer.flush
-    last = [time.monotonic()]
+def _tensorboard_format(folder: str):
+    """SB3's TensorBoard output with a dump's scalars written as one event (one ``Summary`` of all
+    ``train/`` values at that step: what TensorBoard reads from ``add_scalar`` calls, an event per
+    dump instead of one per key) and the file flushed at most every
+    :data:`TENSORBOARD_FLUSH_SECONDS` (``close()`` flushes everything)."""
+    from stable_baselines3.common.logger import TensorBoardOutputFormat
+    from torch.utils.tensorboard.summary import Summary, scalar
 
-    def throttled() -> None:
-        now = time.monotonic()
-        if now - last[0] >= seconds:
-            last[0] = now
-            flush()
+    class BatchedTensorBoardFormat(TensorBoardOutputFormat):
+        def __init__(self, folder: str) -> None:
+            super().__init__(folder)
+            self._last_flush = time.monotonic()
+            self._flush = self.writer.flush
+            self.writer.flush = self._maybe_flush  # SB3's write() calls it for the other value types
 
-    writer.flush = throttled
+        def _maybe_flush(self) -> None:
+            now = time.monotonic()
+            if now - self._last_flush >= TENSORBOARD_FLUSH_SECONDS:
+                self._last_flush = now
+                self._flush()
+
+        def write(self, key_values, key_excluded, step: int = 0) -> None:
+            values, rest, rest_excluded = [], {}, {}
+            for key in sorted(key_values):
+                value, excluded = key_values[key], key_excluded.get(key)
+                if excluded is not None and "tensorboard" in excluded:
+                    continue
+                if isinstance(value, np.ScalarType) and not isinstance(value, (str, bytes)):
+                    values.extend(scalar(key, float(value)).value)
+                else:
+                    rest[key], rest_excluded[key] = value, excluded
+            if values:
+                self.writer.file_writer.add_summary(Summary(value=values), step)
+            if rest:
+                super().write(rest, rest_excluded, step)
+            else:
+                self._maybe_flush()
+
+    return BatchedTensorBoardFormat(folder)
 
 
 def _configure_logger(run_dir: Path, resume_epoch: int | None):
-    from stable_baselines3.common.logger import Logger, TensorBoardOutputFormat
+    from stable_baselines3.common.logger import Logger
 
     from mollirl.training.metrics import MetricsCSVWriter
 
-    tensorboard = TensorBoardOutputFormat(str(run_dir))
-    _throttle_flush(tensorboard.writer, TENSORBOARD_FLUSH_SECONDS)
-    formats = [tensorboard, MetricsCSVWriter(run_dir / "metrics.csv", resume_epoch)]
+    formats = [_tensorboard_format(str(run_dir)), MetricsCSVWriter(run_dir / "metrics.csv", resume_epoch)]
     return Logger(folder=str(run_dir), output_formats=formats)
 
 
@@ -392,8 +416,12 @@ class RunSession:
         self.model.logger.close()
         return NonFiniteError(message)
 
-    def finish(self, interrupted: bool) -> int:
-        """Checkpoint; unless interrupted, the final policy's row, ``model.zip`` and the HParams. Returns the epochs done."""
+    def finish(self, interrupted: bool, final: dict[str, Any] | None = None) -> int:
+        """Checkpoint; unless interrupted, the final policy's row, ``model.zip`` and the HParams. Returns the epochs done.
+
+        :param final: the final policy's :func:`~mollirl.common.algorithm.det_metrics` when already
+            rolled (a population rolls every member's row at once); default: ``model.evaluate_det()``.
+        """
         from stable_baselines3.common.logger import HParam
 
         from mollirl.training.checkpoint import save_checkpoint
@@ -401,7 +429,7 @@ class RunSession:
         model, config = self.model, self.config
         epochs_done = save_checkpoint(model, self.run_dir)
         if not interrupted:
-            self.final = model.evaluate_det()
+            self.final = model.evaluate_det() if final is None else final
             _record_final(model, config, self.final)
             model.save(self.run_dir / "model.zip")
             model.logger.record(
