@@ -1,10 +1,23 @@
-"""Shared command-line plumbing: one-line errors with exit code 2, never a traceback."""
+"""Shared command-line plumbing: one-line errors, never a traceback.
+
+- bad input (``ValueError``, including :class:`UsageError` from the parsers): ``prog: error: ...``
+  on stderr, exit code 2;
+- faults of the machine (``OSError``: a full disk, a read-only folder, a missing permission):
+  ``prog: error: ...`` naming the file or folder, exit code 1;
+- a path that is a file where a folder is needed (``NotADirectoryError``, ``FileExistsError``):
+  bad input, exit code 2;
+- a closed output pipe (``... | head``): quiet, exit code 141 (128 + SIGPIPE), as shells report it;
+- Ctrl-C outside a training loop (which handles it itself): ``interrupted``, exit code 130.
+"""
 
 from __future__ import annotations
 
 import argparse
+import errno
+import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 
 class UsageError(ValueError):
@@ -12,17 +25,120 @@ class UsageError(ValueError):
 
 
 class ArgumentParser(argparse.ArgumentParser):
-    """argparse that raises :class:`UsageError` instead of printing usage and exiting."""
+    """argparse that raises :class:`UsageError` instead of printing usage and exiting; an unknown
+    flag is answered with the closest existing one (rl-zoo3's habit)."""
 
     def error(self, message: str):  # type: ignore[override]
         raise UsageError(message)
 
+    def parse_args(self, args=None, namespace=None):  # type: ignore[override]
+        args = list(sys.argv[1:] if args is None else args)
+        unknown = [a for a in args if self._unknown_flag(a)]
+        if unknown:  # before argparse's own checks (a missing required flag would hide the typo)
+            raise UsageError(f"unrecognized arguments: {' '.join(unknown)}{self.closest_flag(unknown)}")
+        parsed, extras = self.parse_known_args(args, namespace)
+        if extras:
+            raise UsageError(f"unrecognized arguments: {' '.join(extras)}{self.closest_flag(extras)}")
+        return parsed
+
+    def _known_flags(self) -> list[str]:
+        return [s for action in self._actions for s in action.option_strings]
+
+    def _unknown_flag(self, item: str) -> bool:
+        """Whether ``item`` looks like a flag no action takes (a unique prefix counts as known, as argparse's)."""
+        if not item.startswith("-") or item == "-" or item == "--":
+            return False
+        try:
+            float(item)
+            return False  # a negative number: a value
+        except ValueError:
+            pass
+        flag = item.split("=", 1)[0]
+        known = self._known_flags()
+        return flag not in known and not (flag.startswith("--") and any(k.startswith(flag) for k in known))
+
+    def closest_flag(self, extras: list[str]) -> str:
+        """``"; did you mean --x?"`` for the first unknown flag in ``extras`` with a close match, else ``""``."""
+        import difflib
+
+        known = self._known_flags()
+        for item in extras:
+            if item.startswith("-"):
+                close = difflib.get_close_matches(item.split("=", 1)[0], known, n=1, cutoff=0.6)
+                if close:
+                    return f"; did you mean {close[0]}?"
+        return ""
+
+
+#: OSError numbers that mean "the path given is the wrong kind of thing" (bad input, exit 2)
+_USAGE_ERRNOS = {errno.ENOTDIR, errno.EEXIST, errno.EISDIR, errno.ENAMETOOLONG}
+
+
+def os_error_line(exc: OSError) -> str:
+    """One line for an ``OSError``: what failed and on which path (``[Errno 28] ...`` left out)."""
+    what = {errno.ENOSPC: "no space left on the device", errno.EDQUOT: "disk quota exceeded",
+            errno.EROFS: "read-only file system", errno.EACCES: "permission denied",
+            errno.ENOTDIR: "a path component is a file, not a folder", errno.EEXIST: "exists and is a file",
+            errno.EISDIR: "is a folder, not a file"}.get(exc.errno, exc.strerror or type(exc).__name__)
+    paths = [p for p in (exc.filename, exc.filename2) if p]
+    line = f"{what}: {' -> '.join(map(str, paths))}" if paths else what
+    notes = [str(n) for n in getattr(exc, "__notes__", ())]  # what was kept or removed (``add_note``)
+    return "; ".join([line, *notes])
+
+
+def check_output_dir(path: str | Path, flag: str) -> Path:
+    """Check, before anything is written, that folders can be created under ``path``.
+
+    Walks up to the nearest existing ancestor: a file on the way is bad input
+    (``UsageError`` naming ``flag``); an ancestor that cannot be written (a read-only file
+    system, no permission) raises the ``OSError`` a write would raise (a fault, exit 1).
+    """
+    path = Path(path)
+    probe = path
+    while not probe.exists():
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if probe.exists() and not probe.is_dir():
+        if probe == path:
+            raise UsageError(f"{flag} {str(path)!r}: is a file, not a folder")
+        raise UsageError(f"{flag} {str(path)!r}: {str(probe)!r} is a file, not a folder")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        code = errno.EROFS if _read_only(probe) else errno.EACCES
+        raise OSError(code, os.strerror(code), str(probe))
+    return path
+
+
+def _read_only(path: Path) -> bool:
+    try:
+        return bool(os.statvfs(path).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
+
 
 def run_main(prog: str, body: Callable[[], int]) -> int:
-    """Run ``body``; turn ``ValueError`` into ``prog: error: ...`` on stderr and exit code 2."""
+    """Run ``body``; turn bad input and faults into one line on stderr (see the module docstring)."""
     try:
         return body()
+    except BrokenPipeError:
+        _silence_stdout()
+        return 141
+    except OSError as exc:
+        print(f"{prog}: error: {os_error_line(exc)}", file=sys.stderr)
+        return 2 if exc.errno in _USAGE_ERRNOS else 1
     except ValueError as exc:
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         print(f"{prog}: error: {message}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return 130
+
+
+def _silence_stdout() -> None:
+    """After a broken pipe: point stdout at /dev/null so the interpreter's final flush stays quiet."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass

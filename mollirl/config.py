@@ -46,6 +46,18 @@ class RunConfig:
     :param checkpoint_every: checkpoint every N epochs (0: only at the end and on a signal).
     :param n_threads: threads for batched MuJoCo stepping (None: all cores); set 1 when
         several runs share the machine.
+    :param save_freq: also keep the checkpoint of every epoch that is a multiple of this
+        (``checkpoints/epoch_NNNNNN.zip``, for ``--at epoch:N``); 0: only the latest is kept.
+    :param eval_freq: evaluate every N epochs (0: never): ``eval_episodes`` deterministic episodes
+        from the evaluation start, into ``evaluations.npz`` (SB3 ``EvalCallback``'s format) and
+        ``best_model.zip`` (the policy of the best mean evaluation return).
+    :param eval_episodes: episodes per evaluation, >= 1.
+    :param tensorboard_log: write the TensorBoard events to ``<tensorboard_log>/<env>/<algo>_<n>``
+        (rl-zoo3's layout) instead of the run folder; None: the run folder.
+    :param log_interval: print one line per N epochs to stdout (epoch, steps, J_det, J_sigma, sigma);
+        0: none. ``metrics.csv`` and TensorBoard get every epoch either way.
+    :param trained_agent: a ``model.zip`` of the same algorithm, env and policy: the new run starts
+        from its parameters (mean network, critic); sigma is the config's.
     """
 
     algo: str = "reinforce"
@@ -74,6 +86,12 @@ class RunConfig:
     n_threads: int | None = None
     device: str = "cpu"
     progress: bool = True
+    save_freq: int = 0
+    eval_freq: int = 0
+    eval_episodes: int = 5
+    tensorboard_log: str | None = None
+    log_interval: int = 0
+    trained_agent: str | None = None
 
     @property
     def steps_per_epoch(self) -> int:
@@ -92,26 +110,29 @@ class RunConfig:
         return dataclasses.asdict(self)
 
     def validate(self) -> RunConfig:
-        """Check every field; return self. Raises ``ValueError`` naming the field."""
-        self.sigma = check_sigma(self.sigma)
-        for name in ("epochs", "batch_episodes", "horizon"):
+        """Check every field; return self. Raises ``ValueError`` naming the flag (and the config key)."""
+        self.sigma = check_sigma(self.sigma, flag_name("sigma"))
+        for name in ("epochs", "batch_episodes", "horizon", "eval_episodes"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+                raise ValueError(f"{flag_name(name)} must be an integer >= 1, got {value!r}")
         if self.schedule_epochs is not None and (isinstance(self.schedule_epochs, bool)
                                                  or not isinstance(self.schedule_epochs, int)
                                                  or self.schedule_epochs < 1):
             raise ValueError(f"schedule_epochs must be an integer >= 1 or null, got {self.schedule_epochs!r}")
-        if not isinstance(self.checkpoint_every, int) or self.checkpoint_every < 0:
-            raise ValueError(f"checkpoint_every must be an integer >= 0, got {self.checkpoint_every!r}")
+        for name in ("checkpoint_every", "save_freq", "eval_freq", "log_interval"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"{flag_name(name)} must be an integer >= 0, got {value!r}")
         if not (isinstance(self.gamma, (int, float)) and 0.0 < self.gamma <= 1.0):
-            raise ValueError(f"gamma must be in (0, 1], got {self.gamma!r}")
+            raise ValueError(f"{flag_name('gamma')} must be in (0, 1], got {self.gamma!r}")
         if not (isinstance(self.step_size, (int, float)) and math.isfinite(self.step_size) and self.step_size > 0):
-            raise ValueError(f"step_size must be a finite number > 0, got {self.step_size!r}")
+            raise ValueError(f"{flag_name('step_size')} must be a finite number > 0, got {self.step_size!r}")
         if self.baseline not in BASELINES:
-            raise ValueError(f"baseline must be one of {list(BASELINES)}, got {self.baseline!r}")
+            raise ValueError(f"{flag_name('baseline')} must be one of {list(BASELINES)}, got {self.baseline!r}")
         if self.policy_init not in POLICY_INITS:
-            raise ValueError(f"policy_init must be one of {list(POLICY_INITS)}, got {self.policy_init!r}")
+            raise ValueError(f"{flag_name('policy_init')} must be one of {list(POLICY_INITS)}, "
+                             f"got {self.policy_init!r}")
         if self.learn_sigma and self.sigma_schedule:
             raise ValueError("--learn-sigma and --sigma-schedule exclude each other: sigma is either trained or scheduled")
         if self.sigma_schedule:
@@ -120,15 +141,76 @@ class RunConfig:
                                            or self.n_threads < 1):
             raise ValueError(f"n_threads must be an integer >= 1 or null, got {self.n_threads!r}")
         if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
-            raise ValueError(f"seed must be an integer >= 0, got {self.seed!r}")
+            raise ValueError(f"{flag_name('seed')} must be an integer >= 0, got {self.seed!r}")
         for name in ("env_kwargs", "algo_kwargs", "policy_kwargs"):
             if not isinstance(getattr(self, name), dict):
-                raise ValueError(f"{name} must be a mapping, got {getattr(self, name)!r}")
+                raise ValueError(f"{flag_name(name)} must be a mapping, got {getattr(self, name)!r}")
+        if self.tensorboard_log is not None and not (isinstance(self.tensorboard_log, str) and self.tensorboard_log):
+            raise ValueError(f"{flag_name('tensorboard_log')} must be a folder, got {self.tensorboard_log!r}")
+        if self.trained_agent is not None:
+            path = Path(str(self.trained_agent))
+            if path.suffix != ".zip" or not path.is_file():
+                what = "is not a .zip file" if path.exists() else "does not exist"
+                raise ValueError(f"{flag_name('trained_agent')} {str(self.trained_agent)!r} {what} "
+                                 "(give a model.zip of python -m mollirl.train)")
+        self.device = check_device(self.device)
         return self
+
+
+def check_device(device: Any) -> str:
+    """``device`` if torch can use it on this machine, else ``ValueError`` naming ``--device``.
+
+    ``cpu`` always; ``cuda`` / ``cuda:N`` when this torch build sees that GPU; ``mps`` when
+    available. A name torch does not know, or a device this machine lacks, is refused (rather
+    than training on the CPU while ``config.yml`` says otherwise).
+    """
+    import torch as th
+
+    if not isinstance(device, str) or not device:
+        raise ValueError(f"--device must be a torch device name such as cpu or cuda, got {device!r}")
+    try:
+        parsed = th.device(device)
+    except (RuntimeError, ValueError):
+        raise ValueError(f"--device {device!r}: not a torch device (cpu, cuda, cuda:N, mps)") from None
+    if parsed.type == "cpu":
+        return device
+    if parsed.type == "cuda":
+        count = th.cuda.device_count() if th.cuda.is_available() else 0
+        if count == 0:
+            raise ValueError(f"--device {device!r}: this machine's torch {th.__version__} sees no CUDA device; "
+                             f"use --device cpu")
+        if parsed.index is not None and parsed.index >= count:
+            raise ValueError(f"--device {device!r}: there are {count} CUDA devices (cuda:0 .. cuda:{count - 1})")
+        return device
+    if parsed.type == "mps":
+        if not (getattr(th.backends, "mps", None) and th.backends.mps.is_available()):
+            raise ValueError(f"--device {device!r}: MPS is not available on this machine; use --device cpu")
+        return device
+    raise ValueError(f"--device {device!r}: mollirl trains on cpu, cuda or mps, not {parsed.type}")
 
 
 FIELDS = {f.name for f in dataclasses.fields(RunConfig)}
 DICT_FIELDS = ("env_kwargs", "algo_kwargs", "policy_kwargs")
+
+#: the command-line flag of a config key (``python -m mollirl.train``); keys without one are set with
+#: ``-params KEY:VALUE`` or in a ``-conf`` file
+FLAGS = {
+    "algo": "--algo", "env": "--env", "policy": "--policy", "policy_init": "--policy-init", "sigma": "--sigma",
+    "learn_sigma": "--learn-sigma", "sigma_schedule": "--sigma-schedule", "epochs": "--epochs",
+    "batch_episodes": "--batch-episodes", "horizon": "--horizon", "gamma": "--gamma", "step_size": "--step-size",
+    "baseline": "--baseline", "update": "--update", "seed": "--seed", "log_folder": "-f/--log-folder",
+    "env_kwargs": "--env-kwargs", "callbacks": "--callback", "plugins": "--plugin",
+    "checkpoint_every": "--checkpoint-every", "device": "--device", "progress": "--no-progress",
+    "save_freq": "--save-freq", "eval_freq": "--eval-freq", "eval_episodes": "--eval-episodes",
+    "tensorboard_log": "--tensorboard-log", "log_interval": "--log-interval", "trained_agent": "-i/--trained-agent",
+}
+
+
+def flag_name(key: str) -> str:
+    """How an error names config key ``key``: its flag and the key (``--batch-episodes (batch_episodes)``),
+    or ``key (-params key:VALUE)`` for a key without a flag."""
+    flag = FLAGS.get(key)
+    return f"{flag} ({key})" if flag else f"{key} (-params {key}:VALUE)"
 
 
 def parse_value(text: str) -> Any:

@@ -11,7 +11,16 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
+
 SCHEDULE_KINDS = ("constant", "linear", "exp", "cosine")
+
+
+_F32 = np.finfo(np.float32)
+#: the sigmas a float32 policy can hold: sigma^2 (the Gaussian's variance) times 100 (a noise of
+#: 10 standard deviations) finite, and sigma^2 / 100 a normal float32 (not flushed towards 0)
+SIGMA_MAX = float(np.sqrt(_F32.max / 100.0))
+SIGMA_MIN = float(np.sqrt(_F32.tiny * 100.0))
 
 
 def check_sigma(value: float, name: str = "sigma") -> float:
@@ -22,6 +31,9 @@ def check_sigma(value: float, name: str = "sigma") -> float:
         raise ValueError(f"{name} must be a number > 0, got {value!r}") from None
     if not math.isfinite(v) or v <= 0:
         raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+    if not SIGMA_MIN <= v <= SIGMA_MAX:
+        raise ValueError(f"{name} must be within [{SIGMA_MIN:.3g}, {SIGMA_MAX:.3g}] (the policy is float32: "
+                         f"sigma and sigma^2 x a noise of 100 must stay finite and normal), got {value!r}")
     return v
 
 

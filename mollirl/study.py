@@ -88,6 +88,8 @@ def build_parser() -> ArgumentParser:
     r.add_argument("--heartbeat", type=int, default=None,
                    help="seconds between a running trial's heartbeats; silent for 2x that = failed and retried (60)")
     r.add_argument("--report", action="store_true", help="only report the study (no new trials)")
+    r.add_argument("--no-progress", action="store_true",
+                   help="trial lines without the trials done of the budget and the ETAs (per worker, overall)")
     r.add_argument("--list", action="store_true", help="list the registered studies and exit")
     return p
 
@@ -143,6 +145,7 @@ def spec_from_args(args):
     spec = build_spec(options, config, study_name=study_name, storage=args.storage,
                       log_folder=args.log_folder, preset=args.preset)
     searched_config_conflicts(spec.dims, set(layer))
+    spec.progress = not args.no_progress
     return spec
 
 

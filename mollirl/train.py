@@ -15,15 +15,17 @@ import sys
 from pathlib import Path
 
 from mollirl import registry
-from mollirl.cli import ArgumentParser, run_main
-from mollirl.config import RunConfig, load_yaml, parse_key_values, resolve_config
+from mollirl.cli import ArgumentParser, check_output_dir, run_main
+from mollirl.config import RunConfig, load_yaml, parse_key_values
 
 PROG = "python -m mollirl.train"
 
 
 def build_parser() -> ArgumentParser:
-    p = ArgumentParser(prog=PROG, description="Train REINFORCE/PPO with a fixed, learnable or scheduled sigma.")
-    p.add_argument("--algo", default=None, help="algorithm (reinforce, ppo, or a plugin's); default reinforce")
+    p = ArgumentParser(prog=PROG, description="Train REINFORCE, PPO, TRPO or ARS (or a plugin's algorithm) with a "
+                                              "fixed, learnable or scheduled sigma.")
+    p.add_argument("--algo", default=None,
+                   help="algorithm: reinforce, ppo, trpo, ars, or a plugin's (--list); default reinforce")
     p.add_argument("--env", default=None, help="env short name or Gymnasium id; default double-pendulum")
     p.add_argument("--policy", default=None, help="mean network: linear or mlp (default: the env preset's)")
     p.add_argument("--policy-init", default=None, choices=["reference", "random", "zero"],
@@ -34,6 +36,9 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--sigma-schedule", default=None,
                    help="constant[:V] | linear:START:END | exp:START:END | cosine:START:END (per epoch)")
     p.add_argument("--epochs", type=int, default=None, help="number of updates")
+    p.add_argument("-n", "--n-timesteps", type=int, default=None, metavar="N",
+                   help="env steps to train instead of --epochs: N / (batch-episodes x horizon) epochs, rounded "
+                        "up (at least N steps, as SB3's learn())")
     p.add_argument("--batch-episodes", type=int, default=None, help="episodes per update (= parallel envs)")
     p.add_argument("--horizon", type=int, default=None, help="steps per episode")
     p.add_argument("--gamma", type=float, default=None, help="discount factor in (0, 1]")
@@ -45,15 +50,34 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--seeds", default=None, metavar="N|S1,S2,...",
                    help="train a population: seeds 0..N-1, or the seeds listed (times each --sigma value)")
     p.add_argument("-f", "--log-folder", default=None, help="root of run folders (default runs)")
-    p.add_argument("-conf", "--conf-file", default=None, help="YAML file of config keys (overrides the env preset)")
+    p.add_argument("-conf", "--conf-file", default=None,
+                   help="YAML file: config keys, flat or rl-zoo3's layout (one section per env); over the presets")
     p.add_argument("-params", "--hyperparams", nargs="+", default=None, metavar="KEY:VALUE",
-                   help="config keys or algorithm kwargs, e.g. -params n_epochs:5 baseline:none")
+                   help="config keys or algorithm kwargs, e.g. -params baseline:none gamma:0.95 "
+                        "(--algo ppo -params n_epochs:5)")
+    p.add_argument("--show-hyperparams", action="store_true",
+                   help="print the resolved hyperparameters of --algo on --env and where each came from; exit")
     p.add_argument("--env-kwargs", nargs="+", default=None, metavar="KEY:VALUE", help="env keyword arguments")
     p.add_argument("--callback", action="append", default=None, metavar="NAME[:k=v,...]",
                    help="add a registered callback (repeatable)")
     p.add_argument("--plugin", action="append", default=None, metavar="MODULE_OR_FILE",
                    help="import a plugin module or .py file first (repeatable)")
     p.add_argument("--checkpoint-every", type=int, default=None, help="epochs between checkpoints (0: end only)")
+    p.add_argument("--save-freq", type=int, default=None, metavar="N",
+                   help="also keep the checkpoint of every N-th epoch in checkpoints/ (for --at epoch:N); "
+                        "default 0: only the latest")
+    p.add_argument("--eval-freq", type=int, default=None, metavar="N",
+                   help="evaluate every N epochs: evaluations.npz (SB3 EvalCallback's format) and best_model.zip "
+                        "(--at best); default 0: never")
+    p.add_argument("--eval-episodes", type=int, default=None, metavar="N",
+                   help="deterministic episodes per evaluation (default 5)")
+    p.add_argument("--tensorboard-log", default=None, metavar="DIR",
+                   help="TensorBoard events in DIR/<env>/<algo>_<n> (rl-zoo3's layout) instead of the run folder")
+    p.add_argument("--log-interval", type=int, default=None, metavar="N",
+                   help="print a line (epoch, steps, J_det, J_sigma, sigma) every N epochs; default 0: none")
+    p.add_argument("-i", "--trained-agent", default=None, metavar="MODEL.zip",
+                   help="start a new run from this model's parameters (same algo, env and policy; sigma from "
+                        "--sigma)")
     p.add_argument("--resume", default=None, metavar="RUN_DIR", help="continue a run from its latest checkpoint")
     p.add_argument("--device", default=None, help="torch device (default cpu)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -66,7 +90,8 @@ def cli_layer(args) -> dict:
     layer = {}
     for key in ("policy", "policy_init", "sigma", "learn_sigma", "sigma_schedule", "epochs", "batch_episodes",
                 "horizon", "gamma", "step_size", "baseline", "update", "seed", "log_folder", "checkpoint_every",
-                "device"):
+                "device", "save_freq", "eval_freq", "eval_episodes", "tensorboard_log", "log_interval",
+                "trained_agent"):
         value = getattr(args, key)
         if value is not None:
             layer[key] = value
@@ -99,24 +124,51 @@ def list_registered(plugins: list[str]) -> str:
     return "\n".join(lines)
 
 
-def config_from_args(args) -> RunConfig:
-    """Resolve preset < YAML < CLI into one validated config."""
-    from mollirl.common.env_util import get_env_plugin
+def config_from_args(args, *, with_sources: bool = False):
+    """Resolve the layers (see :mod:`mollirl.hyperparams`) into one validated config.
 
-    plugins = list(args.plugin or [])
-    registry.load_all_plugins(plugins)
-    yaml_layer = load_yaml(args.conf_file) if args.conf_file else {}
-    algo = args.algo or yaml_layer.pop("algo", None) or "reinforce"
-    yaml_layer.pop("algo", None)
-    env = args.env or yaml_layer.get("env") or RunConfig.env
-    plugin = get_env_plugin(env)
-    algo_plugin = registry.get("algos", algo)
-    preset = {**plugin.preset, **algo_plugin.defaults}
-    return resolve_config(env, algo, yaml_layer, cli_layer(args), preset)
+    ``-n/--n-timesteps N`` (or a zoo file's ``n_timesteps``) sets ``epochs = ceil(N / steps_per_epoch)``:
+    at least N env steps, as SB3's ``learn()`` rounds up to whole rollouts. With ``with_sources``,
+    returns ``(config, sources, notes)`` (:func:`mollirl.hyperparams.resolve_with_sources`).
+    """
+    import math
+
+    from mollirl.hyperparams import conf_layer, resolve_with_sources
+
+    registry.load_all_plugins(list(args.plugin or []))
+    conf = None
+    algo, env = args.algo, args.env
+    if args.conf_file:
+        keys, source = conf_layer(args.conf_file, env)
+        algo = algo or keys.get("algo")
+        env = env or keys.get("env")
+        conf = ({k: v for k, v in keys.items() if k not in ("algo", "n_timesteps")}, source)
+        n_timesteps = keys.get("n_timesteps")
+        conf_algo, conf_env = keys.get("algo"), keys.get("env")
+    else:
+        n_timesteps = conf_algo = conf_env = None
+    algo, env = algo or "reinforce", env or RunConfig.env
+    cli = cli_layer(args)
+    if args.n_timesteps is not None:
+        if args.epochs is not None:
+            raise ValueError("give -n/--n-timesteps N (env steps) or --epochs N (updates), not both")
+        n_timesteps = args.n_timesteps
+    config, sources, notes = resolve_with_sources(env, algo, conf, cli)
+    sources["algo"] = "the command line" if args.algo else (conf[1] if conf_algo else "default")
+    sources["env"] = "the command line" if args.env else (conf[1] if conf and env == conf_env else "default")
+    if n_timesteps is not None and "epochs" not in cli:
+        if isinstance(n_timesteps, bool) or not isinstance(n_timesteps, int) or n_timesteps < 1:
+            raise ValueError(f"-n/--n-timesteps must be an integer >= 1, got {n_timesteps!r}")
+        config.epochs = math.ceil(n_timesteps / config.steps_per_epoch)
+        sources["epochs"] = (f"-n {n_timesteps} / {config.steps_per_epoch} steps per epoch, rounded up"
+                             if args.n_timesteps is not None else f"n_timesteps {n_timesteps} of {conf[1]}")
+        config.validate()
+    return (config, sources, notes) if with_sources else config
 
 
-def saved_config(run_dir: str | Path, epochs: int | None = None, no_progress: bool = False) -> RunConfig:
-    """The saved config of the run folder ``run_dir``; ``epochs`` may extend it."""
+def saved_config(run_dir: str | Path, epochs: int | None = None, no_progress: bool = False,
+                 device: str | None = None) -> RunConfig:
+    """The saved config of the run folder ``run_dir``; ``epochs`` may extend it, ``device`` move it."""
     run_dir = Path(run_dir)
     if not (run_dir / "config.yml").is_file():
         raise ValueError(f"--resume {str(run_dir)!r}: not a run folder (no config.yml)")
@@ -131,24 +183,65 @@ def saved_config(run_dir: str | Path, epochs: int | None = None, no_progress: bo
         config.epochs = epochs
     if no_progress:
         config.progress = False
+    if device is not None:
+        config.device = device
     return config.validate()
 
 
+#: the flags ``--resume`` takes besides the run folder (everything else is the run's own config)
+RESUME_FLAGS = ("--epochs", "--no-progress", "--device")
+
+
+def refuse_config_flags(parser: ArgumentParser, args) -> None:
+    """``--resume RUN`` uses the run's own config: any other flag given with it is refused, by name."""
+    allowed = {"resume", *(f.lstrip("-").replace("-", "_") for f in RESUME_FLAGS)}
+    given = [action.option_strings[-1] for action in parser._actions
+             if action.dest not in allowed and action.option_strings and action.dest != "help"
+             and getattr(args, action.dest, action.default) != action.default]
+    if given:
+        raise ValueError(f"--resume uses the run's own config; refused: {', '.join(given)} (with --resume only "
+                         f"{', '.join(RESUME_FLAGS)} may be given: --epochs to extend the run)")
+
+
+def check_resume_epochs(run_dir: str | Path, config: RunConfig, epochs: int | None) -> bool:
+    """``--epochs`` below the epochs done is refused. Returns whether the run is finished (its
+    ``model.zip`` holds the last of ``config.epochs``: nothing to continue)."""
+    from mollirl.training.checkpoint import load_checkpoint_state, model_epoch
+
+    done = int(load_checkpoint_state(run_dir)["epoch"])
+    if epochs is not None and epochs < done:
+        raise ValueError(f"--epochs {epochs}: run {str(run_dir)!r} has done {done} epochs already; "
+                         f"give --epochs N >= {done} (or leave it out to finish the planned {config.epochs})")
+    return done >= config.epochs and model_epoch(Path(run_dir) / "model.zip") == done
+
+
 def resume_config(args) -> RunConfig:
-    """The saved config of ``--resume RUN_DIR``; ``--epochs`` may extend it."""
-    return saved_config(args.resume, args.epochs, args.no_progress)
+    """The saved config of ``--resume RUN_DIR``; ``--epochs`` may extend it, ``--device`` move it."""
+    config = saved_config(args.resume, args.epochs, args.no_progress, args.device)
+    if check_resume_epochs(args.resume, config, args.epochs):
+        raise ValueError(f"--resume {args.resume!r}: the run is finished ({config.epochs} of {config.epochs} "
+                         f"epochs); give --epochs N > {config.epochs} to extend it")
+    return config
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
 
     def body() -> int:
+        from mollirl.hyperparams import format_sources
         from mollirl.population.grid import is_population, parse_seeds, parse_sigmas
 
-        args = build_parser().parse_args(argv)
+        parser = build_parser()
+        args = parser.parse_args(argv)
         if args.list:
             print(list_registered(list(args.plugin or [])))
             return 0
+        if args.resume:
+            if not Path(args.resume).is_dir():
+                raise ValueError(f"--resume {args.resume!r}: not a run folder (no such folder)")
+            refuse_config_flags(parser, args)
+        else:
+            check_output_dir(args.log_folder or RunConfig.log_folder, "-f/--log-folder")
         if args.resume and is_population(args.resume):
             return resume_population(args, argv)
         sigmas = parse_sigmas(args.sigma) if args.sigma is not None else None
@@ -161,7 +254,14 @@ def main(argv: list[str] | None = None) -> int:
             args.sigma = None if sigmas is None else sigmas[0]
             if seeds is not None:
                 args.seed = seeds[0]
-            config = config_from_args(args)
+            config, sources, notes = config_from_args(args, with_sources=True)
+            if args.show_hyperparams:
+                print(format_sources(config, sources))
+                for note in notes:
+                    print(f"note: {note}")
+                return 0
+            for note in notes:
+                print(f"{PROG}: note: {note}", file=sys.stderr)
             if len(sigmas or [0]) > 1 or len(seeds or [0]) > 1:
                 return train_population(config, sigmas or [config.sigma], seeds or [config.seed], argv)
         from mollirl.common.errors import NonFiniteError
@@ -204,11 +304,11 @@ def resume_population(args, argv: list[str]) -> int:
     members, done = [], []
     for m in read_manifest(folder):
         run_dir = folder / m["dir"]
-        config = saved_config(run_dir, args.epochs, args.no_progress)
+        config = saved_config(run_dir, args.epochs, args.no_progress, args.device)
         if (run_dir / "stopped.txt").is_file():
             done.append(MemberOutcome(Member(config, run_dir, label=m["dir"]), "stopped",
                                       reason=(run_dir / "stopped.txt").read_text().strip()))
-        elif (run_dir / "model.zip").is_file() and args.epochs is None:
+        elif check_resume_epochs(run_dir, config, args.epochs):
             done.append(MemberOutcome(Member(config, run_dir, label=m["dir"]), "done"))
         else:
             members.append(Member(config, run_dir, resume=True, argv=argv, label=m["dir"]))

@@ -151,6 +151,56 @@ def _require(suffix: str) -> None:
             raise ValueError(f"writing {suffix} needs {package}: install mollirl[video]") from None
 
 
+def check_video_dependencies(suffix: str) -> None:
+    """Raise ``ValueError`` unless the libraries that write ``suffix`` (``".mp4"`` or ``".gif"``) are installed."""
+    suffix = suffix.lower()
+    if suffix not in VIDEO_SUFFIXES:
+        raise ValueError(f"video format must be one of {list(VIDEO_SUFFIXES)}, got {suffix!r}")
+    _require(suffix)
+
+
+def check_video_path(path: str | os.PathLike[str]) -> Path:
+    """Check, before any frame is made, that :func:`write_video` can write ``path``; return it as a Path.
+
+    :raises ValueError: unless ``path`` ends in ``.mp4`` or ``.gif`` (any case), is not a folder, its
+        folder exists and is writable, and the libraries its suffix needs are installed.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in VIDEO_SUFFIXES:
+        raise ValueError(f"video path must end in one of {list(VIDEO_SUFFIXES)}, got {str(path)!r}")
+    if path.is_dir():
+        raise ValueError(f"video path {str(path)!r} is a folder")
+    if not path.parent.is_dir():
+        what = "is not a folder" if path.parent.exists() else "does not exist"
+        raise ValueError(f"folder {str(path.parent)!r} of video {str(path)!r} {what}")
+    if not os.access(path.parent, os.W_OK | os.X_OK):
+        raise ValueError(f"folder {str(path.parent)!r} of video {str(path)!r} is not writable")
+    _require(suffix)
+    return path
+
+
+def gif_frame_stride(fps: float, tolerance: float = 0.05) -> int:
+    """The k such that every k-th frame of a clip at ``fps``, written as a GIF at ``fps / k``, plays in real time.
+
+    GIF delays are whole hundredths of a second, so a GIF at ``fps / k`` plays at the speed
+    ``(100 k / fps) / round(100 k / fps)`` of real time. The smallest k with ``fps / k <= GIF_MAX_FPS``
+    whose speed is within ``tolerance`` of 1; among the first four candidates, else the smallest k
+    with ``fps / k <= GIF_MAX_FPS``. 125 fps (hopper-stand) gives 5 (25 fps), 100 fps (the pendulums)
+    2 (50 fps), 10 fps (the quadrotor) 1.
+
+    :raises ValueError: unless ``fps`` is a finite number > 0.
+    """
+    if not (isinstance(fps, (int, float, np.integer, np.floating)) and math.isfinite(fps) and fps > 0):
+        raise ValueError(f"fps must be a finite number > 0, got {fps!r}")
+    first = max(1, math.ceil(fps / GIF_MAX_FPS - 1e-9))
+    for k in range(first, first + 4):
+        delay = 100.0 * k / fps  # hundredths of a second per frame
+        if round(delay) >= 1 and abs(delay / round(delay) - 1.0) <= tolerance:
+            return k
+    return first
+
+
 def _write_mp4(tmp: Path, frames: Iterable[object], fps: float) -> int:
     import imageio
 
@@ -200,7 +250,7 @@ def write_video(frames: Iterable[np.ndarray], path: str | os.PathLike[str], fps:
     :param path: the file to write, ending in ``.mp4`` or ``.gif`` (any case); its folder must exist.
     :param fps: frames per second of playback, finite and > 0 (an env's ``metadata["render_fps"]``).
     :return: ``path`` as a :class:`~pathlib.Path`.
-    :raises ValueError: on an unknown suffix, a missing folder, a bad ``fps``, no frames,
+    :raises ValueError: on an unknown suffix, a missing or unwritable folder, a bad ``fps``, no frames,
         a frame of the wrong dtype or shape, or imageio / imageio-ffmpeg / Pillow missing
         (``install mollirl[video]``).
     """
@@ -210,8 +260,7 @@ def write_video(frames: Iterable[np.ndarray], path: str | os.PathLike[str], fps:
         raise ValueError(f"video path must end in one of {list(VIDEO_SUFFIXES)}, got {str(path)!r}")
     if not (isinstance(fps, (int, float, np.integer, np.floating)) and math.isfinite(fps) and fps > 0):
         raise ValueError(f"fps must be a finite number > 0, got {fps!r}")
-    if not path.parent.is_dir():
-        raise ValueError(f"folder {str(path.parent)!r} of video {str(path)!r} does not exist")
+    check_video_path(path)
     fps = float(fps)
     if suffix == ".gif" and fps > GIF_MAX_FPS:
         warnings.warn(
@@ -219,11 +268,13 @@ def write_video(frames: Iterable[np.ndarray], path: str | os.PathLike[str], fps:
             f"so it plays slower than real time; pass every k-th frame at fps/k (<= {GIF_MAX_FPS:g}) or write .mp4",
             stacklevel=2,
         )
-    _require(suffix)
     write = _write_mp4 if suffix == ".mp4" else _write_gif
     tmp = path.with_name(f".{path.stem}.{secrets.token_hex(4)}.partial{path.suffix}")
-    with open(tmp, "xb"):  # reserve the name, with the permissions a normal file would get
-        pass
+    try:
+        with open(tmp, "xb"):  # reserve the name, with the permissions a normal file would get
+            pass
+    except OSError as exc:  # e.g. a read-only folder that os.access did not see (root on a read-only mount)
+        raise ValueError(f"cannot write video {str(path)!r}: {exc.strerror or exc}") from None
     try:
         n_frames = write(tmp, frames, fps)
         if n_frames == 0:
@@ -238,4 +289,5 @@ def write_video(frames: Iterable[np.ndarray], path: str | os.PathLike[str], fps:
     return path
 
 
-__all__ = ["GL_BACKENDS", "gl_backend_works", "has_display", "select_gl_backend", "write_video"]
+__all__ = ["GL_BACKENDS", "check_video_dependencies", "check_video_path", "gif_frame_stride", "gl_backend_works",
+           "has_display", "select_gl_backend", "write_video"]

@@ -306,3 +306,22 @@ def test_analytic_env_gif(tmp_path, env_id):
     back = _read(path)
     assert back.shape[:3] == (5, 400, 400)
     assert back[..., :3].std() > 1
+
+
+@pytest.mark.parametrize("fps, k", [(125, 5), (100, 2), (10, 1), (50, 1), (60, 3), (1000, 20)])
+def test_gif_frame_stride_plays_in_real_time(fps, k):
+    assert video.gif_frame_stride(fps) == k
+    delay = 100.0 * k / fps  # hundredths of a second per GIF frame
+    assert fps / k <= video.GIF_MAX_FPS and abs(delay / round(delay) - 1) <= 0.05
+
+
+def test_check_video_path(tmp_path):
+    (tmp_path / "file").write_text("x")
+    (tmp_path / "dir.mp4").mkdir()
+    assert video.check_video_path(tmp_path / "a.GIF") == tmp_path / "a.GIF"
+    for path, match in ((tmp_path / "a.webm", "must end in"), (tmp_path / "dir.mp4", "is a folder"),
+                        (tmp_path / "file" / "a.mp4", "is not a folder"), (tmp_path / "no" / "a.mp4", "does not exist")):
+        with pytest.raises(ValueError, match=match):
+            video.check_video_path(path)
+    with pytest.raises(ValueError, match="video format must be one of"):
+        video.check_video_dependencies(".avi")

@@ -7,7 +7,8 @@ the :class:`~mollirl.common.algorithm.EpochAlgorithm` arguments the trainer
 passes to every algorithm (``horizon``, ``planned_epochs``, ``sigma_schedule``,
 ``eval_options``, ``rollout_env``). The ``policies`` entries name
 :class:`~mollirl.policies.GaussianPolicy` (as a ``"module:Class"`` string) with
-its mean network in ``meta["mean_net"]``.
+its mean network in ``meta["mean_net"]``. Their hyperparameters are in
+``mollirl/hyperparams/<algo>.yml`` (``defaults`` reads its ``default`` section).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from mollirl.common.plugins import AlgoPlugin
+from mollirl.hyperparams import FilePreset
 from mollirl.registry import register
 
 
@@ -60,22 +62,23 @@ def _build_ars(config, env, policy_kwargs: dict[str, Any], **contract: Any):
                         **contract, **kwargs)
 
 
-register("algos", "reinforce", AlgoPlugin(cls="mollirl.algos.reinforce:REINFORCE", build=_build_reinforce),
+register("algos", "reinforce", AlgoPlugin(cls="mollirl.algos.reinforce:REINFORCE", build=_build_reinforce,
+                                          defaults=FilePreset("reinforce", "default")),
          help="REINFORCE, whole episodes, normalized gradient steps (the paper's)")
 register("algos", "ppo",
          AlgoPlugin(cls="mollirl.algos.ppo:MollifiedPPO",
                     build=_build_actor_critic("MollifiedPPO", {"batch_size": lambda c: min(c.steps_per_epoch, 1000),
                                                                "n_epochs": 10}),
-                    defaults={"step_size": 3e-4, "update": "adam"}),
+                    defaults=FilePreset("ppo", "default")),
          help="SB3 PPO with mollirl's Gaussian policies (fixed/learnable/scheduled sigma)")
 register("algos", "trpo",
          AlgoPlugin(cls="mollirl.algos.ppo:MollifiedTRPO",
                     build=_build_actor_critic("MollifiedTRPO", {"batch_size": lambda c: min(c.steps_per_epoch, 1000)}),
-                    defaults={"step_size": 1e-3, "update": "adam"}),
+                    defaults=FilePreset("trpo", "default")),
          help="sb3-contrib TRPO with mollirl's Gaussian policies (action-space sigma)")
 register("algos", "ars",
          AlgoPlugin(cls="mollirl.algos.ars:MollifiedARS", build=_build_ars,
-                    defaults={"step_size": 0.02, "update": "adam"}),
+                    defaults=FilePreset("ars", "default")),
          help="sb3-contrib ARS: Gaussian smoothing in parameter space; --sigma is delta_std")
 
 

@@ -39,3 +39,14 @@ register("callbacks", "landscape", _landscape,
               "landscape:every=10,grid=11,dims=1,radius=1,directions=random,mode=both,episodes=8")
 register("callbacks", "q-landscape", _q_landscape,
          help="Q(s0, a) over the action plane every N epochs into landscapes/q/: q-landscape:every=10,grid=21")
+
+
+def _video(context, **options):
+    from mollirl.callbacks.video import video_callback
+
+    return video_callback(context, **options)
+
+
+register("callbacks", "video", _video,
+         help="a clip of the deterministic policy every N epochs (+ start, end) into videos/ and TensorBoard: "
+              "video:every=10,format=mp4,tensorboard=true,tb_size=240,fast=true")

@@ -5,8 +5,9 @@ Importing this module registers ``mollirl/PlanarQuadrotor-v0``,
 ``mollirl/HopperStand-v0`` with Gymnasium (string entry points: no MuJoCo import
 until the hopper is made) and the short names ``quadrotor``, ``double-pendulum``,
 ``single-pendulum``, ``hopper-stand`` in mollirl's ``envs`` registry, each with
-the paper's training preset (the single pendulum's, which the paper does not
-give, mirrors the double pendulum's with the random tanh-MLP of Figure 2).
+the paper's training preset, read from ``mollirl/hyperparams/reinforce.yml`` (their
+single source; the single pendulum's, which the paper does not give, mirrors the
+double pendulum's with the random tanh-MLP of Figure 2).
 
 ``EnvPlugin``, ``get_env_plugin`` and ``make_vec_env`` live in
 :mod:`mollirl.common.env_util` and are re-exported here for plugins.
@@ -20,6 +21,7 @@ from typing import Any
 import gymnasium as gym
 
 from mollirl.common.env_util import EnvPlugin, get_env_plugin, make_vec_env
+from mollirl.hyperparams import FilePreset
 from mollirl.registry import register
 
 #: steps per episode of every built-in env (the paper's horizon)
@@ -83,8 +85,7 @@ register(
     EnvPlugin(
         gym_id="mollirl/PlanarQuadrotor-v0",
         make_vec=_analytic_vec("mollirl.envs.quadrotor:PlanarQuadrotorEnv"),
-        preset=dict(policy="linear", policy_init="reference", sigma=0.1, batch_episodes=16, epochs=50,
-                    horizon=1000, gamma=0.99, step_size=0.001),
+        preset=FilePreset("reinforce", "quadrotor"),
         eval_start=_analytic_start,
         reference=_quadrotor_reference,
     ),
@@ -95,8 +96,7 @@ register(
     EnvPlugin(
         gym_id="mollirl/DoublePendulum-v0",
         make_vec=_analytic_vec("mollirl.envs.double_pendulum:DoublePendulumEnv"),
-        preset=dict(policy="linear", policy_init="reference", sigma=0.5, batch_episodes=16, epochs=50,
-                    horizon=1000, gamma=0.99, step_size=1.0),
+        preset=FilePreset("reinforce", "double-pendulum"),
         eval_start=_analytic_start,
         reference=_double_pendulum_reference,
     ),
@@ -107,9 +107,7 @@ register(
     EnvPlugin(
         gym_id="mollirl/SinglePendulum-v0",
         make_vec=_analytic_vec("mollirl.envs.single_pendulum:SinglePendulumEnv"),
-        # not in the paper: the double pendulum's preset with Figure 2's random tanh-MLP policy
-        preset=dict(policy="mlp", policy_init="random", sigma=0.5, batch_episodes=16, epochs=50,
-                    horizon=1000, gamma=0.99, step_size=1.0, policy_kwargs={"hidden": 16, "bias": False}),
+        preset=FilePreset("reinforce", "single-pendulum"),  # not in the paper (see reinforce.yml)
         eval_start=_analytic_start,
     ),
     help="single pendulum stabilization, the double pendulum's first link alone (paper Fig. 2b), 2 states, 1 torque",
@@ -119,8 +117,7 @@ register(
     EnvPlugin(
         gym_id="mollirl/HopperStand-v0",
         make_vec=_hopper_vec,
-        preset=dict(policy="mlp", policy_init="random", sigma=0.05, batch_episodes=32, epochs=100,
-                    horizon=1000, gamma=0.99, step_size=1.0, policy_kwargs={"hidden": 16, "bias": False}),
+        preset=FilePreset("reinforce", "hopper-stand"),
         eval_start=_hopper_start,
     ),
     help="MuJoCo Hopper-v5 standing still (paper App. F.1, Fig. 6), 11 obs, 3 actions",

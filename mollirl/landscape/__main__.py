@@ -23,13 +23,13 @@ from pathlib import Path
 from mollirl.cli import ArgumentParser, run_main
 
 PROG = "python -m mollirl.landscape"
-PROGRESS_MIN_STEPS = 5_000_000  # env steps above which a progress bar is shown
+PROGRESS_DELAY = 2.0  # s a stage runs before its progress bar appears (a quick landscape shows none)
 
 
 def build_parser() -> ArgumentParser:
     p = ArgumentParser(prog=PROG, description="Landscapes J(theta), J_sigma(theta) or Q(s0, a) around a policy.")
     p.add_argument("--run", default=None, metavar="DIR", help="a run folder of python -m mollirl.train")
-    p.add_argument("--at", default="final", help="initial | final | epoch:N (with --run; default final)")
+    p.add_argument("--at", default="final", help="initial | final | best | epoch:N (with --run; default final)")
     p.add_argument("--env", default=None, help="an env short name or Gymnasium id (instead of --run)")
     p.add_argument("--center", default="reference", help="with --env: reference | random | zero (default reference)")
     p.add_argument("--grid", type=int, default=21, help="points per axis, >= 3 (default 21; odd includes the centre)")
@@ -96,7 +96,8 @@ def _default_output(args, problem) -> Path:
 
 
 class _ProgressBars:
-    """One tqdm bar per stage (det, sigma, q) on stderr."""
+    """One tqdm bar per stage (det, sigma, q) on stderr, shown once the stage has run
+    :data:`PROGRESS_DELAY` seconds (with its ETA)."""
 
     def __init__(self) -> None:
         self.bars: dict = {}
@@ -107,7 +108,8 @@ class _ProgressBars:
         bar = self.bars.get(stage)
         if bar is None:
             self.close()  # the previous stage is done
-            bar = self.bars[stage] = tqdm(total=total, desc=stage, unit="step", file=sys.stderr, leave=False)
+            bar = self.bars[stage] = tqdm(total=total, desc=stage, unit="step", file=sys.stderr, leave=False,
+                                          delay=PROGRESS_DELAY)
         bar.update(done - bar.n)
 
     def close(self) -> None:
@@ -147,11 +149,7 @@ def main(argv: list[str] | None = None) -> int:
         out = Path(args.output) if args.output else _default_output(args, problem)
         if out.suffix != ".npz":
             out = out.with_name(out.name + ".npz")
-        n_points = args.grid ** (2 if args.q_landscape else args.dims)
-        per_point = 1 if (args.q_landscape or args.mode == "det") else (
-            args.episodes * (2 if args.mode == "all" else 1) + (1 if args.mode in ("both", "all") else 0))
-        bars = _ProgressBars() if (not args.no_progress and n_points * per_point * problem.horizon
-                                   >= PROGRESS_MIN_STEPS) else None
+        bars = None if args.no_progress else _ProgressBars()
         try:
             if args.q_landscape:
                 try:

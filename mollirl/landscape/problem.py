@@ -1,7 +1,7 @@
 """Where a landscape is taken: an env, a policy (structure + centre + sigma), horizon and gamma.
 
 Centres come from a run folder (:func:`problem_from_run`: ``initial``,
-``final`` or ``epoch:N``) or from an env's preset policy
+``final``, ``best`` or ``epoch:N``) or from an env's preset policy
 (:func:`problem_from_env`: ``reference``, ``random``, ``zero``).
 
 Which epochs of a run are available to ``epoch:N``:
@@ -9,6 +9,7 @@ Which epochs of a run are available to ``epoch:N``:
 - ``0`` (= ``initial``): rebuilt from ``config.yml`` with the run's seed (the
   policy init is deterministic given the seed);
 - the final epoch (= ``final``): ``model.zip`` (written when the run finished);
+- ``best``: ``best_model.zip``, the policy of the best evaluation (written by ``--eval-freq``), whatever its epoch;
 - the epochs of the checkpoints kept in ``checkpoints/`` (the latest, and those ``--save-freq`` keeps);
 - every epoch with a landscape snapshot ``landscapes/epoch_NNNN.npz`` (its
   ``centre`` is theta_N): train with ``--callback landscape:every=1`` to have them all.
@@ -218,14 +219,16 @@ def _set_sigma_exactly(policy: GaussianPolicy, sigma: np.ndarray) -> None:
 
 def problem_from_run(run_dir: str | Path, at: str = "final", *, horizon: int | None = None,
                      gamma: float | None = None) -> LandscapeProblem:
-    """A landscape problem around a run's policy at ``initial``, ``final`` or ``epoch:N``.
+    """A landscape problem around a run's policy at ``initial``, ``final``, ``best`` or ``epoch:N``.
 
     :param run_dir: a run folder of ``python -m mollirl.train``.
-    :param at: ``initial`` (theta_0), ``final`` (``model.zip``) or ``epoch:N`` (see the module docstring).
+    :param at: ``initial`` (theta_0), ``final`` (``model.zip``), ``best`` (``best_model.zip``, written by
+        ``--eval-freq``) or ``epoch:N`` (see the module docstring).
     :param horizon: default: the run's.
     :param gamma: default: the run's.
     :raises ValueError: for a folder that is not a run, has no model (no ``model.zip``
-        and no checkpoint), or lacks the requested epoch (the message lists the available ones).
+        and no checkpoint), lacks the requested epoch (the message lists the available ones) or,
+        for ``best``, has no ``best_model.zip``.
     """
     from mollirl import registry
     from mollirl.config import RunConfig, load_yaml
@@ -244,8 +247,14 @@ def problem_from_run(run_dir: str | Path, at: str = "final", *, horizon: int | N
     any_model = model_zip if model_zip.is_file() else checkpoints[-1] if checkpoints else None
     if any_model is None:
         raise ValueError(f"run folder {str(run_dir)!r} has no model (neither model.zip nor a checkpoint)")
+    best_zip = run_dir / "best_model.zip"
     if at == "initial":
         epoch = 0
+    elif at == "best":
+        if not best_zip.is_file():
+            raise ValueError(f"run folder {str(run_dir)!r} has no best_model.zip (train with --eval-freq N to keep "
+                             f"the best policy); use --at final or epoch:N")
+        epoch = None
     elif at == "final":
         if not model_zip.is_file():
             raise ValueError(f"run folder {str(run_dir)!r} has no model.zip (the run did not finish); "
@@ -254,12 +263,15 @@ def problem_from_run(run_dir: str | Path, at: str = "final", *, horizon: int | N
     else:
         m = re.fullmatch(r"epoch:(\d+)", at)
         if not m:
-            raise ValueError(f"--at must be initial, final or epoch:N, got {at!r}")
+            raise ValueError(f"--at must be initial, final, best or epoch:N, got {at!r}")
         epoch = int(m.group(1))
 
     if epoch is None:
-        policy, epoch = _load_policy(config, model_zip)
-        source = "model.zip"
+        source = "best_model.zip" if at == "best" else "model.zip"
+        policy, epoch = _load_policy(config, run_dir / source)
+    elif epoch == 0 and getattr(config, "trained_agent", None) and (run_dir / "initial.zip").is_file():
+        policy, _ = _load_policy(config, run_dir / "initial.zip")  # -i/--trained-agent: theta_0 is that model's
+        source = "initial.zip"
     elif epoch == 0:
         policy, _ = _load_policy(config, any_model)
         initial = policy_from_config(config)
@@ -286,7 +298,8 @@ def problem_from_run(run_dir: str | Path, at: str = "final", *, horizon: int | N
             if sigma is not None:
                 _set_sigma_exactly(policy, sigma)
     plugin = get_env_plugin(config.env)
-    name = f"final (epoch {epoch})" if at == "final" else "initial (epoch 0)" if epoch == 0 else f"epoch {epoch}"
+    name = (f"{at} (epoch {epoch})" if at in ("final", "best") else "initial (epoch 0)" if epoch == 0
+            else f"epoch {epoch}")
     return LandscapeProblem(
         env=config.env, policy=policy, horizon=int(horizon or config.horizon), gamma=float(gamma or config.gamma),
         env_kwargs=dict(config.env_kwargs), eval_options=_eval_options(plugin, config),

@@ -14,4 +14,9 @@ RESULTS = {
     "figure8": ("mollirl.reproduce.figure8", "quadrotor: the spike around theta*, training from theta*"),
     "heat": ("mollirl.reproduce.heat", "Prop. 4.1: L(mu, sigma^2) solves the heat equation; high frequencies decay"),
     "spaces": ("mollirl.reproduce.spaces", "REINFORCE (action-space sigma) vs ARS (parameter-space sigma)"),
+    "figure1": ("mollirl.reproduce.figure1", "hopper stand: J and J_sigma around theta_0 for sigma in {0.005, 0.05, 0.5, 5}"),
+    "figure2": ("mollirl.reproduce.figure2", "double vs single pendulum under random tanh MLPs: landscapes, Hölder, Lyapunov"),
+    "prop31": ("mollirl.reproduce.prop31", "Prop. 3.1: Hölder exponent predicted by the Lyapunov exponent vs measured"),
+    "theorem43": ("mollirl.reproduce.theorem43", "Thm. 4.3: does a learnable sigma shrink? (double pendulum, hopper)"),
+    "behaviour": ("mollirl.reproduce.behaviour", "Figs. 4, 5, 10-13: the trained hopper at each sigma (filmstrips, videos)"),
 }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -11,14 +12,20 @@ from typing import Any
 import numpy as np
 
 
-def jsonable(obj: Any) -> Any:
-    """Convert numpy values (and NaN/inf) into JSON-safe Python values."""
+def relative(path: str | Path, base: str | Path) -> str:
+    """``path`` relative to ``base`` (POSIX separators), so a summary names no folder of the machine."""
+    return Path(os.path.relpath(Path(path).resolve(), Path(base).resolve())).as_posix()
+
+
+def jsonable(obj: Any, base: Path | None = None) -> Any:
+    """Convert numpy values (and NaN/inf) into JSON-safe Python values; a ``Path`` (value or key)
+    becomes a path relative to ``base`` when given."""
     if isinstance(obj, dict):
-        return {str(k): jsonable(v) for k, v in obj.items()}
+        return {(jsonable(k, base) if isinstance(k, Path) else str(k)): jsonable(v, base) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [jsonable(v) for v in obj]
+        return [jsonable(v, base) for v in obj]
     if isinstance(obj, np.ndarray):
-        return jsonable(obj.tolist())
+        return jsonable(obj.tolist(), base)
     if isinstance(obj, (np.floating, float)):
         v = float(obj)
         return v if math.isfinite(v) else None
@@ -27,14 +34,14 @@ def jsonable(obj: Any) -> Any:
     if isinstance(obj, (np.bool_,)):
         return bool(obj)
     if isinstance(obj, Path):
-        return str(obj)
+        return str(obj) if base is None else relative(obj, base)
     return obj
 
 
 def write_summary(out: Path, name: str, summary: dict[str, Any]) -> Path:
-    """Write ``out/<name>.json`` (indent 1)."""
+    """Write ``out/<name>.json`` (indent 1); every ``Path`` in it relative to ``out``."""
     path = out / f"{name}.json"
-    path.write_text(json.dumps(jsonable(summary), indent=1))
+    path.write_text(json.dumps(jsonable(summary, Path(out)), indent=1))
     return path
 
 

@@ -1,10 +1,27 @@
-"""Figure 6 (hopper stand): training with sigma in {0.005, 0.05, 0.5, 5} x 5 seeds,
-the variance of each return sequence, and the deterministic landscapes around
-theta_0 and theta_100 with their Hölder exponents and high-frequency energy."""
+"""Figure 6 (hopper stand) on distributions: sigma in {0.005, 0.05, 0.5, 5} x 10 seeds, judged
+on medians, interquartile ranges and the fraction of seeds standing, under both readings
+of the training curves (:mod:`mollirl.reproduce.figure6_analysis`), with the saturation of
+the mean actions over epochs, two sensitivity variants, and the deterministic landscapes
+around theta_0 and theta_100 of the sigma = 0.05, seed 0 run.
+
+Variants (each trained as populations by :mod:`mollirl.reproduce.runs`):
+
+- ``main``: the paper's setup as we read it (REINFORCE, tanh MLP of width 16 without
+  biases, batch 32, 100 epochs, horizon 1000, gamma 0.99, normalized step 1, the
+  per-time-step mean baseline, actions clipped to [-1, 1]); ``OUT/runs/sigma_S/seed_K``.
+- ``tanh``: the same with a tanh-squashed action (:mod:`mollirl.reproduce.squashed`);
+  ``OUT/runs/tanh/sigma_S/seed_K``.
+- ``baseline-none``: the same without a baseline (``--baseline none``);
+  ``OUT/runs/baseline_none/sigma_S/seed_K``.
+
+Seed k starts from the same theta_0 in every sigma and variant. Checkpoints are kept
+every 10 epochs (``save_freq``) for the saturation path.
+"""
 
 from __future__ import annotations
 
-import json
+import importlib
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -14,67 +31,119 @@ from mollirl.config import RunConfig
 from mollirl.reproduce.runs import RunJob, load_history, run_jobs
 
 SIGMAS = (0.005, 0.05, 0.5, 5.0)
-FULL = dict(epochs=100, batch_episodes=32, horizon=1000, seeds=5, grid=21, slice_grid=101)
-QUICK = dict(epochs=3, batch_episodes=4, horizon=50, seeds=2, grid=5, slice_grid=11)
+FULL = dict(epochs=100, batch_episodes=32, horizon=1000, seeds=10, sensitivity_seeds=5, save_freq=10, grid=21,
+            slice_grid=101)
+QUICK = dict(epochs=3, batch_episodes=4, horizon=50, seeds=2, sensitivity_seeds=1, save_freq=1, grid=5,
+             slice_grid=11)
+VARIANTS = {  # name: (sub-folder of runs/, config changes)
+    "main": ("", {}),
+    "tanh": ("tanh", {"env": "hopper-stand-tanh", "plugins": ["mollirl.reproduce.squashed"]}),
+    "baseline-none": ("baseline_none", {"baseline": "none"}),
+}
 LANDSCAPE_SIGMA = 0.05  # the paper draws Fig. 6e/f from the sigma = 0.05 run
 LANDSCAPE_RADIUS = 1.0  # filter-normalized directions (Li et al. 2018): 1 = the size of each weight row
 
 
-def jobs(out: Path, quick: bool) -> list[RunJob]:
+def jobs(out: Path, quick: bool, *, variant: str = "main", seeds: int | None = None) -> list[RunJob]:
+    """The runs of one variant: every sigma x ``seeds`` seeds (default: the variant's count)."""
     size = QUICK if quick else FULL
+    folder, changes = VARIANTS[variant]
+    if seeds is None:
+        seeds = size["seeds"] if variant == "main" else size["sensitivity_seeds"]
+    if variant == "tanh":
+        importlib.import_module("mollirl.reproduce.squashed")  # registers hopper-stand-tanh before the config validates
     out_jobs = []
     for sigma in SIGMAS:
-        for seed in range(size["seeds"]):
-            config = RunConfig(
+        for seed in range(seeds):
+            settings = dict(
                 algo="reinforce", env="hopper-stand", policy="mlp", policy_init="random",
                 policy_kwargs={"hidden": 16, "bias": False}, sigma=sigma, epochs=size["epochs"],
                 batch_episodes=size["batch_episodes"], horizon=size["horizon"], gamma=0.99, step_size=1.0,
                 baseline="mean", update="normalized", seed=seed, log_folder=str(out / "runs"),
-                checkpoint_every=10, progress=False,
-            ).validate()
-            out_jobs.append(RunJob(config, out / "runs" / f"sigma_{sigma:g}" / f"seed_{seed}"))
+                checkpoint_every=10, save_freq=size["save_freq"], progress=False)
+            config = RunConfig(**{**settings, **changes}).validate()
+            out_jobs.append(RunJob(config, out / "runs" / folder / f"sigma_{sigma:g}" / f"seed_{seed}"))
     return out_jobs
 
 
-def training_summary(job_list: list[RunJob]) -> dict[str, Any]:
-    """Per sigma: J_det sequences over seeds, their variance, the final return."""
+def all_jobs(out: Path, quick: bool) -> dict[str, list[RunJob]]:
+    return {variant: jobs(out, quick, variant=variant) for variant in VARIANTS}
+
+
+def run_summary(job: RunJob) -> dict[str, Any]:
+    """One run: both readings over epochs, the saturation path, the final episode."""
+    from mollirl.reproduce.figure6_analysis import readings, saturation_path
+
+    numbers = readings(load_history(job.run_dir))
+    path = saturation_path(job.run_dir)
+    return {"seed": job.config.seed, "sigma": job.config.sigma, "run_dir": Path(job.run_dir), **numbers,
+            "saturation": path, "final_episode": path[-1]}
+
+
+def variant_summary(job_list: list[RunJob], statuses: dict[Path, str]) -> dict[str, Any]:
+    from mollirl.reproduce.figure6_analysis import sigma_summary
+
     per_sigma: dict[str, Any] = {}
     for job in job_list:
-        rows = load_history(job.run_dir)
-        J = np.array([r["J_det"] for r in rows])
-        key = f"{job.config.sigma:g}"
-        entry = per_sigma.setdefault(key, {"sigma": job.config.sigma, "seeds": []})
-        entry["seeds"].append({
-            "seed": job.config.seed, "run_dir": str(job.run_dir), "J_det": J.tolist(),
-            "variance": float(np.var(J)), "std": float(np.std(J)), "initial": float(J[0]), "final": float(J[-1]),
-            "best": float(J.max()),
-        })
+        if statuses.get(Path(job.run_dir), "").startswith("failed"):
+            continue
+        per_sigma.setdefault(f"{job.config.sigma:g}", {"sigma": job.config.sigma, "runs": []})["runs"].append(
+            run_summary(job))
     for entry in per_sigma.values():
-        seeds = entry["seeds"]
-        entry["variance_mean"] = float(np.mean([s["variance"] for s in seeds]))
-        entry["std_mean"] = float(np.mean([s["std"] for s in seeds]))
-        entry["final_mean"] = float(np.mean([s["final"] for s in seeds]))
-        entry["final_std"] = float(np.std([s["final"] for s in seeds]))
-        entry["initial_mean"] = float(np.mean([s["initial"] for s in seeds]))
-        entry["seeds_final_above_-10"] = int(sum(s["final"] > -10 for s in seeds))
+        entry.update(sigma_summary(entry["runs"]))
     return per_sigma
 
 
 def plot_training(per_sigma: dict[str, Any], path: Path) -> None:
-    import matplotlib
+    """Both readings over epochs: every seed thin, the median thick, the interquartile range shaded."""
+    from mollirl.reproduce.common import pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
+    keys = sorted(per_sigma, key=float)
+    fig, axes = plt.subplots(2, len(keys), figsize=(4 * len(keys), 6.2), sharey="row", squeeze=False)
+    for col, key in enumerate(keys):
+        runs = per_sigma[key]["runs"]
+        for row, (series, label) in enumerate((("J_det", "J_det (deterministic, discounted)"),
+                                               ("batch_return", "batch return (stochastic, undiscounted)"))):
+            ax = axes[row, col]
+            n = min(len(r[series]) for r in runs)
+            stack = np.stack([np.asarray(r[series][:n], dtype=np.float64) for r in runs])
+            for s in stack:
+                ax.plot(s, lw=0.5, alpha=0.4, color="C0")
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # the final row has no batch: all-NaN column
+                q1, med, q3 = np.nanpercentile(stack, [25, 50, 75], axis=0)
+            ax.plot(med, color="k", lw=1.6, label="median")
+            ax.fill_between(np.arange(n), q1, q3, color="C1", alpha=0.35, label="interquartile range")
+            ax.set_yscale("symlog")
+            ax.set_title(f"sigma = {key} ({len(runs)} seeds, "
+                         f"{per_sigma[key]['fraction_standing_at_end']:.0%} stand at the end)", fontsize=8)
+            if col == 0:
+                ax.set_ylabel(label, fontsize=8)
+            ax.set_xlabel("epoch")
+    axes[0, 0].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
 
-    fig, axes = plt.subplots(1, len(per_sigma), figsize=(4 * len(per_sigma), 3.2), sharey=True)
-    for ax, (key, entry) in zip(np.atleast_1d(axes), sorted(per_sigma.items(), key=lambda kv: kv[1]["sigma"])):
-        for s in entry["seeds"]:
-            ax.plot(s["J_det"], lw=1, alpha=0.8, label=f"seed {s['seed']}")
-        ax.set_title(f"sigma = {key}  (var of J_k: {entry['variance_mean']:.3g})", fontsize=9)
+
+def plot_saturation(per_sigma: dict[str, Any], path: Path) -> None:
+    """Median over seeds of the saturated fraction and the effective post-squash noise, per sigma over epochs."""
+    from mollirl.reproduce.common import pyplot
+
+    plt = pyplot()
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.4))
+    for key in sorted(per_sigma, key=float):
+        by_epoch = per_sigma[key]["saturation_by_epoch"]
+        epochs = sorted(int(e) for e in by_epoch)
+        for ax, field in zip(axes, ("saturated_fraction", "effective_noise", "W2_norm")):
+            ax.plot(epochs, [by_epoch[str(e)][field] for e in epochs], "o-", ms=3, label=f"sigma {key}")
+    for ax, title in zip(axes, ("fraction of saturated mean actions", "effective noise E|f(mu + sigma z) - f(mu)|",
+                                "|W2| (output layer)")):
+        ax.set_title(title, fontsize=9)
         ax.set_xlabel("epoch")
-        ax.set_yscale("symlog")
-    np.atleast_1d(axes)[0].set_ylabel("J_det(theta_k) (discounted)")
-    np.atleast_1d(axes)[0].legend(fontsize=7)
+    axes[1].set_yscale("log")
+    axes[0].legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -90,7 +159,7 @@ def landscapes(out: Path, run_dir: Path, quick: bool, log=print) -> dict[str, An
     from mollirl.landscape.plot import save_png
 
     size = QUICK if quick else FULL
-    result: dict[str, Any] = {"run_dir": str(run_dir), "radius": LANDSCAPE_RADIUS, "grid": size["grid"],
+    result: dict[str, Any] = {"run_dir": Path(run_dir), "radius": LANDSCAPE_RADIUS, "grid": size["grid"],
                               "slice_grid": size["slice_grid"]}
     for at in ("initial", "final"):
         problem = problem_from_run(run_dir, at)
@@ -98,7 +167,6 @@ def landscapes(out: Path, run_dir: Path, quick: bool, log=print) -> dict[str, An
         land = compute_landscape(problem, grid=size["grid"], dims=2, radius=LANDSCAPE_RADIUS, directions="filter",
                                  mode="det", seed=0)
         seconds = time.perf_counter() - t0
-        land.save(out / f"figure6_landscape_{at}.npz")
         save_png(land, out / f"figure6_landscape_{at}.png")
         line = compute_landscape(problem, grid=size["slice_grid"], dims=1, radius=LANDSCAPE_RADIUS, directions="filter",
                                  mode="det", seed=0)
@@ -111,36 +179,55 @@ def landscapes(out: Path, run_dir: Path, quick: bool, log=print) -> dict[str, An
     return result
 
 
+def _drop_series(per_sigma: dict[str, Any]) -> dict[str, Any]:
+    """The JSON keeps each run's series at full length but not the J_sigma duplicate."""
+    for entry in per_sigma.values():
+        for r in entry["runs"]:
+            r.pop("J_sigma", None)
+    return per_sigma
+
+
 def run(out: Path, quick: bool = False, n_jobs: int = 2, log=print) -> dict[str, Any]:
-    """Train (or reuse) the runs, write the figures and return the summary."""
-    from mollirl.reproduce.common import Timer, jsonable
+    """Train (or reuse) the runs of every variant, write the figures and return the summary."""
+    from mollirl.reproduce.common import Timer, write_summary
+    from mollirl.reproduce.figure6_analysis import verdicts
 
     timer = Timer()
     out.mkdir(parents=True, exist_ok=True)
-    job_list = jobs(out, quick)
-    log(f"figure 6: {len(job_list)} hopper-stand runs in {n_jobs} processes under {out / 'runs'}")
-    statuses = run_jobs(job_list, n_jobs=n_jobs, log=log)
-    per_sigma = training_summary([j for j in job_list if not statuses.get(j.run_dir, "").startswith("failed")])
-    plot_training(per_sigma, out / "figure6_training.png")
-    land_job = next(j for j in job_list if j.config.sigma == LANDSCAPE_SIGMA and j.config.seed == 0)
+    variants = all_jobs(out, quick)
+    flat = [j for js in variants.values() for j in js]
+    log(f"figure 6: {len(flat)} hopper-stand runs ({', '.join(f'{k}: {len(v)}' for k, v in variants.items())}) "
+        f"under {out / 'runs'}")
+    statuses = run_jobs(flat, n_jobs=n_jobs, log=log)
+    train_seconds = timer.seconds
+    summaries = {v: variant_summary(js, statuses) for v, js in variants.items()}
+    main = summaries["main"]
+    plot_training(main, out / "figure6_training.png")
+    plot_saturation(main, out / "figure6_saturation.png")
+    for variant in ("tanh", "baseline-none"):
+        plot_training(summaries[variant], out / f"figure6_training_{variant}.png")
+    land_job = next(j for j in variants["main"] if j.config.sigma == LANDSCAPE_SIGMA and j.config.seed == 0)
     land = landscapes(out, land_job.run_dir, quick, log=log)
-    by_sigma = {float(k): v for k, v in per_sigma.items()}
-    claims = {
-        # the paper: sigma 0.05 and 0.5 train stably and well, 0.005 has a high-variance
-        # return sequence, 5 fails
-        "middle_sigmas_best_final": bool(max(by_sigma[0.05]["final_mean"], by_sigma[0.5]["final_mean"])
-                                         > max(by_sigma[0.005]["final_mean"], by_sigma[5.0]["final_mean"])),
-        "small_sigma_high_variance": bool(by_sigma[0.005]["variance_mean"]
-                                          > min(by_sigma[0.05]["variance_mean"], by_sigma[0.5]["variance_mean"])),
-        # "smoother" measured two ways: spectrally (2-D high-frequency energy) and by the
-        # Hölder exponent of the 1-D slice (which a plateau with cliffs at its edges pulls down)
-        "landscape_smoother_after_training_hf_energy": bool(
-            land["final"]["summary_2d"]["hf_energy"] < land["initial"]["summary_2d"]["hf_energy"]),
-        "landscape_smoother_after_training_holder": bool(
-            land["final"]["summary_1d"]["holder"] > land["initial"]["summary_1d"]["holder"]),
-    }
-    summary = {"figure": 6, "quick": quick, "wall_time_s": timer.seconds, "per_sigma": per_sigma,
-               "landscapes": land, "claims": claims,
-               "failed": {str(k): v for k, v in statuses.items() if v.startswith("failed")}}
-    (out / "figure6.json").write_text(json.dumps(jsonable(summary), indent=1))
+    claims = {}
+    for variant, per_sigma in summaries.items():
+        by_sigma = {float(k): v for k, v in per_sigma.items()}
+        if set(SIGMAS) <= set(by_sigma):
+            prefix = "" if variant == "main" else f"[{variant}] "
+            claims.update({prefix + k: v for k, v in verdicts(by_sigma, SIGMAS).items()})
+    sat = {float(k): v["saturation_by_epoch"] for k, v in main.items()}
+    last = {s: sat[s][max(sat[s], key=int)] for s in sat}
+    claims["saturation: sigma 5 saturates more mean actions than sigma 0.5 at the end"] = bool(
+        last[5.0]["saturated_fraction"] > last[0.5]["saturated_fraction"])
+    claims["landscape smoother after training (2-D hf energy)"] = bool(
+        land["final"]["summary_2d"]["hf_energy"] < land["initial"]["summary_2d"]["hf_energy"])
+    claims["landscape smoother after training (1-D window Hölder)"] = bool(
+        land["final"]["summary_1d"]["holder"] > land["initial"]["summary_1d"]["holder"])
+    summary = {"figure": 6, "quick": quick, "sizes": QUICK if quick else FULL, "train_seconds": train_seconds,
+               "readings": {"J_det": "deterministic policy, discounted (gamma 0.99), from the noise-free start",
+                            "batch_return": "stochastic policy, undiscounted, mean over the epoch's batch",
+                            "final": "mean over the last 10 epochs of a run (J_det_final: the last row)"},
+               "variants": {v: _drop_series(s) for v, s in summaries.items()}, "landscapes": land, "claims": claims,
+               "failed": {Path(k): v for k, v in statuses.items() if v.startswith("failed")}}
+    summary["wall_time_s"] = timer.seconds
+    write_summary(out, "figure6", summary)
     return summary

@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import math
 import multiprocessing
 import sys
 import time
@@ -193,6 +194,33 @@ def trial_line(trial: FrozenTrial, spec: StudySpec, worker_index: int) -> str:
     return "  ".join(parts)
 
 
+def format_seconds(seconds: float) -> str:
+    """``42 s``, ``3 min 5 s``, ``2 h 07 min``."""
+    seconds = max(0, int(round(seconds)))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
+
+
+def progress_text(trials: list[FrozenTrial], spec: StudySpec, worker_index: int, done_here: int,
+                  elapsed: float) -> str:
+    """``| worker 0: 3 trials, ETA 9 s | study: 7/20, ETA 14 s`` after a worker's trial.
+
+    ETAs assume the remaining trials take this worker's mean time per trial so far and that
+    ``spec.n_jobs`` workers share them (workers on other machines make the study's ETA an upper bound).
+    """
+    counted = sum(counts_toward_budget(t) for t in trials)
+    remaining = max(spec.n_trials - counted, 0)
+    per_trial = elapsed / max(done_here, 1)
+    workers = max(spec.n_jobs, 1)
+    mine = math.ceil(remaining / workers)
+    return (f"| worker {worker_index}: {done_here} trial{'s' if done_here != 1 else ''}, "
+            f"ETA {format_seconds(mine * per_trial)} | study: {min(counted, spec.n_trials)}/{spec.n_trials}, "
+            f"ETA {format_seconds(remaining * per_trial / workers)}")
+
+
 def _tell(study: optuna.Study, r) -> None:
     """``study.tell`` a trial's result. Optuna's GridSampler calls ``study.stop()`` once its grid is
     used up, which outside ``study.optimize`` raises after the trial is stored; the budget, not the
@@ -238,6 +266,7 @@ def run_worker(spec: StudySpec, index: int = 0, storage=None) -> WorkerResult:
     lock = budget_lock(spec.storage_url, spec.study_name)
     result = WorkerResult(index)
     waiting = False
+    started = time.monotonic()
     sizes: dict[int, int] = {}  # free budget -> batch size (the automatic rule looks at the env once)
     try:
         while True:
@@ -263,7 +292,12 @@ def run_worker(spec: StudySpec, index: int = 0, storage=None) -> WorkerResult:
                 for r in outcome:
                     _tell(study, r)
                     result.trials_run.append(r.number)
-                    logger.info(trial_line(study.get_trials(deepcopy=False)[r.number], spec, index))
+                    stored = study.get_trials(deepcopy=False)
+                    line = trial_line(stored[r.number], spec, index)
+                    if getattr(spec, "progress", True):
+                        line += "  " + progress_text(stored, spec, index, len(result.trials_run),
+                                                     time.monotonic() - started)
+                    logger.info(line)
                 if trials.interrupted:
                     raise KeyboardInterrupt
             elif running:

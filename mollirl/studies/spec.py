@@ -27,6 +27,10 @@ SCHEDULE_KINDS = ("linear", "exp", "cosine")
 #: ``sigma_end``, the END of ``--sigma-schedule KIND`` (START is the trial's sigma)
 SEARCHABLE: dict[str, type] = {"step_size": float, "gamma": float, "sigma_end": float, "batch_episodes": int}
 
+#: config keys added after studies were first stored, left out of a setup record at their default (so a
+#: study stored before them resumes): rl-zoo3's train flags
+LATER_FIELDS = {"save_freq": 0, "eval_freq": 0, "eval_episodes": 5, "tensorboard_log": None, "log_interval": 0,
+                "trained_agent": None}
 #: RunConfig fields that do not change what a trial measures (left out of the setup comparison)
 VOLATILE_FIELDS = ("log_folder", "progress", "device", "plugins", "checkpoint_every", "n_threads", "callbacks")
 
@@ -184,6 +188,8 @@ class StudySpec:
     :param preset: the preset the study started from, if any.
     :param batch_trials: trials a worker trains at once as one population (their seeds side by
         side); None: the automatic rule of :func:`mollirl.studies.objective.batch_size`.
+    :param progress: each worker's trial lines end with trials done (of this worker, of the budget)
+        and ETAs (``--no-progress``: off).
     """
 
     study_name: str
@@ -204,6 +210,7 @@ class StudySpec:
     n_jobs: int = 1
     preset: str | None = None
     batch_trials: int | None = None
+    progress: bool = True
 
     # ----- derived -----
     @property
@@ -237,7 +244,8 @@ class StudySpec:
     def setup_record(self) -> dict[str, Any]:
         """What every trial trains with (beyond the searched values); compared on resume."""
         searched = {d.name for d in self.dims}
-        setup = {k: v for k, v in self.config.items() if k not in VOLATILE_FIELDS and k not in searched}
+        setup = {k: v for k, v in self.config.items() if k not in VOLATILE_FIELDS and k not in searched
+                 and not (k in LATER_FIELDS and v == LATER_FIELDS[k])}
         setup["seeds"] = self.seeds
         return json.loads(json.dumps(setup))
 

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from mollirl.common.callbacks import EpochCallback
+from mollirl.common.files import fsync_path, remove_quietly, write_atomic, write_bytes_atomic  # noqa: F401
 
 CHECKPOINT_DIR = "checkpoints"
 LATEST = "latest.json"
@@ -42,33 +43,18 @@ def sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder, flushed, then renamed."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-
-
 def save_model_atomic(model, path: Path) -> str:
     """``model.save`` to ``path`` (a ``.zip``) through a temporary file; returns the file's SHA-256."""
     path = Path(path)
     tmp = path.with_name(f".{path.stem}.tmp.zip")
-    model.save(tmp)
-    _fsync(tmp)
-    digest = sha256(tmp)
-    os.replace(tmp, path)
+    try:
+        model.save(tmp)
+        fsync_path(tmp)
+        digest = sha256(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        remove_quietly(tmp)
+        raise
     return digest
 
 
@@ -112,6 +98,14 @@ def _zip_epoch(path: Path) -> int:
     with zipfile.ZipFile(path) as zf:
         data = json.loads(zf.read("data"))
     return int(data["epoch"])
+
+
+def model_epoch(path: str | Path) -> int | None:
+    """The epoch a saved model (``model.zip``) holds, or None when it is absent or unreadable."""
+    try:
+        return _zip_epoch(Path(path))
+    except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile):
+        return None
 
 
 def load_checkpoint_state(run_dir: str | Path) -> dict[str, Any]:
@@ -173,7 +167,8 @@ class CheckpointCallback(EpochCallback):
 
     :param run_dir: run folder; checkpoints go to ``run_dir/checkpoints/``.
     :param every: epochs between checkpoints (0: none here; the trainer saves at the end).
-    :param keep_every: keep the zips of epochs that are multiples of this (0: only the latest).
+    :param keep_every: also checkpoint the epochs that are multiples of this and keep their zips
+        (``--save-freq``; 0: only the latest is kept).
     """
 
     def __init__(self, run_dir: str | Path, every: int, keep_every: int = 0):
@@ -185,6 +180,7 @@ class CheckpointCallback(EpochCallback):
 
     def _on_rollout_start(self) -> None:
         epoch = int(self.model.epoch)
-        if self.every and epoch > 0 and epoch % self.every == 0 and epoch not in self.saved:
-            save_checkpoint(self.model, self.run_dir, keep=bool(self.keep_every) and epoch % self.keep_every == 0)
+        keep = bool(self.keep_every) and epoch % self.keep_every == 0
+        if epoch > 0 and (keep or (self.every and epoch % self.every == 0)) and epoch not in self.saved:
+            save_checkpoint(self.model, self.run_dir, keep=keep)
             self.saved.add(epoch)

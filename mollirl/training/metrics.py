@@ -10,11 +10,14 @@ so TensorBoard and ``metrics.csv`` hold the same points.
 from __future__ import annotations
 
 import csv
+import io
 import math
 from pathlib import Path
 from typing import Any
 
 from stable_baselines3.common.logger import KVWriter
+
+from mollirl.common.files import write_atomic
 
 METRIC_COLUMNS = ("epoch", "timesteps", "J_det", "J_sigma", "ep_return_mean", "sigma", "grad_norm",
                   "J_det_undiscounted", "final_state_norm", "J_det_diverged", "diverged_fraction")
@@ -26,8 +29,9 @@ class MetricsCSVWriter(KVWriter):
 
     Columns are fixed (:data:`METRIC_COLUMNS`); a value not recorded in a dump is left
     empty. Every row is flushed when written (a crash loses no finished row). On resume
-    the file is cut to the rows before the resumed epoch and appended to, so an
-    interrupted-and-resumed run ends with the same file as an uninterrupted one.
+    the file is cut to the rows before the resumed epoch (rewritten whole, under a temporary
+    name; a row a crash cut short is dropped) and appended to, so an interrupted-and-resumed
+    run ends with the same file as an uninterrupted one.
 
     :param path: the CSV file.
     :param resume_epoch: keep only rows with ``epoch < resume_epoch`` (None: start a new file).
@@ -37,16 +41,23 @@ class MetricsCSVWriter(KVWriter):
         self.path = Path(path)
         rows: list[list[str]] = []
         if resume_epoch is not None and self.path.exists():
-            with self.path.open(newline="") as fh:
+            text = self.path.read_text()
+            if not text.endswith("\n"):  # the last row was cut by a crash: drop it
+                text = text[:text.rfind("\n") + 1]
+            with io.StringIO(text, newline="") as fh:
                 reader = csv.reader(fh)
                 header = next(reader, None)
                 width = len(header) if header else len(METRIC_COLUMNS)
-                rows = [r + [""] * (len(METRIC_COLUMNS) - width) for r in reader if r and int(r[0]) < resume_epoch]
-        self._fh = self.path.open("w", newline="")
+                # a row cut short by a crash (fewer cells, or a last cell without its newline) is dropped
+                rows = [r + [""] * (len(METRIC_COLUMNS) - width) for r in reader
+                        if len(r) == width and r[0].isdigit() and int(r[0]) < resume_epoch]
+        buffer = io.StringIO(newline="")
+        writer = csv.writer(buffer)
+        writer.writerow(METRIC_COLUMNS)
+        writer.writerows(rows)
+        write_atomic(self.path, buffer.getvalue())  # the kept rows, whole, before appending
+        self._fh = self.path.open("a", newline="")
         self._writer = csv.writer(self._fh)
-        self._writer.writerow(METRIC_COLUMNS)
-        self._writer.writerows(rows)
-        self._fh.flush()
 
     def write(self, key_values: dict[str, Any], key_excluded: dict[str, tuple[str, ...]], step: int = 0) -> None:
         if "train/epoch" not in key_values:

@@ -138,7 +138,28 @@ def build_model(config: RunConfig, env, env_plugin: EnvPlugin, template_env, rol
         raise ValueError(f"bad -params for {config.algo}: {exc}") from None
     if zero:
         model.policy.set_mean_vector(np.zeros_like(model.policy.get_mean_vector()))
+    if config.trained_agent:
+        load_trained_agent(model, config)
     return model
+
+
+def load_trained_agent(model, config: RunConfig) -> None:
+    """``-i/--trained-agent MODEL.zip``: the new run starts from that model's parameters (mean network,
+    and critic for actor-critic algorithms; SB3's ``set_parameters``, exact match); sigma stays the config's
+    (``--sigma``: the run's controlled variable), the epoch count starts at 0.
+
+    :raises ValueError: (naming the flag) for a zip of another algorithm, env or policy architecture.
+    """
+    path = str(config.trained_agent)
+    try:
+        model.set_parameters(path, exact_match=True, device=config.device)
+    except Exception as exc:  # noqa: BLE001 - a zip that does not fit must be one line, not a traceback
+        lines = [line.strip() for line in str(exc).splitlines() if line.strip()] or [type(exc).__name__]
+        detail = " ".join(lines[:2]) if lines[0].endswith(":") else lines[0]
+        raise ValueError(f"-i/--trained-agent {path!r} does not fit a {config.algo} {config.policy} policy on "
+                         f"{config.env}: {detail[:200]}") from None
+    if hasattr(model.policy, "set_sigma"):
+        model.policy.set_sigma(config.sigma)
 
 
 @dataclass
@@ -288,12 +309,43 @@ def _tensorboard_format(folder: str):
     return BatchedTensorBoardFormat(folder)
 
 
-def _configure_logger(run_dir: Path, resume_epoch: int | None):
+def tensorboard_dir(config: RunConfig, run_dir: Path) -> Path:
+    """Where a run's TensorBoard events go: its run folder, or with ``--tensorboard-log DIR`` rl-zoo3's
+    ``DIR/<env>/<algo>_<n>`` (``<n>`` the run folder's number; a population member's folder name below it)."""
+    if not config.tensorboard_log:
+        return Path(run_dir)
+    run_dir = Path(run_dir)
+    root = Path(config.log_folder) / config.algo
+    try:
+        parts = run_dir.resolve().relative_to(root.resolve()).parts
+    except ValueError:  # a folder outside the log folder (a caller's run_dir): its own name
+        parts = (run_dir.name,)
+    name = env_dir_name(config.env)
+    head = f"{config.algo}_{parts[0][len(name) + 1:]}" if parts[0].startswith(f"{name}_") else parts[0]
+    return Path(config.tensorboard_log).joinpath(env_dir_name(config.env), head, *parts[1:])
+
+
+def zoo_callbacks(config: RunConfig, run_dir: Path, eval_options: dict | None, label: str = "") -> list:
+    """The callbacks of rl-zoo3's flags a config asks for: ``--eval-freq`` and ``--log-interval``."""
+    from mollirl.training.evaluation import EvalCallback, LogIntervalCallback
+
+    out: list = []
+    if config.eval_freq:
+        out.append(EvalCallback(run_dir, config.env, eval_freq=config.eval_freq, eval_episodes=config.eval_episodes,
+                                horizon=config.horizon, gamma=config.gamma, env_kwargs=config.env_kwargs,
+                                eval_options=eval_options, n_threads=config.n_threads))
+    if config.log_interval:
+        out.append(LogIntervalCallback(config.log_interval, label=label))
+    return out
+
+
+def _configure_logger(run_dir: Path, resume_epoch: int | None, tensorboard: Path | None = None):
     from stable_baselines3.common.logger import Logger
 
     from mollirl.training.metrics import MetricsCSVWriter
 
-    formats = [_tensorboard_format(str(run_dir)), MetricsCSVWriter(run_dir / "metrics.csv", resume_epoch)]
+    formats = [_tensorboard_format(str(tensorboard or run_dir)),
+               MetricsCSVWriter(run_dir / "metrics.csv", resume_epoch)]
     return Logger(folder=str(run_dir), output_formats=formats)
 
 
@@ -342,6 +394,7 @@ class RunSession:
         self.argv = argv
         self.command = command
         self.resume_state = None
+        named = run_dir is not None or resume_dir is not None  # a population member's or a study's folder
         if resume_dir is not None:
             run_dir = Path(resume_dir)
             self.resume_state = load_checkpoint_state(run_dir)
@@ -366,7 +419,9 @@ class RunSession:
             # every callback is built before anything is written: bad options leave no folder behind
             context = RunContext(config=config, run_dir=self.run_dir, env_plugin=self.prepared.env_plugin,
                                  eval_options=self.prepared.eval_options)
-            self.callbacks = [CheckpointCallback(self.run_dir, config.checkpoint_every)]
+            self.callbacks = [CheckpointCallback(self.run_dir, config.checkpoint_every, config.save_freq)]
+            self.callbacks.extend(zoo_callbacks(config, self.run_dir, context.eval_options,
+                                                label=self.run_dir.name if named else ""))
             for name, kwargs in self.prepared.callback_specs:
                 factory = registry.get("callbacks", name)
                 try:
@@ -379,6 +434,7 @@ class RunSession:
             raise
         self.final: dict[str, Any] = {}
         self.stopped: str | None = None
+        self.created = False  # this session created its run folder (open() of a new run)
 
     @property
     def remaining_timesteps(self) -> int:
@@ -386,15 +442,21 @@ class RunSession:
 
     def open(self) -> None:
         """Create (or reopen) the run folder: config.yml, initial.zip, command.txt, the logger."""
+        from mollirl.common.files import write_atomic
+        from mollirl.training.checkpoint import save_model_atomic
+
         config, run_dir = self.config, self.run_dir
         if self.resume_state is None:
+            self.created = not run_dir.exists()
             run_dir.mkdir(parents=True, exist_ok=True)
-            self.model.save(run_dir / "initial.zip")  # theta_0, for landscapes around the initial policy
-        (run_dir / "config.yml").write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
+            save_model_atomic(self.model, run_dir / "initial.zip")  # theta_0, for landscapes around it
+        write_atomic(run_dir / "config.yml", yaml.safe_dump(config.to_dict(), sort_keys=False))
         line = f"{self.command} " + shlex.join(self.argv if self.argv is not None else sys.argv[1:])
-        with (run_dir / "command.txt").open("a") as fh:
-            fh.write(line.rstrip() + "\n")
-        self.model.set_logger(_configure_logger(run_dir, self.resume_epoch))
+        previous = (run_dir / "command.txt").read_text() if (run_dir / "command.txt").is_file() else ""
+        write_atomic(run_dir / "command.txt", previous + line.rstrip() + "\n")
+        tensorboard = tensorboard_dir(config, run_dir)
+        tensorboard.mkdir(parents=True, exist_ok=True)
+        self.model.set_logger(_configure_logger(run_dir, self.resume_epoch, tensorboard))
 
     def callback(self):
         from stable_baselines3.common.callbacks import CallbackList
@@ -424,14 +486,15 @@ class RunSession:
         """
         from stable_baselines3.common.logger import HParam
 
-        from mollirl.training.checkpoint import save_checkpoint
+        from mollirl.training.checkpoint import save_checkpoint, save_model_atomic
 
         model, config = self.model, self.config
-        epochs_done = save_checkpoint(model, self.run_dir)
+        epochs_done = save_checkpoint(model, self.run_dir, keep=bool(config.save_freq) and not interrupted
+                                      and model.epoch % config.save_freq == 0)
         if not interrupted:
             self.final = model.evaluate_det() if final is None else final
             _record_final(model, config, self.final)
-            model.save(self.run_dir / "model.zip")
+            save_model_atomic(model, self.run_dir / "model.zip")
             model.logger.record(
                 "hparams",
                 HParam(_hparams(config), {"train/J_det": self.final.get("J_det", float("nan")),
@@ -441,6 +504,39 @@ class RunSession:
             model.logger.dump(step=model.epoch * model.steps_per_epoch)
         model.logger.close()
         return epochs_done
+
+    def close_logger(self) -> None:
+        """Close the logger's files, quietly when the disk that failed cannot take their last bytes."""
+        logger_ = getattr(self.model, "_logger", None)
+        if logger_ is None:
+            return
+        for fmt in logger_.output_formats:
+            try:
+                fmt.close()
+            except OSError:
+                pass
+        logger_.output_formats = []
+
+    def fault(self, exc: OSError) -> OSError:
+        """A write failed (a full disk, a folder made read-only): leave nothing that looks whole.
+
+        A run folder this session created that holds no checkpoint yet is removed; otherwise the
+        latest verified checkpoint is what a ``--resume`` continues from. Returns ``exc`` with a
+        note saying which (:func:`mollirl.cli.os_error_line` prints it).
+        """
+        import shutil
+
+        from mollirl.training.checkpoint import read_pointer
+
+        self.close_logger()
+        pointer = read_pointer(self.run_dir)
+        if pointer is None and self.created:
+            shutil.rmtree(self.run_dir, ignore_errors=True)
+            exc.add_note(f"the new run folder {self.run_dir} was removed (nothing resumable had been written)")
+        elif pointer is not None:
+            exc.add_note(f"the checkpoint of epoch {pointer.get('epoch')} in {self.run_dir / 'checkpoints'} is "
+                         f"kept: free space and continue with --resume {self.run_dir}")
+        return exc
 
     def result(self, epochs_done: int, interrupted: bool) -> TrainResult:
         from mollirl.training.metrics import read_metrics
@@ -480,7 +576,10 @@ def train(config: RunConfig, *, argv: list[str] | None = None, resume_dir: str |
 
     session = RunSession(config, argv=argv, resume_dir=resume_dir, run_dir=run_dir, extra_callbacks=extra_callbacks)
     try:
-        session.open()
+        try:
+            session.open()
+        except OSError as exc:
+            raise session.fault(exc) from None
         stop = StopFlag()
         stop.install()
         try:
@@ -490,13 +589,18 @@ def train(config: RunConfig, *, argv: list[str] | None = None, resume_dir: str |
                                 stop_flag=stop)
         except NonFiniteError as exc:
             raise session.fail(exc) from None
+        except OSError as exc:
+            raise session.fault(exc) from None
         except BaseException:
-            session.model.logger.close()
+            session.close_logger()
             raise
         finally:
             stop.uninstall()
         interrupted = stop.raised is not None
-        epochs_done = session.finish(interrupted)
+        try:
+            epochs_done = session.finish(interrupted)
+        except OSError as exc:
+            raise session.fault(exc) from None
     finally:
         session.close()
     return session.result(epochs_done, interrupted)

@@ -49,15 +49,40 @@ def test_heat_quick(tmp_path):
 def test_figure6_quick_and_reuse(tmp_path, capsys):
     assert main(["figure6", "--quick", "-o", str(tmp_path), "--jobs", "2"]) == 0
     summary = load(tmp_path / "figure6.json")
-    assert sorted(float(k) for k in summary["per_sigma"]) == [0.005, 0.05, 0.5, 5.0]
-    assert all(len(v["seeds"]) == 2 for v in summary["per_sigma"].values())
+    assert set(summary["variants"]) == {"main", "tanh", "baseline-none"}
+    main_runs = summary["variants"]["main"]
+    assert sorted(float(k) for k in main_runs) == [0.005, 0.05, 0.5, 5.0]
+    for key, entry in main_runs.items():
+        assert len(entry["runs"]) == 2 and entry["seeds"] == 2
+        for reading in ("J_det_last", "batch_return_last", "J_det_undiscounted_final"):
+            q = entry[reading]
+            assert q["q1"] <= q["median"] <= q["q3"] and q["n"] == 2
+        assert 0.0 <= entry["fraction_standing_at_end"] <= 1.0
+        # the saturation path: theta_0 and every kept epoch (save_freq 1 in --quick)
+        assert sorted(int(e) for e in entry["saturation_by_epoch"]) == [0, 1, 2, 3]
+        for run in entry["runs"]:
+            assert not run["run_dir"].startswith("/")
+            assert run["final_episode"]["J_det"] == run["J_det_final"]  # the same deterministic episode
+            assert len(run["batch_return"]) == 4  # epochs 0..3; the final row has no batch
+            for point in run["saturation"]:
+                assert 0.0 <= point["saturated_fraction"] <= 1.0
+                # post-clip noise can only shrink the nominal noise: E|clip(mu + s z) - clip(mu)| <= s E|z|
+                assert point["effective_noise"] <= float(key) * 0.8 * 1.25
+    # seed k starts from the same theta_0 in every variant; the variants then differ
+    theta0 = {v: s["0.5"]["runs"][0]["J_det"][0] for v, s in summary["variants"].items()}
+    assert theta0["main"] == theta0["baseline-none"]
+    assert summary["variants"]["tanh"]["0.5"]["runs"][0]["J_det"] != summary["variants"]["main"]["0.5"]["runs"][0]["J_det"]
+    assert any(k.startswith("[tanh] ") for k in summary["claims"]) and any("batch_return:" in k for k in summary["claims"])
     for at in ("initial", "final"):
         assert summary["landscapes"][at]["summary_1d"]["holder"] is not None
         assert (tmp_path / f"figure6_landscape_{at}.png").is_file()
+    for name in ("figure6_training.png", "figure6_saturation.png", "figure6_training_tanh.png"):
+        assert (tmp_path / name).stat().st_size > 1000
+    assert str(tmp_path) not in (tmp_path / "figure6.json").read_text()
     capsys.readouterr()
     # the same command again reuses the finished runs
     assert main(["figure6", "--quick", "-o", str(tmp_path), "--jobs", "1"]) == 0
-    assert capsys.readouterr().out.count("reused") == 8
+    assert capsys.readouterr().out.count("reused") == 16
 
 
 def test_spaces_quick(tmp_path):

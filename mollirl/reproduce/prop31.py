@@ -1,0 +1,194 @@
+"""Proposition 3.1 (Wang et al. 2023): a deterministic policy whose closed loop has maximal
+Lyapunov exponent lambda > -log(gamma) per step makes J only alpha-Hölder at theta, with
+alpha = -log(gamma) / lambda. Predicted against measured, case by case.
+
+For every (env, policy) case, on the deterministic J (discounted, from the env's
+noise-free evaluation start, the env's horizon and gamma 0.99):
+
+- ``lambda``: the closed loop's maximal Lyapunov exponent per env step along the
+  evaluation trajectory (Benettin, 4 perturbations, the first tenth discarded;
+  :func:`mollirl.reproduce.exponents.lyapunov`), and the prediction
+  ``min(1, -log(gamma) / lambda)``;
+- the **point-wise** exponent at the centre theta, the one the proposition speaks of
+  (the upper envelope over 8 random unit directions and both signs of
+  |J(theta + h d) - J(theta)|, fitted over h = 1e-8 .. 1e-1;
+  :func:`mollirl.reproduce.exponents.pointwise`);
+- beside it the **window** exponent of a 1-D slice through theta (mean increment over
+  all pairs of the slice's grid points, :func:`mollirl.analysis.holder_exponent`) at
+  two radii, which measures how rough the slice looks at grid resolution, not the
+  exponent at theta.
+
+Agreement rule: the proposition bounds the increments from above, so it bounds the
+point-wise exponent from below. A case *agrees* when |measured - predicted| <= ``TOL``,
+is *consistent* (the bound holds but is not tight) when measured > predicted + ``TOL``,
+and *violates* it when measured < predicted - ``TOL``.
+
+Cases: the double pendulum with the paper's K0, with the zero policy and with random
+tanh MLPs; the quadrotor at the LQR theta* and a step ``NEAR`` away from it; the hopper
+at theta_0 (seed 0) and at the final policy of a Figure 6 run (sigma 0.05, seed 0,
+the run of Figure 6's landscape panels; trained under ``OUT/runs`` unless
+``OUT/../figure6/runs`` or ``OUT/../behaviour/runs`` holds it finished). Every case
+but the trained hopper is a deterministic function of seeds and repeats bit for bit.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mollirl.reproduce.common import Timer, pyplot, write_summary
+
+TOL = 0.1  # agreement tolerance on the exponent
+NEAR = 0.05  # distance (parameter units, a random unit direction) of the "near theta*" quadrotor case
+WINDOW_RADII = (1.0, 0.01)  # 1-D slices along a random unit direction
+FULL = dict(mlp_seeds=4, window_grid=101, horizon=None, hopper_quick=False)
+QUICK = dict(mlp_seeds=2, window_grid=21, horizon=200, hopper_quick=True)
+HOPPER_SIGMA = 0.05  # the Figure 6 run whose final policy is the trained hopper case
+SIBLINGS = ("figure6", "behaviour")  # reproductions whose finished Figure 6 runs are reused
+
+
+def hopper_job(out: Path, quick: bool):
+    """The Figure 6 job (sigma 0.05, seed 0), pointed at a sibling reproduction that finished it."""
+    from mollirl.reproduce.figure6 import jobs as figure6_jobs
+    from mollirl.reproduce.runs import finished_elsewhere
+
+    job = next(j for j in figure6_jobs(out, quick) if j.config.sigma == HOPPER_SIGMA and j.config.seed == 0)
+    return finished_elsewhere(job, out, SIBLINGS)
+
+
+def cases(out: Path, quick: bool, log=print) -> list[tuple[str, str, Any]]:
+    """``[(name, env, problem)]``: every case of the command (trains the hopper run if needed)."""
+    from mollirl.landscape import problem_from_env, problem_from_run
+    from mollirl.reproduce.exponents import mlp_problem, shifted
+    from mollirl.reproduce.runs import run_jobs
+
+    size = QUICK if quick else FULL
+    h = size["horizon"]
+    out_cases = [
+        ("double pendulum, K0 (the paper's initial policy)", "double-pendulum",
+         problem_from_env("double-pendulum", "reference", horizon=h)),
+        ("double pendulum, zero policy", "double-pendulum", problem_from_env("double-pendulum", "zero", horizon=h)),
+    ]
+    for seed in range(size["mlp_seeds"]):
+        out_cases.append((f"double pendulum, random tanh MLP seed {seed}", "double-pendulum",
+                          mlp_problem("double-pendulum", seed, horizon=h)))
+    star = problem_from_env("quadrotor", "reference", horizon=h)
+    d = np.random.default_rng(0).standard_normal(star.centre.size)
+    out_cases.append(("quadrotor, LQR theta*", "quadrotor", star))
+    out_cases.append((f"quadrotor, theta* + {NEAR:g} d (random unit d)", "quadrotor",
+                      shifted(star, star.centre + NEAR * d / np.linalg.norm(d), f"theta* + {NEAR:g} d")))
+    job = hopper_job(out, quick)
+    status = run_jobs([job], n_jobs=1, log=log)[Path(job.run_dir)]
+    if status.startswith("failed"):
+        raise ValueError(f"the hopper run {job.run_dir} failed: {status}")
+    trained = problem_from_run(job.run_dir, "final")
+    out_cases.append(("hopper, theta_0 (seed 0)", "hopper-stand", problem_from_run(job.run_dir, "initial")))
+    out_cases.append((f"hopper, theta_{trained.metadata['epoch']} (sigma {HOPPER_SIGMA:g}, seed 0)", "hopper-stand",
+                      trained))
+    return out_cases
+
+
+def verdict(measured: float, predicted: float | None) -> str:
+    """``agrees``, ``consistent`` (above the bound) or ``violates`` (below it), within ``TOL``."""
+    if predicted is None or not np.isfinite(measured):
+        return "undetermined"
+    if abs(measured - predicted) <= TOL:
+        return "agrees"
+    return "consistent" if measured > predicted else "violates"
+
+
+def measure(name: str, env: str, problem, size: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The numbers of one case, and its point-wise envelope for the figure."""
+    from mollirl.reproduce.exponents import lyapunov, pointwise, window
+
+    timer = Timer()
+    lyap = lyapunov(problem)
+    point = pointwise(problem, seed=0)
+    windows = {}
+    for radius in WINDOW_RADII:
+        _, s = window(problem, radius=radius, grid=size["window_grid"], seed=0, directions="random")
+        windows[f"{radius:g}"] = {"holder": s["holder"], "r2": s["holder_r2"], "J_range": s["J_range"]}
+    numbers = {
+        "case": name, "env": env, "horizon": problem.horizon, "gamma": problem.gamma, "J_centre": point["J_centre"],
+        "lambda_per_step": lyap["lambda_per_step"], "lambda_spread": [float(np.min(lyap["lambda_per_perturbation"])),
+                                                                      float(np.max(lyap["lambda_per_perturbation"]))],
+        "threshold_-log_gamma": lyap["threshold_-log_gamma"], "predicted_holder": lyap["predicted_holder"],
+        "pointwise_holder": point["alpha"], "pointwise_slope": point["slope"], "pointwise_r2": point["r_squared"],
+        "pointwise_zero_increments": point["n_zero"], "pointwise_nonfinite": point["n_nonfinite"],
+        "window_holder": windows, "verdict": verdict(point["alpha"], lyap["predicted_holder"]),
+        "warnings": sorted(set(lyap["warnings"]) | set(point["warnings"])), "seconds": timer.seconds,
+    }
+    return numbers, {"h": point["h"], "envelope": point["envelope"]}
+
+
+def plot(rows: list[dict[str, Any]], envelopes: list[dict[str, Any]], path: Path) -> None:
+    """Left: each case's envelope E(h) (normalized at the largest h). Right: measured vs predicted exponents."""
+    plt = pyplot()
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.4))
+    for i, (row, env) in enumerate(zip(rows, envelopes)):
+        e = np.asarray(env["envelope"], dtype=np.float64)
+        left.loglog(env["h"], e / e[np.isfinite(e)][-1], lw=1, label=f"{i}: {row['case']}")
+        pred = row["predicted_holder"]
+        right.scatter([pred], [row["pointwise_holder"]], color=f"C{i % 10}", marker="o", s=24)
+        right.scatter([pred], [row["window_holder"][f"{WINDOW_RADII[0]:g}"]["holder"]], color=f"C{i % 10}",
+                      marker="x", s=24)
+        right.annotate(str(i), (pred, row["pointwise_holder"]), fontsize=7, xytext=(3, 3), textcoords="offset points")
+    left.set_xlabel("h")
+    left.set_ylabel("E(h) / E(h_max): largest |J(c + h d) - J(c)|")
+    left.legend(fontsize=6)
+    right.plot([0, 1], [0, 1], color="k", lw=0.6)
+    right.fill_between([0, 1], [-TOL, 1 - TOL], [TOL, 1 + TOL], color="grey", alpha=0.2, label=f"agrees (+-{TOL:g})")
+    right.set_xlabel("predicted min(1, -log(gamma)/lambda)")
+    right.set_ylabel("measured: o point-wise at theta, x window (radius 1)")
+    right.set_xlim(-0.05, 1.05)
+    right.set_ylim(-0.05, 1.05)
+    right.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def run(out: Path, quick: bool = False, n_jobs: int = 1, log=print) -> dict[str, Any]:
+    """Measure every case, write the figure and return the summary."""
+    size = QUICK if quick else FULL
+    out.mkdir(parents=True, exist_ok=True)
+    timer = Timer()
+    rows, envelopes = [], []
+    for name, env, problem in cases(out, quick, log=log):
+        numbers, envelope = measure(name, env, problem, size)
+        rows.append(numbers)
+        envelopes.append(envelope)
+        log(f"prop 3.1 {name}: lambda {numbers['lambda_per_step']:.4g}/step, predicted {numbers['predicted_holder']}, "
+            f"point-wise {numbers['pointwise_holder']:.3f} (r2 {numbers['pointwise_r2']:.3f}), window "
+            + ", ".join(f"r={k}: {v['holder']:.3f}" for k, v in numbers["window_holder"].items())
+            + f" -> {numbers['verdict']}")
+    plot(rows, envelopes, out / "prop31_exponents.png")
+    verdicts = [r["verdict"] for r in rows]
+    star = next(r for r in rows if r["case"] == "quadrotor, LQR theta*")
+    claims = {
+        # the proposition as a lower bound on the point-wise exponent, in every case
+        "bound_holds_in_every_case": bool(all(v in ("agrees", "consistent") for v in verdicts)),
+        "pointwise_agrees_in_most_cases": bool(verdicts.count("agrees") > len(verdicts) / 2),
+        # the quadrotor's spike: the prediction is tight
+        "quadrotor_theta_star_agrees": star["verdict"] == "agrees",
+        # the window estimator does not measure the exponent at theta (it reads higher at theta*, at every radius)
+        "window_above_pointwise_at_theta_star": bool(all(
+            w["holder"] > star["pointwise_holder"] + TOL for w in star["window_holder"].values())),
+        "chaotic_cases_present": bool(any(r["lambda_per_step"] > r["threshold_-log_gamma"] for r in rows)),
+        "non_chaotic_cases_present": bool(any(r["lambda_per_step"] <= r["threshold_-log_gamma"] for r in rows)),
+    }
+    summary = {
+        "result": "Proposition 3.1", "quick": quick, "sizes": size, "tolerance": TOL, "window_radii": WINDOW_RADII,
+        "estimators": {
+            "pointwise": "|J(c + h d) - J(c)| at the centre c, upper envelope over 8 random unit directions and both "
+                         "signs, least-squares slope of log E(h) on log h for h = 1e-8..1e-1, clipped to [0, 1]",
+            "window": "mean |J(x + h) - J(x)| over all pairs of a 1-D slice (random unit direction, "
+                      f"{size['window_grid']} points over +-radius), lags 1 to n/10 grid steps, clipped to [0, 1]"},
+        "verdict_counts": {v: verdicts.count(v) for v in ("agrees", "consistent", "violates", "undetermined")},
+        "cases": rows, "claims": claims,
+    }
+    summary["wall_time_s"] = timer.seconds
+    write_summary(out, "prop31", summary)
+    return summary
