@@ -210,6 +210,8 @@ def flag_name(key: str) -> str:
     """How an error names config key ``key``: its flag and the key (``--batch-episodes (batch_episodes)``),
     or ``key (-params key:VALUE)`` for a key without a flag."""
     flag = FLAGS.get(key)
+    if flag and flag.lstrip("-").replace("-", "_") == key:
+        return flag  # the key is the flag's own name
     return f"{flag} ({key})" if flag else f"{key} (-params {key}:VALUE)"
 
 

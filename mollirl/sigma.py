@@ -17,10 +17,24 @@ SCHEDULE_KINDS = ("constant", "linear", "exp", "cosine")
 
 
 _F32 = np.finfo(np.float32)
-#: the sigmas a float32 policy can hold: sigma^2 (the Gaussian's variance) times 100 (a noise of
-#: 10 standard deviations) finite, and sigma^2 / 100 a normal float32 (not flushed towards 0)
-SIGMA_MAX = float(np.sqrt(_F32.max / 100.0))
-SIGMA_MIN = float(np.sqrt(_F32.tiny * 100.0))
+#: the sigmas a float32 policy can hold, with a margin of 10^4 both ways: sigma^2 (the Gaussian's
+#: variance) times 10^4 finite (a noise of 100 standard deviations squared does not overflow), and
+#: sigma^2 / 10^4 a normal float32 (not flushed towards 0)
+SIGMA_MARGIN = 1e4
+
+
+def _float32_edge(start: float, ok, toward: float) -> float:
+    """The float32 nearest ``start`` (stepping toward ``toward``) for which ``ok(sigma)`` holds in float32."""
+    s = np.float32(start)
+    with np.errstate(over="ignore", under="ignore"):
+        while not ok(s):
+            s = np.nextafter(s, np.float32(toward))
+    return float(s)
+
+
+SIGMA_MAX = _float32_edge(np.sqrt(_F32.max / SIGMA_MARGIN), lambda s: np.isfinite(s * s * np.float32(SIGMA_MARGIN)), 0.0)
+SIGMA_MIN = _float32_edge(np.sqrt(_F32.tiny * SIGMA_MARGIN), lambda s: s * s / np.float32(SIGMA_MARGIN) >= _F32.tiny,
+                          np.inf)
 
 
 def check_sigma(value: float, name: str = "sigma") -> float:
@@ -33,7 +47,7 @@ def check_sigma(value: float, name: str = "sigma") -> float:
         raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
     if not SIGMA_MIN <= v <= SIGMA_MAX:
         raise ValueError(f"{name} must be within [{SIGMA_MIN:.3g}, {SIGMA_MAX:.3g}] (the policy is float32: "
-                         f"sigma and sigma^2 x a noise of 100 must stay finite and normal), got {value!r}")
+                         f"sigma^2 x 1e4 must stay finite, sigma^2 / 1e4 a normal number), got {value!r}")
     return v
 
 

@@ -21,7 +21,7 @@ import argparse
 import sys
 
 from mollirl import registry
-from mollirl.cli import ArgumentParser, run_main
+from mollirl.cli import ArgumentParser, check_output_dir, run_main
 from mollirl.config import FIELDS, parse_key_values
 
 PROG = "python -m mollirl.study"
@@ -166,6 +166,8 @@ def main(argv: list[str] | None = None) -> int:
 
         setup_output()
         spec = spec_from_args(args)
+        if not args.report:
+            check_output_dir(spec.log_folder, "-f/--log-folder")  # a file in the way (exit 2), read-only (exit 1)
         from mollirl.studies.report import report_spec
 
         if args.report:

@@ -192,10 +192,16 @@ def saved_config(run_dir: str | Path, epochs: int | None = None, no_progress: bo
 RESUME_FLAGS = ("--epochs", "--no-progress", "--device")
 
 
-def refuse_config_flags(parser: ArgumentParser, args) -> None:
-    """``--resume RUN`` uses the run's own config: any other flag given with it is refused, by name."""
+def refuse_config_flags(parser: ArgumentParser, args, argv: list[str] | None = None) -> None:
+    """``--resume RUN`` uses the run's own config: any other flag given with it is refused, by the
+    name typed in ``argv`` (``-params`` or ``--hyperparams``)."""
     allowed = {"resume", *(f.lstrip("-").replace("-", "_") for f in RESUME_FLAGS)}
-    given = [action.option_strings[-1] for action in parser._actions
+    typed = {a.split("=", 1)[0] for a in (argv or []) if a.startswith("-")}
+
+    def name(action) -> str:
+        return next((o for o in action.option_strings if o in typed), "/".join(action.option_strings))
+
+    given = [name(action) for action in parser._actions
              if action.dest not in allowed and action.option_strings and action.dest != "help"
              and getattr(args, action.dest, action.default) != action.default]
     if given:
@@ -210,8 +216,10 @@ def check_resume_epochs(run_dir: str | Path, config: RunConfig, epochs: int | No
 
     done = int(load_checkpoint_state(run_dir)["epoch"])
     if epochs is not None and epochs < done:
+        planned = saved_config(run_dir).epochs
+        rest = f"leave it out to finish the planned {planned}" if planned > done else "the run is finished"
         raise ValueError(f"--epochs {epochs}: run {str(run_dir)!r} has done {done} epochs already; "
-                         f"give --epochs N >= {done} (or leave it out to finish the planned {config.epochs})")
+                         f"give --epochs N >= {done} ({rest})")
     return done >= config.epochs and model_epoch(Path(run_dir) / "model.zip") == done
 
 
@@ -239,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.resume:
             if not Path(args.resume).is_dir():
                 raise ValueError(f"--resume {args.resume!r}: not a run folder (no such folder)")
-            refuse_config_flags(parser, args)
+            refuse_config_flags(parser, args, argv)
         else:
             check_output_dir(args.log_folder or RunConfig.log_folder, "-f/--log-folder")
         if args.resume and is_population(args.resume):
@@ -290,6 +298,13 @@ def train_population(base: RunConfig, sigmas: list[float], seeds: list[int], arg
     try:
         write_manifest(folder, members, f"{PROG} {' '.join(argv)}")
         outcomes = population.train(progress=base.progress)
+    except OSError as exc:
+        if not any((folder / name).exists() for name, _ in members):  # nothing resumable: no folder that looks whole
+            import shutil
+
+            shutil.rmtree(folder, ignore_errors=True)
+            exc.add_note(f"the population folder {folder} was removed")
+        raise
     finally:
         population.close()
     return report_population(base, folder, outcomes)

@@ -20,6 +20,45 @@ from mollirl.hyperparams import FilePreset
 from mollirl.registry import register
 
 
+#: ``-params`` values each algorithm needs, checked before anything is built or written: a
+#: rule is ``(test, what it needs)``. SB3 asserts some of them deep in its constructor (batch_size > 1)
+#: and fails on others only in its first update (``n_epochs: 0`` gives an ``UnboundLocalError``).
+def _int_at_least(low: int):
+    return (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= low), f"an integer >= {low}"
+
+
+def _number_in(low: float, high: float, low_open: bool = False):
+    def test(v):
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or v != v:
+            return False
+        return (v > low if low_open else v >= low) and v <= high
+
+    return test, f"a number in {'(' if low_open else '['}{low:g}, {high:g}]"
+
+
+_POSITIVE = _number_in(0.0, float("inf"), low_open=True)
+_NON_NEGATIVE = _number_in(0.0, float("inf"))
+_KWARG_RULES: dict[str, dict[str, tuple]] = {
+    "ppo": {"n_epochs": _int_at_least(1), "batch_size": _int_at_least(2), "clip_range": _POSITIVE,
+            "gae_lambda": _number_in(0.0, 1.0), "ent_coef": _NON_NEGATIVE, "vf_coef": _NON_NEGATIVE,
+            "max_grad_norm": _POSITIVE},
+    "trpo": {"batch_size": _int_at_least(2), "cg_max_steps": _int_at_least(1), "n_critic_updates": _int_at_least(1),
+             "line_search_max_iter": _int_at_least(1), "target_kl": _POSITIVE, "gae_lambda": _number_in(0.0, 1.0),
+             "cg_damping": _NON_NEGATIVE, "line_search_shrinking_factor": _number_in(0.0, 1.0, low_open=True)},
+    "ars": {"n_delta": _int_at_least(1), "n_top": _int_at_least(1), "n_eval_episodes": _int_at_least(1)},
+}
+
+
+def check_algo_kwargs(algo: str, kwargs: dict[str, Any]) -> None:
+    """Refuse a ``-params`` value the algorithm cannot use, naming it (one line, before any folder)."""
+    for key, (test, needs) in _KWARG_RULES.get(algo, {}).items():
+        if key in kwargs and not callable(kwargs[key]) and not test(kwargs[key]):  # SB3 schedules: callables
+            raise ValueError(f"-params {key}:{kwargs[key]!r}: {algo} needs {needs}")
+    if algo == "ars" and isinstance(kwargs.get("n_top"), int) and isinstance(kwargs.get("n_delta"), int) \
+            and kwargs["n_top"] > kwargs["n_delta"]:
+        raise ValueError(f"-params n_top:{kwargs['n_top']}: ARS needs n_top <= n_delta ({kwargs['n_delta']})")
+
+
 def _build_reinforce(config, env, policy_kwargs: dict[str, Any], **contract: Any):
     from mollirl.algos.reinforce import REINFORCE
 
@@ -36,6 +75,7 @@ def _build_actor_critic(cls_name: str, defaults: dict[str, Any]):
 
         kwargs = {k: (v(config) if callable(v) else v) for k, v in defaults.items()}
         kwargs.update(config.algo_kwargs)
+        check_algo_kwargs(config.algo, kwargs)
         return getattr(ppo, cls_name)(
             "GaussianPolicy", env, learning_rate=config.step_size, gamma=config.gamma,
             policy_kwargs={**policy_kwargs, "critic": True}, seed=config.seed, device=config.device,
@@ -57,6 +97,7 @@ def _build_ars(config, env, policy_kwargs: dict[str, Any], **contract: Any):
     kwargs = dict(n_delta=config.batch_episodes // 2, learning_rate=config.step_size, delta_std=config.sigma,
                   n_eval_episodes=1, gamma=config.gamma)
     kwargs.update(config.algo_kwargs)
+    check_algo_kwargs("ars", kwargs)
     policy_kwargs = {k: v for k, v in policy_kwargs.items() if k != "sigma_mode"}
     return MollifiedARS("GaussianPolicy", env, policy_kwargs=policy_kwargs, seed=config.seed, device=config.device,
                         **contract, **kwargs)

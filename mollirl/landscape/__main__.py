@@ -20,7 +20,7 @@ import sys
 import warnings
 from pathlib import Path
 
-from mollirl.cli import ArgumentParser, run_main
+from mollirl.cli import ArgumentParser, check_output_dir, run_main
 
 PROG = "python -m mollirl.landscape"
 PROGRESS_DELAY = 2.0  # s a stage runs before its progress bar appears (a quick landscape shows none)
@@ -149,6 +149,9 @@ def main(argv: list[str] | None = None) -> int:
         out = Path(args.output) if args.output else _default_output(args, problem)
         if out.suffix != ".npz":
             out = out.with_name(out.name + ".npz")
+        check_output_dir(out.parent, "-o/--output")  # before the computation: a file in the way, a read-only folder
+        if out.is_dir():
+            raise ValueError(f"-o/--output {str(out)!r}: is a folder; give a file name like {str(out / 'landscape.npz')!r}")
         bars = None if args.no_progress else _ProgressBars()
         try:
             if args.q_landscape:

@@ -39,6 +39,8 @@ from pathlib import Path
 
 import numpy as np
 
+from mollirl.common.files import write_bytes_atomic
+
 KINDS = ("random", "filter", "gradient")
 _SPEC_HELP = "random, filter, gradient, axis:NAME, a parameter name like K[0,4], or a .npz file of directions"
 
@@ -86,7 +88,8 @@ class Directions:
         """Write the directions to ``path`` (npz, no pickles)."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        np.savez(path, **self.to_arrays())
+        arrays = self.to_arrays()
+        write_bytes_atomic(path, lambda tmp: np.savez(tmp, **arrays))
         return path
 
     @classmethod

@@ -15,6 +15,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from mollirl.common.files import write_bytes_atomic
 from mollirl.landscape.result import Landscape
 
 _TITLES = {
@@ -149,5 +150,5 @@ def save_png(land: Landscape, path: str | Path, *, rgb: bool = False) -> np.ndar
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig = landscape_figure(land)
-    fig.savefig(path)
+    write_bytes_atomic(path, fig.savefig)
     return figure_rgb(fig) if rgb else None

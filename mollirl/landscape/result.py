@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from mollirl.common.files import write_bytes_atomic
 from mollirl.landscape.directions import Directions
 from mollirl.landscape.grid import Grid
 
@@ -113,7 +114,8 @@ class Landscape:
         """Write the npz (the parent folder is created)."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        np.savez(path, **self.to_arrays())
+        arrays = self.to_arrays()
+        write_bytes_atomic(path, lambda tmp: np.savez(tmp, **arrays))  # whole or absent after a crash
         return path
 
 

@@ -186,19 +186,40 @@ class Population:
         return self._backend
 
     # --- training ----------------------------------------------------------------------------
-    def train(self, *, progress: bool = False, on_epoch=None) -> list[MemberOutcome]:
+    def train(self, *, progress: bool | str = False, on_epoch=None, position: int | None = None) -> list[MemberOutcome]:
         """Train every member to its ``epochs``; return how each ended (in member order).
+
+        :param progress: a tqdm bar on stderr of the member-epochs done, with its ETA (a string: the
+            bar's label, default ``population of N``); a dropped or stopped member's remaining epochs
+            leave the total.
+        :param position: the bar's line (tqdm ``position``: one line per worker process).
 
         :param on_epoch: ``on_epoch(k, j_det) -> {member index: reason}`` after the members at epoch k
             closed it: ``j_det`` maps each of them to its J_det(theta_k), or to None when it stopped on
             a non-finite value in that epoch; the members returned are dropped (their folders keep
             what they have: no ``model.zip``).
         """
+        outcomes: list[MemberOutcome | None] = [None] * len(self.sessions)
+        try:
+            return self._train(outcomes, progress, on_epoch, position)
+        except OSError as exc:  # a full disk, a folder made read-only: every unfinished member cleans up
+            removed = kept = 0
+            for i, s in enumerate(self.sessions):
+                if outcomes[i] is None:  # not finished, stopped or dropped yet
+                    if s.fault_cleanup() is None:
+                        removed += s.created
+                    else:
+                        kept += 1
+            where = {str(s.run_dir.parent) for s in self.sessions}
+            exc.add_note(f"{removed} new member folder(s) with nothing resumable removed, {kept} keep a checkpoint"
+                         + (f": free space and continue with --resume {' '.join(sorted(where))}" if kept else ""))
+            raise
+
+    def _train(self, outcomes: list, progress: bool | str, on_epoch, position: int | None = None) -> list[MemberOutcome]:
         from mollirl.common.algorithm import EpochBatch
         from mollirl.training.checkpoint import StopFlag
 
         sessions = self.sessions
-        outcomes: list[MemberOutcome | None] = [None] * len(sessions)
         targets = []
         for s in sessions:
             s.open()
@@ -208,8 +229,9 @@ class Population:
         active = [i for i, s in enumerate(sessions) if s.model.epoch < targets[i]]
         stop = StopFlag()
         stop.install()
-        bar = _PopulationBar(sum(t - s.model.epoch for t, s in zip(targets, sessions)), len(sessions)) \
-            if progress else None
+        bar = _PopulationBar(sum(t - s.model.epoch for t, s in zip(targets, sessions)),
+                             progress if isinstance(progress, str) else f"population of {len(sessions)}",
+                             position) if progress else None
         try:
             while active:
                 k = min(sessions[i].model.epoch for i in active)
@@ -264,6 +286,7 @@ class Population:
                             outcomes[i] = MemberOutcome(self.members[i], "dropped", reason=reason)
                 if bar is not None:
                     bar.update(len(group), [float(result.discounted[b.det[0]]) for b in blocks if b.det.size])
+                    bar.drop(sum(targets[i] - sessions[i].model.epoch for i in active if outcomes[i] is not None))
                 active = [i for i in active if outcomes[i] is None and sessions[i].model.epoch < targets[i]]
         finally:
             stop.uninstall()
@@ -311,11 +334,19 @@ class Population:
 
 
 class _PopulationBar:
-    def __init__(self, total: int, members: int) -> None:
+    """Member-epochs done of the total, with tqdm's rate and ETA."""
+
+    def __init__(self, total: int, desc: str, position: int | None = None) -> None:
         from tqdm import tqdm
 
-        self.bar = tqdm(total=max(total, 0), desc=f"population of {members}", unit="epoch", file=sys.stderr,
-                        leave=False)
+        self.bar = tqdm(total=max(total, 0), desc=desc, unit="epoch", file=sys.stderr, leave=False,
+                        position=position)
+
+    def drop(self, epochs: int) -> None:
+        """Members that left (pruned, failed, stopped) will not run ``epochs`` more: out of the total."""
+        if epochs > 0:
+            self.bar.total = max(self.bar.total - epochs, self.bar.n)
+            self.bar.refresh()
 
     def update(self, n: int, j_det: list[float]) -> None:
         values = [v for v in j_det if math.isfinite(v)]

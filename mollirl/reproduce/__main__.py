@@ -10,7 +10,7 @@ import importlib
 import sys
 from pathlib import Path
 
-from mollirl.cli import ArgumentParser, run_main
+from mollirl.cli import ArgumentParser, check_output_dir, run_main
 from mollirl.registry import closest
 from mollirl.reproduce import RESULTS
 
@@ -23,6 +23,9 @@ def build_parser() -> ArgumentParser:
     p.add_argument("-o", "--output", default=None, help="output folder (default repro/NAME)")
     p.add_argument("--quick", action="store_true", help="a reduced run (seconds to a minute)")
     p.add_argument("--jobs", type=int, default=2, help="training processes (figure6), default 2")
+    p.add_argument("--no-progress", action="store_true",
+                   help="no progress bars (member-epochs of each training population, with an ETA) and no "
+                        "'runs done of total, ETA' on each run's line")
     return p
 
 
@@ -36,10 +39,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.jobs < 1:
             raise ValueError(f"--jobs must be >= 1, got {args.jobs}")
         out = Path(args.output or Path("repro") / args.name)
-        if out.exists() and not out.is_dir():
-            raise ValueError(f"output {str(out)!r} exists and is not a folder")
+        check_output_dir(out, "-o/--output")  # a file in the way (exit 2) or a read-only folder (exit 1)
         module = importlib.import_module(RESULTS[args.name][0])
-        summary = module.run(out, quick=args.quick, n_jobs=args.jobs)
+        from mollirl.reproduce.runs import ProgressLog
+
+        summary = module.run(out, quick=args.quick, n_jobs=args.jobs, log=ProgressLog(progress=not args.no_progress))
         claims = summary.get("claims", {})
         print(f"{args.name}: wall time {summary.get('wall_time_s', float('nan')):.1f} s; outputs in {out}")
         for claim, ok in claims.items():

@@ -40,8 +40,10 @@ def jsonable(obj: Any, base: Path | None = None) -> Any:
 
 def write_summary(out: Path, name: str, summary: dict[str, Any]) -> Path:
     """Write ``out/<name>.json`` (indent 1); every ``Path`` in it relative to ``out``."""
+    from mollirl.common.files import write_atomic
+
     path = out / f"{name}.json"
-    path.write_text(json.dumps(jsonable(summary, Path(out)), indent=1))
+    write_atomic(path, json.dumps(jsonable(summary, Path(out)), indent=1))  # whole or absent after a crash
     return path
 
 

@@ -44,7 +44,10 @@ def run(out: Path, quick: bool = False, n_jobs: int = 1, log=print) -> dict[str,
     final = problem_from_run(job.run_dir, "final")
     traj0 = rollout_states(initial)
     traj1 = rollout_states(final)
-    t = np.arange(len(traj0)) * gym.make("mollirl/DoublePendulum-v0").unwrapped.params.dt
+    env = gym.make("mollirl/DoublePendulum-v0")
+    dt = env.unwrapped.params.dt
+    env.close()
+    t = np.arange(len(traj0)) * dt
     plt = pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.2), sharey=True)
     for ax, traj, name in ((axes[0], traj0, "initial policy theta_0 (paper's K0)"),

@@ -42,8 +42,9 @@ def _group_key(config: RunConfig) -> str:
     return json.dumps({k: data[k] for k in SHARED_KEYS}, sort_keys=True, default=str)
 
 
-def _train_group(jobs: list[RunJob]) -> dict[str, str]:
-    """Train ``jobs`` (one shareable group) as a population; ``{run_dir: status}``."""
+def _train_group(jobs: list[RunJob], progress: bool | str = False, position: int | None = None) -> dict[str, str]:
+    """Train ``jobs`` (one shareable group) as a population; ``{run_dir: status}``. ``progress``: a bar
+    of the member-epochs done with its ETA (its label, if a string), on line ``position``."""
     import torch as th
 
     from mollirl.population import Member, Population
@@ -53,7 +54,7 @@ def _train_group(jobs: list[RunJob]) -> dict[str, str]:
                       argv=[], label=str(j.run_dir)) for j in jobs]
     population = Population(members)
     try:
-        outcomes = population.train()
+        outcomes = population.train(progress=progress, position=position)
     finally:
         population.close()
     out = {}
@@ -73,6 +74,10 @@ def _pure_dynamics(config: RunConfig) -> bool:
         venv.close()
 
 
+def _bar_label(i: int, part: list[RunJob]) -> str:
+    return f"population {i + 1}: {len(part)} run{'s' if len(part) != 1 else ''}"
+
+
 def progress_note(done: int, total: int, elapsed: float) -> str:
     """``(3/20 runs, 1 min 2 s, ETA 5 min 51 s)``: the runs trained so far of this command's and the time
     the rest would take at the mean time per run so far."""
@@ -82,9 +87,32 @@ def progress_note(done: int, total: int, elapsed: float) -> str:
     return f"({done}/{total} runs, {format_seconds(elapsed)}, ETA {format_seconds(eta)})"
 
 
+class ProgressLog:
+    """The ``log`` that ``python -m mollirl.reproduce`` passes to a reproduction's ``run(out, ..., log=log)``,
+    which hands it on to :func:`run_jobs`: it prints each line, and its ``progress`` says whether
+    :func:`run_jobs` shows its signs of life (``--no-progress``: off).
+
+    :param progress: True: a bar per training population (member-epochs done, ETA) and the runs done
+        of the total with an ETA after each run; False: neither (plain status lines).
+    :param write: where a line goes (default ``print``).
+    """
+
+    def __init__(self, progress: bool = True, write=print) -> None:
+        self.progress = bool(progress)
+        self.write = write
+
+    def __call__(self, line: str) -> None:
+        self.write(line)
+
+
 def run_jobs(jobs: list[RunJob], n_jobs: int = 1, log=print) -> dict[Path, str]:
     """Run ``jobs``; returns ``{run_dir: status}`` with status ``reused``, ``resumed``, ``trained`` or
-    ``failed: <reason>`` (a member that hit a non-finite value; the others go on)."""
+    ``failed: <reason>`` (a member that hit a non-finite value; the others go on).
+
+    Progress follows ``log.progress`` (:class:`ProgressLog`): True, a bar per population and each run's
+    line with the runs done of the total and an ETA; False, the plain lines; a ``log`` without the
+    attribute (a library caller's ``print``), the ETAs on the lines but no bars."""
+    progress = getattr(log, "progress", None)
     results: dict[Path, str] = {}
     todo: dict[str, list[RunJob]] = {}
     for job in jobs:
@@ -106,17 +134,19 @@ def run_jobs(jobs: list[RunJob], n_jobs: int = 1, log=print) -> dict[Path, str]:
         nonlocal finished
         finished += 1
         results[Path(run_dir)] = status
-        log(f"  {status:<8} {run_dir}  {progress_note(finished, total, time.monotonic() - started)}")
+        note = "" if progress is False else f"  {progress_note(finished, total, time.monotonic() - started)}"
+        log(f"  {status:<8} {run_dir}{note}")
 
     if len(parts) > 1 and n_jobs > 1:
         with cf.ProcessPoolExecutor(max_workers=n_jobs, mp_context=mp.get_context("spawn")) as pool:
-            futures = [pool.submit(_train_group, part) for part in parts]
+            futures = [pool.submit(_train_group, part, _bar_label(i, part) if progress else False, i)
+                       for i, part in enumerate(parts)]
             for future in cf.as_completed(futures):
                 for run_dir, status in future.result().items():
                     done(run_dir, status)
     else:
-        for part in parts:
-            for run_dir, status in _train_group(part).items():
+        for i, part in enumerate(parts):
+            for run_dir, status in _train_group(part, _bar_label(i, part) if progress else False).items():
                 done(run_dir, status)
     return results
 

@@ -152,11 +152,15 @@ class TrialBatch:
                 params[dim.name] = trial.suggest_float(dim.name, dim.low, dim.high, log=dim.log)
         return params
 
-    def run(self) -> list[TrialResult]:
+    def run(self, *, progress: str | None = None, position: int | None = None) -> list[TrialResult]:
         """Train, report per epoch, prune; return each trial's result (the caller tells the study).
 
         On SIGINT/SIGTERM the running trials come back FAIL with ``interrupted`` set (not counted:
         the next command samples anew) and :attr:`interrupted` is True.
+
+        :param progress: the label of a progress bar on stderr while the batch trains (its seeds'
+            epochs done and an ETA; a pruned trial's epochs leave the total); None: no bar.
+        :param position: the bar's line (one per worker process).
         """
         from mollirl.population import Member, Population
 
@@ -209,7 +213,7 @@ class TrialBatch:
         t0 = time.perf_counter()
         population = Population(members, command="python -m mollirl.train")
         try:
-            outcomes = population.train(on_epoch=on_epoch)
+            outcomes = population.train(on_epoch=on_epoch, progress=progress or False, position=position)
         finally:
             population.close()
         share = (time.perf_counter() - t0) / max(len(self.trials), 1)

@@ -15,6 +15,7 @@ from typing import Any
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
+from mollirl.common.files import write_bytes_atomic
 from mollirl.studies.spec import StudySpec
 from mollirl.studies.storage import dashboard_command, mask, open_storage, storage_exists
 
@@ -131,11 +132,14 @@ def write_trials_csv(report: StudyReport, path: Path) -> Path:
     columns = list(CSV_COLUMNS)
     i = columns.index("params")
     columns[i:i + 1] = [f"param_{n}" for n in report.param_names]
-    with Path(path).open("w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=columns, extrasaction="ignore")
-        writer.writeheader()
-        for r in report.rows:
-            writer.writerow({k: ("" if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()})
+    def write(tmp: Path) -> None:
+        with Path(tmp).open("w", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=columns, extrasaction="ignore")
+            writer.writeheader()
+            for r in report.rows:
+                writer.writerow({k: ("" if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()})
+
+    write_bytes_atomic(Path(path), write)  # whole or absent after a crash
     return Path(path)
 
 
@@ -185,7 +189,7 @@ def plot_sigma_curve(report: StudyReport, path: Path) -> Path:
         ax.legend(loc="best", fontsize="small")
         ax.grid(True, alpha=0.3)
     fig.suptitle(report.study_name)
-    fig.savefig(path, dpi=110)
+    write_bytes_atomic(Path(path), lambda tmp: fig.savefig(tmp, dpi=110))
     return Path(path)
 
 

@@ -30,6 +30,7 @@ import optuna
 from optuna.exceptions import ExperimentalWarning
 from optuna.trial import FrozenTrial, TrialState
 
+from mollirl.common.files import write_atomic
 from mollirl.studies.objective import TrialBatch, batch_size
 from mollirl.studies.spec import StudySpec
 from mollirl.studies.storage import budget_lock, mask, open_storage, sqlite_path, storage_exists
@@ -204,6 +205,16 @@ def format_seconds(seconds: float) -> str:
     return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
 
 
+def batch_label(numbers: list[int]) -> str:
+    """``trial 4``, ``trials 4-7`` (consecutive numbers) or ``trials 4, 9`` / ``12 trials`` (more than three)."""
+    numbers = sorted(numbers)
+    if len(numbers) == 1:
+        return f"trial {numbers[0]}"
+    if numbers == list(range(numbers[0], numbers[-1] + 1)):
+        return f"trials {numbers[0]}-{numbers[-1]}"
+    return f"trials {', '.join(map(str, numbers))}" if len(numbers) <= 3 else f"{len(numbers)} trials"
+
+
 def progress_text(trials: list[FrozenTrial], spec: StudySpec, worker_index: int, done_here: int,
                   elapsed: float) -> str:
     """``| worker 0: 3 trials, ETA 9 s | study: 7/20, ETA 14 s`` after a worker's trial.
@@ -287,8 +298,9 @@ def run_worker(spec: StudySpec, index: int = 0, storage=None) -> WorkerResult:
             if batch:
                 waiting = False
                 trials = TrialBatch(spec, batch)
+                label = f"worker {index}: {batch_label([t.number for t in batch])}" if spec.progress else None
                 with _heartbeats(study, batch):
-                    outcome = trials.run()
+                    outcome = trials.run(progress=label, position=index if spec.n_jobs > 1 else None)
                 for r in outcome:
                     _tell(study, r)
                     result.trials_run.append(r.number)
@@ -452,7 +464,7 @@ def run_study(spec: StudySpec, pool: WorkerPool | None = None) -> StudyRun:
     finally:
         lock.close()
     record = {**json.loads(spec.to_json()), "storage_url": mask(spec.storage_url)}  # no password on disk
-    (spec.study_dir / "study.json").write_text(json.dumps(record, indent=1))
+    write_atomic(spec.study_dir / "study.json", json.dumps(record, indent=1))
 
     own_pool = pool is None and spec.n_jobs > 1
     if own_pool:

@@ -101,6 +101,7 @@ def build_policy_kwargs(config: RunConfig, env_plugin: EnvPlugin, template_env) 
         kwargs["sigma_mode"] = "scheduled"
     else:
         kwargs["sigma_mode"] = "fixed"
+    kwargs.update(entry.meta.get("policy_kwargs", {}))  # a registered policy's own options (a plugin's)
     kwargs.update(config.policy_kwargs)
     if kwargs["mean_net"] == "linear" and config.policy_init == "reference":
         if env_plugin.reference is None:
@@ -136,6 +137,8 @@ def build_model(config: RunConfig, env, env_plugin: EnvPlugin, template_env, rol
         model = algo.build(config, env, policy_kwargs, **contract)
     except TypeError as exc:
         raise ValueError(f"bad -params for {config.algo}: {exc}") from None
+    except AssertionError as exc:  # SB3's constructors assert on some arguments
+        raise ValueError(f"bad -params for {config.algo}: {str(exc) or 'rejected by the algorithm'}") from None
     if zero:
         model.policy.set_mean_vector(np.zeros_like(model.policy.get_mean_vector()))
     if config.trained_agent:
@@ -524,19 +527,26 @@ class RunSession:
         latest verified checkpoint is what a ``--resume`` continues from. Returns ``exc`` with a
         note saying which (:func:`mollirl.cli.os_error_line` prints it).
         """
+        kept = self.fault_cleanup()
+        if kept is None and self.created:
+            exc.add_note(f"the new run folder {self.run_dir} was removed (nothing resumable had been written)")
+        elif kept is not None:
+            exc.add_note(f"the checkpoint of epoch {kept} in {self.run_dir / 'checkpoints'} is "
+                         f"kept: free space and continue with --resume {self.run_dir}")
+        return exc
+
+    def fault_cleanup(self) -> int | None:
+        """The cleanup of :meth:`fault`: close the logger, remove a new folder with no checkpoint.
+        Returns the epoch of the checkpoint kept, or None (nothing resumable)."""
         import shutil
 
         from mollirl.training.checkpoint import read_pointer
 
         self.close_logger()
         pointer = read_pointer(self.run_dir)
-        if pointer is None and self.created:
+        if pointer is None and getattr(self, "created", False):
             shutil.rmtree(self.run_dir, ignore_errors=True)
-            exc.add_note(f"the new run folder {self.run_dir} was removed (nothing resumable had been written)")
-        elif pointer is not None:
-            exc.add_note(f"the checkpoint of epoch {pointer.get('epoch')} in {self.run_dir / 'checkpoints'} is "
-                         f"kept: free space and continue with --resume {self.run_dir}")
-        return exc
+        return None if pointer is None else int(pointer.get("epoch", 0))
 
     def result(self, epochs_done: int, interrupted: bool) -> TrainResult:
         from mollirl.training.metrics import read_metrics

@@ -122,7 +122,7 @@ def test_reinforce_save_load_keeps_parameters(tmp_path, tiny):
     (["--sigma", "nan"], "sigma"),
     (["--sigma", "inf"], "sigma"),
     (["--epochs", "0"], "epochs"),
-    (["--batch-episodes", "-1"], "batch_episodes"),
+    (["--batch-episodes", "-1"], "--batch-episodes"),
     (["--env", "quadrotr"], "did you mean 'quadrotor'"),
     (["--algo", "reinforc"], "did you mean 'reinforce'"),
     (["--policy", "mlpp"], "did you mean 'mlp'"),
