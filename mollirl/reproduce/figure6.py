@@ -44,9 +44,15 @@ LANDSCAPE_SIGMA = 0.05  # the paper draws Fig. 6e/f from the sigma = 0.05 run
 LANDSCAPE_RADIUS = 1.0  # filter-normalized directions (Li et al. 2018): 1 = the size of each weight row
 
 
-def jobs(out: Path, quick: bool, *, variant: str = "main", seeds: int | None = None) -> list[RunJob]:
+def sizes(quick: bool, size: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``size`` when given (a reduced run: :mod:`mollirl.reproduce.figure6_reduced`), else ``QUICK`` or ``FULL``."""
+    return dict(size) if size is not None else dict(QUICK if quick else FULL)
+
+
+def jobs(out: Path, quick: bool, *, variant: str = "main", seeds: int | None = None,
+         size: dict[str, Any] | None = None) -> list[RunJob]:
     """The runs of one variant: every sigma x ``seeds`` seeds (default: the variant's count)."""
-    size = QUICK if quick else FULL
+    size = sizes(quick, size)
     folder, changes = VARIANTS[variant]
     if seeds is None:
         seeds = size["seeds"] if variant == "main" else size["sensitivity_seeds"]
@@ -66,8 +72,8 @@ def jobs(out: Path, quick: bool, *, variant: str = "main", seeds: int | None = N
     return out_jobs
 
 
-def all_jobs(out: Path, quick: bool) -> dict[str, list[RunJob]]:
-    return {variant: jobs(out, quick, variant=variant) for variant in VARIANTS}
+def all_jobs(out: Path, quick: bool, size: dict[str, Any] | None = None) -> dict[str, list[RunJob]]:
+    return {variant: jobs(out, quick, variant=variant, size=size) for variant in VARIANTS}
 
 
 def run_summary(job: RunJob) -> dict[str, Any]:
@@ -149,7 +155,7 @@ def plot_saturation(per_sigma: dict[str, Any], path: Path) -> None:
     plt.close(fig)
 
 
-def landscapes(out: Path, run_dir: Path, quick: bool, log=print) -> dict[str, Any]:
+def landscapes(out: Path, run_dir: Path, quick: bool, log=print, size: dict[str, Any] | None = None) -> dict[str, Any]:
     """Deterministic landscapes around theta_0 and the final theta of one run: random
     directions filter-normalized to each centre (seed 0), a 2-D grid and a finer 1-D
     slice for the Hölder fit."""
@@ -158,7 +164,7 @@ def landscapes(out: Path, run_dir: Path, quick: bool, log=print) -> dict[str, An
     from mollirl.landscape import compute_landscape, problem_from_run, summarize
     from mollirl.landscape.plot import save_png
 
-    size = QUICK if quick else FULL
+    size = sizes(quick, size)
     result: dict[str, Any] = {"run_dir": Path(run_dir), "radius": LANDSCAPE_RADIUS, "grid": size["grid"],
                               "slice_grid": size["slice_grid"]}
     for at in ("initial", "final"):
@@ -187,14 +193,19 @@ def _drop_series(per_sigma: dict[str, Any]) -> dict[str, Any]:
     return per_sigma
 
 
-def run(out: Path, quick: bool = False, n_jobs: int = 2, log=print) -> dict[str, Any]:
-    """Train (or reuse) the runs of every variant, write the figures and return the summary."""
+def run(out: Path, quick: bool = False, n_jobs: int = 2, log=print, *, size: dict[str, Any] | None = None,
+        label: str | None = None) -> dict[str, Any]:
+    """Train (or reuse) the runs of every variant, write the figures and return the summary.
+
+    :param size: the run sizes (the keys of ``FULL``) instead of ``FULL`` / ``QUICK``;
+        ``label`` then names them in the summary (``"size": label``), e.g. ``"reduced"``.
+    """
     from mollirl.reproduce.common import Timer, write_summary
     from mollirl.reproduce.figure6_analysis import verdicts
 
     timer = Timer()
     out.mkdir(parents=True, exist_ok=True)
-    variants = all_jobs(out, quick)
+    variants = all_jobs(out, quick, size)
     flat = [j for js in variants.values() for j in js]
     log(f"figure 6: {len(flat)} hopper-stand runs ({', '.join(f'{k}: {len(v)}' for k, v in variants.items())}) "
         f"under {out / 'runs'}")
@@ -207,7 +218,7 @@ def run(out: Path, quick: bool = False, n_jobs: int = 2, log=print) -> dict[str,
     for variant in ("tanh", "baseline-none"):
         plot_training(summaries[variant], out / f"figure6_training_{variant}.png")
     land_job = next(j for j in variants["main"] if j.config.sigma == LANDSCAPE_SIGMA and j.config.seed == 0)
-    land = landscapes(out, land_job.run_dir, quick, log=log)
+    land = landscapes(out, land_job.run_dir, quick, log=log, size=size)
     claims = {}
     for variant, per_sigma in summaries.items():
         by_sigma = {float(k): v for k, v in per_sigma.items()}
@@ -222,7 +233,9 @@ def run(out: Path, quick: bool = False, n_jobs: int = 2, log=print) -> dict[str,
         land["final"]["summary_2d"]["hf_energy"] < land["initial"]["summary_2d"]["hf_energy"])
     claims["landscape smoother after training (1-D window Hölder)"] = bool(
         land["final"]["summary_1d"]["holder"] > land["initial"]["summary_1d"]["holder"])
-    summary = {"figure": 6, "quick": quick, "sizes": QUICK if quick else FULL, "train_seconds": train_seconds,
+    size_name = label or ("quick" if quick else "full")
+    summary = {"figure": 6, "quick": quick, "size": size_name, "sizes": sizes(quick, size),
+               "train_seconds": train_seconds,
                "readings": {"J_det": "deterministic policy, discounted (gamma 0.99), from the noise-free start",
                             "batch_return": "stochastic policy, undiscounted, mean over the epoch's batch",
                             "final": "mean over the last 10 epochs of a run (J_det_final: the last row)"},

@@ -9,6 +9,9 @@ noise-free evaluation start, the env's horizon and gamma 0.99):
   evaluation trajectory (Benettin, 4 perturbations, the first tenth discarded;
   :func:`mollirl.reproduce.exponents.lyapunov`), and the prediction
   ``min(1, -log(gamma) / lambda)``;
+- beside it the *finite-time* exponents over the first 50, 100 and 250 steps (nothing
+  discarded; :func:`mollirl.reproduce.exponents.finite_time_lyapunov`), the separation
+  rate over the steps the discount weighs most, and the exponents they would predict;
 - the **point-wise** exponent at the centre theta, the one the proposition speaks of
   (the upper envelope over 8 random unit directions and both signs of
   |J(theta + h d) - J(theta)|, fitted over h = 1e-8 .. 1e-1;
@@ -101,10 +104,11 @@ def verdict(measured: float, predicted: float | None) -> str:
 
 def measure(name: str, env: str, problem, size: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """The numbers of one case, and its point-wise envelope for the figure."""
-    from mollirl.reproduce.exponents import lyapunov, pointwise, window
+    from mollirl.reproduce.exponents import finite_time_lyapunov, lyapunov, pointwise, window
 
     timer = Timer()
     lyap = lyapunov(problem)
+    early = finite_time_lyapunov(problem)
     point = pointwise(problem, seed=0)
     windows = {}
     for radius in WINDOW_RADII:
@@ -115,6 +119,7 @@ def measure(name: str, env: str, problem, size: dict[str, Any]) -> tuple[dict[st
         "lambda_per_step": lyap["lambda_per_step"], "lambda_spread": [float(np.min(lyap["lambda_per_perturbation"])),
                                                                       float(np.max(lyap["lambda_per_perturbation"]))],
         "threshold_-log_gamma": lyap["threshold_-log_gamma"], "predicted_holder": lyap["predicted_holder"],
+        "finite_time": early,
         "pointwise_holder": point["alpha"], "pointwise_slope": point["slope"], "pointwise_r2": point["r_squared"],
         "pointwise_zero_increments": point["n_zero"], "pointwise_nonfinite": point["n_nonfinite"],
         "window_holder": windows, "verdict": verdict(point["alpha"], lyap["predicted_holder"]),
@@ -163,7 +168,9 @@ def run(out: Path, quick: bool = False, n_jobs: int = 1, log=print) -> dict[str,
         log(f"prop 3.1 {name}: lambda {numbers['lambda_per_step']:.4g}/step, predicted {numbers['predicted_holder']}, "
             f"point-wise {numbers['pointwise_holder']:.3f} (r2 {numbers['pointwise_r2']:.3f}), window "
             + ", ".join(f"r={k}: {v['holder']:.3f}" for k, v in numbers["window_holder"].items())
-            + f" -> {numbers['verdict']}")
+            + f" -> {numbers['verdict']}; finite-time lambda "
+            + ", ".join(f"T={t}: {v:.4g}" for t, v in zip(numbers["finite_time"]["steps"],
+                                                          numbers["finite_time"]["lambda_per_step"])))
     plot(rows, envelopes, out / "prop31_exponents.png")
     verdicts = [r["verdict"] for r in rows]
     star = next(r for r in rows if r["case"] == "quadrotor, LQR theta*")
@@ -176,6 +183,11 @@ def run(out: Path, quick: bool = False, n_jobs: int = 1, log=print) -> dict[str,
         # the window estimator does not measure the exponent at theta (it reads higher at theta*, at every radius)
         "window_above_pointwise_at_theta_star": bool(all(
             w["holder"] > star["pointwise_holder"] + TOL for w in star["window_holder"].values())),
+        # the bound with the fastest early separation instead (finite-time exponents over the first steps,
+        # which the discount weighs most; the whole-horizon average can understate that rate)
+        "bound_holds_with_the_early_exponent_in_every_case": bool(all(
+            r["pointwise_holder"] >= min([p for p in (r["predicted_holder"], *r["finite_time"]["predicted_holder"])
+                                          if p is not None], default=float("nan")) - TOL for r in rows)),
         "chaotic_cases_present": bool(any(r["lambda_per_step"] > r["threshold_-log_gamma"] for r in rows)),
         "non_chaotic_cases_present": bool(any(r["lambda_per_step"] <= r["threshold_-log_gamma"] for r in rows)),
     }

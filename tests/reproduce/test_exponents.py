@@ -83,6 +83,9 @@ def test_prop31_quick(tmp_path, capsys):
     for c in cases:
         assert c["verdict"] in ("agrees", "consistent", "violates", "undetermined")
         assert set(c["window_holder"]) == {"1", "0.01"}
+        early = c["finite_time"]
+        assert early["steps"] == sorted(early["steps"]) and max(early["steps"]) <= c["horizon"]
+        assert len(early["lambda_per_step"]) == len(early["predicted_holder"]) == len(early["steps"])
     star = next(c for c in cases if c["case"] == "quadrotor, LQR theta*")
     # the spike: chaotic at hover (lambda > -log gamma), and the point-wise exponent is far below 1
     assert star["lambda_per_step"] > star["threshold_-log_gamma"] and star["pointwise_holder"] < 0.5

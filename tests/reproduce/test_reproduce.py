@@ -85,6 +85,19 @@ def test_figure6_quick_and_reuse(tmp_path, capsys):
     assert capsys.readouterr().out.count("reused") == 16
 
 
+def test_figure6_reduced_quick_is_figure6_at_its_own_size(tmp_path):
+    assert main(["figure6-reduced", "--quick", "-o", str(tmp_path), "--jobs", "1"]) == 0
+    summary = load(tmp_path / "figure6.json")
+    assert summary["size"] == "reduced-quick" and summary["sizes"]["epochs"] == 2
+    assert set(summary["variants"]) == {"main", "tanh", "baseline-none"}
+    for per_sigma in summary["variants"].values():
+        assert sorted(float(k) for k in per_sigma) == [0.005, 0.05, 0.5, 5.0]
+        for entry in per_sigma.values():
+            assert entry["seeds"] == 1 and len(entry["runs"][0]["J_det"]) == 3  # epochs 0..2
+    assert any(k.startswith("[baseline-none] ") for k in summary["claims"])
+    assert str(tmp_path) not in (tmp_path / "figure6.json").read_text()
+
+
 def test_spaces_quick(tmp_path):
     assert main(["spaces", "--quick", "-o", str(tmp_path)]) == 0
     summary = load(tmp_path / "spaces.json")
