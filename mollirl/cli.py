@@ -86,23 +86,26 @@ def os_error_line(exc: OSError) -> str:
     return "; ".join([line, *notes])
 
 
-def check_output_dir(path: str | Path, flag: str) -> Path:
+def check_output_dir(path: str | Path, flag: str, value: str | Path | None = None) -> Path:
     """Check, before anything is written, that folders can be created under ``path``.
 
     Walks up to the nearest existing ancestor: a file on the way is bad input
     (``UsageError`` naming ``flag``); an ancestor that cannot be written (a read-only file
     system, no permission) raises the ``OSError`` a write would raise (a fault, exit 1).
+    ``value`` is what the user typed when it is not ``path`` itself (``-o DIR/out.npz``: the folder
+    ``DIR`` is checked, the message shows ``DIR/out.npz``).
     """
     path = Path(path)
+    shown = str(path if value is None else value)
     probe = path
     while not probe.exists():
         if probe.parent == probe:
             break
         probe = probe.parent
     if probe.exists() and not probe.is_dir():
-        if probe == path:
-            raise UsageError(f"{flag} {str(path)!r}: is a file, not a folder")
-        raise UsageError(f"{flag} {str(path)!r}: {str(probe)!r} is a file, not a folder")
+        if probe == path and value is None:
+            raise UsageError(f"{flag} {shown!r}: is a file, not a folder")
+        raise UsageError(f"{flag} {shown!r}: {str(probe)!r} is a file, not a folder")
     if not os.access(probe, os.W_OK | os.X_OK):
         code = errno.EROFS if _read_only(probe) else errno.EACCES
         raise OSError(code, os.strerror(code), str(probe))

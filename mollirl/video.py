@@ -174,8 +174,11 @@ def check_video_path(path: str | os.PathLike[str]) -> Path:
     if not path.parent.is_dir():
         what = "is not a folder" if path.parent.exists() else "does not exist"
         raise ValueError(f"folder {str(path.parent)!r} of video {str(path)!r} {what}")
-    if not os.access(path.parent, os.W_OK | os.X_OK):
-        raise ValueError(f"folder {str(path.parent)!r} of video {str(path)!r} is not writable")
+    if not os.access(path.parent, os.W_OK | os.X_OK):  # a fault of the machine (exit 1), not bad input
+        import errno
+
+        code = errno.EROFS if os.statvfs(path.parent).f_flag & os.ST_RDONLY else errno.EACCES
+        raise OSError(code, os.strerror(code), str(path.parent))
     _require(suffix)
     return path
 

@@ -7,6 +7,7 @@ partial one, and no temporary file behind (a failed write removes it).
 from __future__ import annotations
 
 import os
+import secrets
 from pathlib import Path
 
 
@@ -19,10 +20,23 @@ def fsync_path(path: Path) -> None:
         os.close(fd)
 
 
+def _unique() -> str:
+    """A temporary name's own part: two processes writing the same file at once (two study commands
+    reporting one study) must not share a temporary file, or one renames the other's away."""
+    return f"{os.getpid()}-{secrets.token_hex(4)}"
+
+
+def temporary_name(path: Path) -> Path:
+    """The temporary name of a write of ``path``: beside it, hidden, unique to this writer, the
+    suffix kept (``np.savez``, ``savefig`` and SB3's ``save`` go by it)."""
+    path = Path(path)
+    return path.with_name(f".{path.stem}.{_unique()}.tmp{path.suffix}")
+
+
 def write_atomic(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` through a temporary file in the same folder, flushed, then renamed."""
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
+    tmp = path.with_name(f".{path.name}.{_unique()}.tmp")
     try:
         with open(tmp, "w") as fh:
             fh.write(text)
@@ -49,7 +63,7 @@ def write_bytes_atomic(path: Path, write) -> None:
     leaves the previous file or none, never a partial one.
     """
     path = Path(path)
-    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
+    tmp = temporary_name(path)
     try:
         write(tmp)
         fsync_path(tmp)

@@ -149,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
         out = Path(args.output) if args.output else _default_output(args, problem)
         if out.suffix != ".npz":
             out = out.with_name(out.name + ".npz")
-        check_output_dir(out.parent, "-o/--output")  # before the computation: a file in the way, a read-only folder
+        check_output_dir(out.parent, "-o/--output", out)  # before the computation: a file in the way, a read-only folder
         if out.is_dir():
             raise ValueError(f"-o/--output {str(out)!r}: is a folder; give a file name like {str(out / 'landscape.npz')!r}")
         bars = None if args.no_progress else _ProgressBars()

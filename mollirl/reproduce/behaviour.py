@@ -132,7 +132,7 @@ def _render(renderer, episodes, *, video_stem: Path | None) -> tuple[list[np.nda
 def plot_strips(rows: list[tuple[str, list[np.ndarray]]], frame_times: list[float], path: Path) -> None:
     """One filmstrip per row, titled, with the time of each frame under it."""
     from mollirl.common.playback import filmstrip
-    from mollirl.reproduce.common import pyplot
+    from mollirl.reproduce.common import pyplot, save_figure
 
     plt = pyplot()
     strips = [filmstrip(frames) for _, frames in rows]
@@ -146,14 +146,12 @@ def plot_strips(rows: list[tuple[str, list[np.ndarray]]], frame_times: list[floa
         cell = strip.shape[1] / FRAMES
         ax.set_xticks([(k + 0.5) * cell for k in range(len(frame_times))])
         ax.set_xticklabels([f"t = {t:.2f} s" for t in frame_times], fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save_figure(fig, path, dpi=100)
 
 
 def plot_heights(per_sigma: dict[str, Any], dt: float, path: Path) -> None:
     """Torso height (top) and angle (bottom) over time, one panel per sigma, one line per seed."""
-    from mollirl.reproduce.common import pyplot
+    from mollirl.reproduce.common import pyplot, save_figure
 
     plt = pyplot()
     keys = sorted(per_sigma, key=float)
@@ -178,9 +176,7 @@ def plot_heights(per_sigma: dict[str, Any], dt: float, path: Path) -> None:
     axes[1, 0].set_ylabel("torso angle (rad, clipped)")
     axes[0, 0].legend(fontsize=6)
     fig.suptitle(f"standing (red): z > {STAND_HEIGHT} m and |angle| < {STAND_ANGLE} rad", fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path, dpi=110)
 
 
 def summarize_sigma(entry: dict[str, Any]) -> None:

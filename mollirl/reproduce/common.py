@@ -47,6 +47,20 @@ def write_summary(out: Path, name: str, summary: dict[str, Any]) -> Path:
     return path
 
 
+def save_figure(fig, path: str | Path, dpi: int = 110) -> Path:
+    """Lay out ``fig``, write it to ``path`` whole or not at all (a temporary name, flushed, renamed),
+    and close it."""
+    from mollirl.common.files import write_bytes_atomic
+
+    plt = pyplot()
+    try:
+        fig.tight_layout()
+        write_bytes_atomic(Path(path), lambda tmp: fig.savefig(tmp, dpi=dpi))
+    finally:
+        plt.close(fig)
+    return Path(path)
+
+
 def pyplot():
     """matplotlib.pyplot on the Agg backend (headless)."""
     import matplotlib

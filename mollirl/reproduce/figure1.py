@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from mollirl.reproduce.common import Timer, pyplot, write_summary
+from mollirl.reproduce.common import Timer, pyplot, save_figure, write_summary
 
 SIGMAS = (0.005, 0.05, 0.5, 5.0)
 RADIUS = 1.0
@@ -103,9 +103,7 @@ def plot_1d(lands: dict[str, Any], path: Path) -> None:
     axes[0].set_ylabel("discounted return")
     fig.suptitle("hopper stand around theta_0 (seed 0): J and J_sigma on the same slice, common random numbers",
                  fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path, dpi=110)
 
 
 def plot_2d(lands: dict[str, Any], path: Path) -> None:
@@ -119,9 +117,7 @@ def plot_2d(lands: dict[str, Any], path: Path) -> None:
         image = ax.pcolormesh(a0, a1, np.ma.masked_array(land.value(mode), land.mask_of(mode)).T, shading="auto")
         fig.colorbar(image, ax=ax)
         ax.set_title("J (deterministic)" if key == "det" else f"J_sigma, sigma = {key}", fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save_figure(fig, path, dpi=100)
 
 
 def run(out: Path, quick: bool = False, n_jobs: int = 1, log=print) -> dict[str, Any]:

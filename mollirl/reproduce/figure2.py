@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from mollirl.reproduce.common import Timer, pyplot, write_summary
+from mollirl.reproduce.common import Timer, pyplot, save_figure, write_summary
 
 ENVS = ("double-pendulum", "single-pendulum")
 HIDDEN = 16
@@ -92,9 +92,7 @@ def plot_landscapes(lands: dict[str, Any], path: Path) -> None:
         ax.set_title(f"{env}, random tanh MLP (seed 0)", fontsize=9)
         ax.set_xlabel("filter-normalized direction 1")
         ax.set_ylabel("direction 2")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path, dpi=110)
 
 
 def plot_slices(slices: dict[str, list], path: Path) -> None:
@@ -110,9 +108,7 @@ def plot_slices(slices: dict[str, list], path: Path) -> None:
         ax.set_xlabel("step along a filter-normalized direction")
         ax.set_yscale("symlog")
     np.atleast_1d(axes)[0].legend(fontsize=6, ncol=2)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path, dpi=110)
 
 
 def plot_exponents(per_env: dict[str, list[dict[str, Any]]], threshold: float, path: Path) -> None:
@@ -134,9 +130,7 @@ def plot_exponents(per_env: dict[str, list[dict[str, Any]]], threshold: float, p
     right.set_xlabel("predicted exponent min(1, -log(gamma)/lambda)")
     right.set_ylabel("measured Hölder exponent")
     right.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path, dpi=110)
 
 
 def run(out: Path, quick: bool = False, n_jobs: int = 1, log=print) -> dict[str, Any]:

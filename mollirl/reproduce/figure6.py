@@ -102,7 +102,7 @@ def variant_summary(job_list: list[RunJob], statuses: dict[Path, str]) -> dict[s
 
 def plot_training(per_sigma: dict[str, Any], path: Path) -> None:
     """Both readings over epochs: every seed thin, the median thick, the interquartile range shaded."""
-    from mollirl.reproduce.common import pyplot
+    from mollirl.reproduce.common import pyplot, save_figure
 
     plt = pyplot()
     keys = sorted(per_sigma, key=float)
@@ -128,14 +128,12 @@ def plot_training(per_sigma: dict[str, Any], path: Path) -> None:
                 ax.set_ylabel(label, fontsize=8)
             ax.set_xlabel("epoch")
     axes[0, 0].legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path, dpi=110)
 
 
 def plot_saturation(per_sigma: dict[str, Any], path: Path) -> None:
     """Median over seeds of the saturated fraction and the effective post-squash noise, per sigma over epochs."""
-    from mollirl.reproduce.common import pyplot
+    from mollirl.reproduce.common import pyplot, save_figure
 
     plt = pyplot()
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.4))
@@ -150,9 +148,7 @@ def plot_saturation(per_sigma: dict[str, Any], path: Path) -> None:
         ax.set_xlabel("epoch")
     axes[1].set_yscale("log")
     axes[0].legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path, dpi=110)
 
 
 def landscapes(out: Path, run_dir: Path, quick: bool, log=print, size: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -11,7 +11,7 @@ import gymnasium as gym
 import numpy as np
 
 from mollirl.config import RunConfig
-from mollirl.reproduce.common import Timer, pyplot, write_summary
+from mollirl.reproduce.common import Timer, pyplot, save_figure, write_summary
 from mollirl.reproduce.runs import RunJob, load_history, run_jobs
 from mollirl.reproduce.trajectory import rollout_states
 
@@ -59,9 +59,7 @@ def run(out: Path, quick: bool = False, n_jobs: int = 1, log=print) -> dict[str,
         ax.set_xlabel("time (s)")
     axes[0].set_ylabel("angle from upright (rad)")
     axes[0].legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(out / "figure7a_trajectories.png", dpi=110)
-    plt.close(fig)
+    save_figure(fig, out / "figure7a_trajectories.png", dpi=110)
 
     # (b) Q(s0, a) of the trained policy over the torque plane
     q = compute_q_landscape(final, grid=size["grid"], radius=size["radius"], seed=0)

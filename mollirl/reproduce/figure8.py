@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from mollirl.config import RunConfig
-from mollirl.reproduce.common import Timer, pyplot, write_summary
+from mollirl.reproduce.common import Timer, pyplot, save_figure, write_summary
 from mollirl.reproduce.runs import RunJob, load_history, run_jobs
 
 FULL = dict(epochs=50, batch_episodes=16, grid=41, episodes=16)
@@ -58,9 +58,7 @@ def run(out: Path, quick: bool = False, n_jobs: int = 1, log=print) -> dict[str,
     ax.set_ylabel("discounted return")
     ax.set_title("quadrotor: training from theta* (LQR)")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(out / "figure8b_training.png", dpi=110)
-    plt.close(fig)
+    save_figure(fig, out / "figure8b_training.png", dpi=110)
 
     claims = {
         "centre_is_max_of_det_landscape": bool(det[centre] >= np.nanmax(det) - 1e-12),

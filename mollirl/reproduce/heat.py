@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from mollirl.reproduce.common import Timer, pyplot, write_summary
+from mollirl.reproduce.common import Timer, pyplot, save_figure, write_summary
 
 FULL = dict(n_mu=4001, n_t=41, t_max=0.25)  # sigma <= 0.5: L stays defined on [3, 7] N (6-sigma kernel)
 QUICK = dict(n_mu=801, n_t=21, t_max=0.25)
@@ -79,9 +79,7 @@ def run(out: Path, quick: bool = False, n_jobs: int = 1, log=print, env: str = "
     axes[2].set_xlabel("t = sigma^2")
     axes[2].set_ylabel("|u_t - 1/2 u_mumu| / (|u_t| + |1/2 u_mumu|)")
     axes[2].set_title(f"heat-equation residual (overall {res.relative:.2g})", fontsize=9)
-    fig.tight_layout()
-    fig.savefig(out / "heat_equation.png", dpi=110)
-    plt.close(fig)
+    save_figure(fig, out / "heat_equation.png", dpi=110)
 
     claims = {
         "residual_small": bool(res.relative < 0.05),

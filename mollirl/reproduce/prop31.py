@@ -41,7 +41,7 @@ from typing import Any
 
 import numpy as np
 
-from mollirl.reproduce.common import Timer, pyplot, write_summary
+from mollirl.reproduce.common import Timer, pyplot, save_figure, write_summary
 
 TOL = 0.1  # agreement tolerance on the exponent
 NEAR = 0.05  # distance (parameter units, a random unit direction) of the "near theta*" quadrotor case
@@ -150,9 +150,7 @@ def plot(rows: list[dict[str, Any]], envelopes: list[dict[str, Any]], path: Path
     right.set_xlim(-0.05, 1.05)
     right.set_ylim(-0.05, 1.05)
     right.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path, dpi=110)
 
 
 def run(out: Path, quick: bool = False, n_jobs: int = 1, log=print) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from mollirl.config import RunConfig
-from mollirl.reproduce.common import Timer, pyplot, write_summary
+from mollirl.reproduce.common import Timer, pyplot, save_figure, write_summary
 from mollirl.reproduce.runs import RunJob, load_history, run_jobs
 
 ENVS = {
@@ -80,9 +80,7 @@ def run(out: Path, quick: bool = False, n_jobs: int = 1, log=print) -> dict[str,
             f"param-sigma {s['param-sigma']['J_centre']:.4g}; hf energy {s['det']['hf_energy']:.3g} / "
             f"{s['sigma']['hf_energy']:.3g} / {s['param-sigma']['hf_energy']:.3g}")
         summary["envs"][env] = entry
-    fig.tight_layout()
-    fig.savefig(out / "spaces_training.png", dpi=110)
-    plt.close(fig)
+    save_figure(fig, out / "spaces_training.png", dpi=110)
     summary["wall_time_s"] = timer.seconds
     write_summary(out, "spaces", summary)
     return summary

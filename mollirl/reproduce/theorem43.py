@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from mollirl.config import RunConfig
-from mollirl.reproduce.common import Timer, pyplot, write_summary
+from mollirl.reproduce.common import Timer, pyplot, save_figure, write_summary
 from mollirl.reproduce.runs import RunJob, load_history, run_jobs
 
 SIGMA0 = 0.5  # the double pendulum's preset sigma, and the hopper's best fixed sigma in Figure 6
@@ -112,9 +112,7 @@ def plot(summaries: dict[str, dict[str, Any]], path: Path) -> None:
             ax.set_title(f"{env}: {label}", fontsize=9)
         row[0].axhline(s["sigma0"], color="grey", lw=0.8, ls="--")
         row[0].legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path, dpi=110)
 
 
 def run(out: Path, quick: bool = False, n_jobs: int = 1, log=print) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from mollirl.common.callbacks import EpochCallback
-from mollirl.common.files import fsync_path, remove_quietly, write_atomic, write_bytes_atomic  # noqa: F401
+from mollirl.common.files import fsync_path, remove_quietly, temporary_name, write_atomic, write_bytes_atomic  # noqa: F401
 
 CHECKPOINT_DIR = "checkpoints"
 LATEST = "latest.json"
@@ -46,7 +46,7 @@ def sha256(path: Path) -> str:
 def save_model_atomic(model, path: Path) -> str:
     """``model.save`` to ``path`` (a ``.zip``) through a temporary file; returns the file's SHA-256."""
     path = Path(path)
-    tmp = path.with_name(f".{path.stem}.tmp.zip")
+    tmp = temporary_name(path)  # ends in .zip: SB3's save keeps the name
     try:
         model.save(tmp)
         fsync_path(tmp)
