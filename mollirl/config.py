@@ -136,7 +136,10 @@ class RunConfig:
         if self.learn_sigma and self.sigma_schedule:
             raise ValueError("--learn-sigma and --sigma-schedule exclude each other: sigma is either trained or scheduled")
         if self.sigma_schedule:
-            parse_sigma_schedule(self.sigma_schedule, self.sigma)
+            try:
+                parse_sigma_schedule(self.sigma_schedule, self.sigma)
+            except ValueError as exc:
+                raise ValueError(f"{flag_name('sigma_schedule')} {self.sigma_schedule!r}: {exc}") from None
         if self.n_threads is not None and (isinstance(self.n_threads, bool) or not isinstance(self.n_threads, int)
                                            or self.n_threads < 1):
             raise ValueError(f"n_threads must be an integer >= 1 or null, got {self.n_threads!r}")

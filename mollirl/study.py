@@ -89,7 +89,8 @@ def build_parser() -> ArgumentParser:
                    help="seconds between a running trial's heartbeats; silent for 2x that = failed and retried (60)")
     r.add_argument("--report", action="store_true", help="only report the study (no new trials)")
     r.add_argument("--no-progress", action="store_true",
-                   help="trial lines without the trials done of the budget and the ETAs (per worker, overall)")
+                   help="no bar while a batch of trials trains, and trial lines without the trials done of the "
+                        "budget and the ETAs (per worker, overall)")
     r.add_argument("--list", action="store_true", help="list the registered studies and exit")
     return p
 

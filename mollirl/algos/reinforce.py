@@ -72,7 +72,7 @@ class REINFORCE(EpochAlgorithm, OnPolicyAlgorithm):
         if baseline not in BASELINES:
             raise ValueError(f"unknown baseline {baseline!r}; expected one of {list(BASELINES)}")
         if update not in UPDATES:
-            raise ValueError(f"unknown update {update!r}; expected one of {list(UPDATES)}")
+            raise ValueError(f"unknown update {update!r} (--update); expected one of {list(UPDATES)}")
         if not (0.0 < gamma <= 1.0):
             raise ValueError(f"gamma must be in (0, 1], got {gamma!r}")
         if not (np.isfinite(step_size) and step_size > 0):

@@ -81,6 +81,11 @@ def make_env(name: str, **env_kwargs: Any) -> gym.Env:
         return gym.make(plugin.gym_id, **env_kwargs)
     except TypeError as exc:
         raise ValueError(f"bad --env-kwargs for {name!r}: {exc}") from None
+    except ValueError as exc:  # the env refused a value: say which flag brought it
+        if not env_kwargs:
+            raise
+        given = " ".join(f"{k}:{v}" for k, v in env_kwargs.items())
+        raise ValueError(f"--env-kwargs {given}: {exc}") from None
 
 
 def make_vec_env(name: str, n_envs: int, *, max_episode_steps: int = 1000, seed: int | None = None,

@@ -254,6 +254,8 @@ def test_plugin_env_keeps_its_own_max_episode_steps(tmp_path, capsys):
     (["--step-size", "0"], "--step-size"), (["--eval-freq", "-1"], "--eval-freq"),
     (["--eval-episodes", "0"], "--eval-episodes"), (["--save-freq", "-2"], "--save-freq"),
     (["--log-interval", "-1"], "--log-interval"), (["--sigma", "0"], "--sigma"),
+    (["--sigma-schedule", "foo"], "--sigma-schedule"), (["--sigma-schedule", "exp:1:-1"], "--sigma-schedule"),
+    (["--update", "foo"], "--update"), (["--env-kwargs", "dt:-1"], "--env-kwargs"),
 ])
 def test_errors_name_the_flag(tmp_path, capsys, args, flag):
     assert main([*TINY, *args, "-f", str(tmp_path)]) == 2
