@@ -28,7 +28,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from mollirl.common.callbacks import EpochCallback
+from mollirl.common.callbacks import EpisodeSnapshotCallback
+from mollirl.common.callbacks import check_int as _check_int
 from stable_baselines3.common.logger import Image
 
 from mollirl.landscape.compute import compute_landscape, compute_q_landscape, parse_modes
@@ -43,13 +44,7 @@ _EXCLUDE_IMAGE = ("stdout", "log", "json", "csv")
 logger = logging.getLogger(__name__)
 
 
-def _check_int(name: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
-class _SnapshotCallback(EpochCallback):
+class _SnapshotCallback(EpisodeSnapshotCallback):
     """Epoch bookkeeping and writing shared by the two snapshot callbacks."""
 
     folder = "landscapes"
@@ -59,15 +54,8 @@ class _SnapshotCallback(EpochCallback):
                  env_kwargs: dict[str, Any] | None = None, eval_options: dict[str, Any] | None = None,
                  every: int = 10, seed: int = 0, sigma: float | None = None, max_envs: int = 2048,
                  png: bool = True, verbose: int = 0) -> None:
-        super().__init__(verbose)
-        self.run_dir = Path(run_dir)
-        self.env = env
-        self.steps_per_epoch = _check_int("steps_per_epoch", steps_per_epoch, 1)
-        self.horizon = _check_int("horizon", horizon, 1)
-        self.gamma = float(gamma)
-        self.env_kwargs = dict(env_kwargs or {})
-        self.eval_options = None if eval_options is None else dict(eval_options)
-        self.every = _check_int("every", every, 1)
+        super().__init__(run_dir, env, steps_per_epoch=steps_per_epoch, horizon=horizon, gamma=gamma,
+                         env_kwargs=env_kwargs, eval_options=eval_options, every=every, verbose=verbose)
         self.seed = _check_int("seed", seed, 0)
         if sigma is not None:
             check_sigma_vector(sigma, 1)

@@ -31,18 +31,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from mollirl.common.callbacks import EpochCallback
+from mollirl.common.callbacks import EpisodeSnapshotCallback
+from mollirl.common.callbacks import check_int as _check_int
 
 logger = logging.getLogger(__name__)
 
 FORMATS = ("mp4", "gif")
 TB_TAG = "video/episode"
-
-
-def _check_int(name: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
 
 
 def _check_bool(name: str, value: Any) -> bool:
@@ -68,7 +63,7 @@ def gif_summary(tag: str, frames: list[np.ndarray], fps: float):
     return Summary(value=[Summary.Value(tag=tag, image=image)])
 
 
-class VideoRecorderCallback(EpochCallback):
+class VideoRecorderCallback(EpisodeSnapshotCallback):
     """The deterministic policy's episode from the evaluation start, filmed every ``every`` epochs.
 
     :param run_dir: the run folder (clips go to ``run_dir/videos/``).
@@ -96,15 +91,8 @@ class VideoRecorderCallback(EpochCallback):
         from mollirl.common.playback import EpisodeRenderer
         from mollirl.video import check_video_dependencies
 
-        super().__init__(verbose)
-        self.run_dir = Path(run_dir)
-        self.env = env
-        self.steps_per_epoch = _check_int("steps_per_epoch", steps_per_epoch, 1)
-        self.horizon = _check_int("horizon", horizon, 1)
-        self.gamma = float(gamma)
-        self.env_kwargs = dict(env_kwargs or {})
-        self.eval_options = None if eval_options is None else dict(eval_options)
-        self.every = _check_int("every", every, 1)
+        super().__init__(run_dir, env, steps_per_epoch=steps_per_epoch, horizon=horizon, gamma=gamma,
+                         env_kwargs=env_kwargs, eval_options=eval_options, every=every, verbose=verbose)
         if format not in FORMATS:
             raise ValueError(f"format must be one of {list(FORMATS)}, got {format!r}")
         self.format = format
