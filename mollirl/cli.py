@@ -107,16 +107,19 @@ def check_output_dir(path: str | Path, flag: str, value: str | Path | None = Non
             raise UsageError(f"{flag} {shown!r}: is a file, not a folder")
         raise UsageError(f"{flag} {shown!r}: {str(probe)!r} is a file, not a folder")
     if not os.access(probe, os.W_OK | os.X_OK):
-        code = errno.EROFS if _read_only(probe) else errno.EACCES
-        raise OSError(code, os.strerror(code), str(probe))
+        raise unwritable(probe)
     return path
 
 
-def _read_only(path: Path) -> bool:
+def unwritable(folder: str | Path) -> OSError:
+    """The ``OSError`` a write into ``folder`` would raise (it failed ``os.access``): a read-only file
+    system (``EROFS``) or no permission (``EACCES``); :func:`run_main` prints it in one line, exit 1."""
     try:
-        return bool(os.statvfs(path).f_flag & os.ST_RDONLY)
+        read_only = bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
     except OSError:
-        return False
+        read_only = False
+    code = errno.EROFS if read_only else errno.EACCES
+    return OSError(code, os.strerror(code), str(folder))
 
 
 def run_main(prog: str, body: Callable[[], int]) -> int:

@@ -167,10 +167,12 @@ def check_device(device: Any) -> str:
     available. A name torch does not know, or a device this machine lacks, is refused (rather
     than training on the CPU while ``config.yml`` says otherwise).
     """
-    import torch as th
-
     if not isinstance(device, str) or not device:
         raise ValueError(f"--device must be a torch device name such as cpu or cuda, got {device!r}")
+    if device == "cpu":
+        return device  # the default: no torch import needed to accept it
+    import torch as th
+
     try:
         parsed = th.device(device)
     except (RuntimeError, ValueError):
@@ -237,20 +239,24 @@ def parse_key_values(items: list[str] | None, what: str) -> dict[str, Any]:
     return out
 
 
-def load_yaml(path: str | Path) -> dict[str, Any]:
-    """Read a YAML mapping of config keys (``-conf``)."""
+def load_yaml(path: str | Path, what: str = "config file") -> dict[str, Any]:
+    """Read a YAML mapping (``-conf``, a run's ``config.yml``, a hyperparameter file: ``what`` names it
+    in the errors); an empty file is ``{}``.
+
+    :raises ValueError: for an unreadable file, invalid YAML or YAML that is not a mapping.
+    """
     try:
         text = Path(path).read_text()
     except OSError as exc:
-        raise ValueError(f"cannot read config file {str(path)!r}: {exc.strerror}") from None
+        raise ValueError(f"cannot read {what} {str(path)!r}: {exc.strerror}") from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise ValueError(f"config file {str(path)!r} is not valid YAML: {str(exc).splitlines()[0]}") from None
+        raise ValueError(f"{what} {str(path)!r} is not valid YAML: {str(exc).splitlines()[0]}") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise ValueError(f"config file {str(path)!r} must hold a mapping, got {type(data).__name__}")
+        raise ValueError(f"{what} {str(path)!r} must hold a mapping, got {type(data).__name__}")
     return data
 
 

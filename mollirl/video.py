@@ -175,10 +175,9 @@ def check_video_path(path: str | os.PathLike[str]) -> Path:
         what = "is not a folder" if path.parent.exists() else "does not exist"
         raise ValueError(f"folder {str(path.parent)!r} of video {str(path)!r} {what}")
     if not os.access(path.parent, os.W_OK | os.X_OK):  # a fault of the machine (exit 1), not bad input
-        import errno
+        from mollirl.cli import unwritable
 
-        code = errno.EROFS if os.statvfs(path.parent).f_flag & os.ST_RDONLY else errno.EACCES
-        raise OSError(code, os.strerror(code), str(path.parent))
+        raise unwritable(path.parent)
     _require(suffix)
     return path
 

@@ -35,17 +35,7 @@ def temporary_name(path: Path) -> Path:
 
 def write_atomic(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` through a temporary file in the same folder, flushed, then renamed."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{_unique()}.tmp")
-    try:
-        with open(tmp, "w") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        remove_quietly(tmp)
-        raise
+    write_bytes_atomic(path, lambda tmp: Path(tmp).write_text(text))
 
 
 def remove_quietly(path: Path) -> None:

@@ -32,7 +32,6 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
 
 #: the folder of the package's hyperparameter files
 HYPERPARAMS_DIR = Path(__file__).parent
@@ -50,18 +49,9 @@ def read_file(path: str | Path) -> dict[str, Any]:
 
     :raises ValueError: for unreadable or non-mapping YAML.
     """
-    path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text())
-    except OSError as exc:
-        raise ValueError(f"cannot read hyperparameter file {str(path)!r}: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise ValueError(f"hyperparameter file {str(path)!r} is not valid YAML: {str(exc).splitlines()[0]}") from None
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise ValueError(f"hyperparameter file {str(path)!r} must hold a mapping, got {type(data).__name__}")
-    return data
+    from mollirl.config import load_yaml
+
+    return load_yaml(path, "hyperparameter file")
 
 
 def env_names(env: str) -> list[str]:

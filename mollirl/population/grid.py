@@ -92,7 +92,7 @@ def grid_configs(base: RunConfig, sigmas: list[float], seeds: list[int]) -> list
 
 def write_manifest(folder: Path, members: list[tuple[str, RunConfig]], command: str) -> None:
     """``population.json``: the members' folders, sigmas and seeds (written atomically)."""
-    from mollirl.training.checkpoint import write_atomic
+    from mollirl.common.files import write_atomic
 
     folder.mkdir(parents=True, exist_ok=True)
     record = {"format": 1, "command": command,

@@ -17,14 +17,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import signal
 import zipfile
 from pathlib import Path
 from typing import Any
 
 from mollirl.common.callbacks import EpochCallback
-from mollirl.common.files import fsync_path, remove_quietly, temporary_name, write_atomic, write_bytes_atomic  # noqa: F401
+from mollirl.common.files import write_atomic, write_bytes_atomic
 
 CHECKPOINT_DIR = "checkpoints"
 LATEST = "latest.json"
@@ -46,16 +45,8 @@ def sha256(path: Path) -> str:
 def save_model_atomic(model, path: Path) -> str:
     """``model.save`` to ``path`` (a ``.zip``) through a temporary file; returns the file's SHA-256."""
     path = Path(path)
-    tmp = temporary_name(path)  # ends in .zip: SB3's save keeps the name
-    try:
-        model.save(tmp)
-        fsync_path(tmp)
-        digest = sha256(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        remove_quietly(tmp)
-        raise
-    return digest
+    write_bytes_atomic(path, model.save)  # the temporary name ends in .zip: SB3's save keeps it
+    return sha256(path)
 
 
 def read_pointer(run_dir: str | Path) -> dict[str, Any] | None:

@@ -471,7 +471,8 @@ class RunSession:
         theta_k), write the reason to ``stopped.txt``; return the error to raise (its message says what
         was kept)."""
         from mollirl.common.errors import NonFiniteError
-        from mollirl.training.checkpoint import save_checkpoint, write_atomic
+        from mollirl.common.files import write_atomic
+        from mollirl.training.checkpoint import save_checkpoint
 
         kept = save_checkpoint(self.model, self.run_dir)
         message = (f"{exc}; the checkpoint of epoch {kept} (the last good parameters) is kept in "
@@ -544,7 +545,7 @@ class RunSession:
 
         self.close_logger()
         pointer = read_pointer(self.run_dir)
-        if pointer is None and getattr(self, "created", False):
+        if pointer is None and self.created:
             shutil.rmtree(self.run_dir, ignore_errors=True)
         return None if pointer is None else int(pointer.get("epoch", 0))
 
