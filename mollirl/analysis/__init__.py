@@ -17,8 +17,12 @@ does not import torch, gymnasium, mujoco or optuna.
   maximal Lyapunov exponent and the exponent Prop. 3.1 predicts from it.
 - :func:`gaussian_smoothing_table`, :func:`heat_residual`: build L(mu, sigma^2)
   from a Q-landscape and check that it solves the heat equation.
+- :mod:`mollirl.analysis.stats`: statistics over seeds (intervals, paired
+  comparisons, probability of improvement, verdicts "holds" / "fails" / "not
+  distinguishable at n = N", the set of groups indistinguishable from the best).
 """
 
+from mollirl.analysis import stats
 from mollirl.analysis.heat import HeatResidual, gaussian_smoothing_table, heat_residual
 from mollirl.analysis.holder import HolderFit, holder_exponent
 from mollirl.analysis.lyapunov import LyapunovResult, lyapunov_exponent, predicted_holder_exponent
@@ -48,4 +52,5 @@ __all__ = [
     "pointwise_holder_from_increments",
     "predicted_holder_exponent",
     "spectrum",
+    "stats",
 ]
