@@ -290,6 +290,13 @@ def holder_exponent(
             f"fewer than 2 lags keep a valid pair with a non-zero increment (lags {ks.tolist()} grid steps, "
             f"{int(invalid.sum())} of {arr.size} points excluded); pass more valid points or a larger grid"),
             math.nan)
+    span = float(np.log10(ks[-1] / ks[0]))
+    if span < min_decades - 1e-9:
+        steps_needed = math.ceil(10**min_decades - 1e-9)
+        return result("no scaling range", (
+            f"the lags span {span:.2f} decades (1 to {int(ks[-1])} grid steps); a scaling range of "
+            f"{min_decades:g} decade{'s' if min_decades != 1 else ''} needs lags up to {steps_needed} steps: "
+            f"a grid of at least {4 * steps_needed} points per axis (lags stop at a quarter of the grid)"), math.nan)
     h = ks[use] * steps[0]
     log_h = np.log(h)
 
@@ -322,10 +329,5 @@ def holder_exponent(
     scaling = scaling_ranges(h, pooled[use], min_decades=float(min_decades), tolerance=float(tolerance),
                              slope_interval=slope_interval)
     if scaling.status != "ok":
-        reason = scaling.reason
-        if np.log10(ks[-1] / ks[0]) < min_decades - 1e-9:
-            reason += (f"; the lags run from {int(ks[0])} to {int(ks[-1])} grid steps (max_lag): a range of "
-                       f"{min_decades:g} decades needs lags up to {math.ceil(10 ** min_decades - 1e-9)} steps, "
-                       f"a grid of at least {4 * math.ceil(10 ** min_decades - 1e-9)} points per axis")
-        return result(scaling.status, reason, math.nan, scaling)
+        return result(scaling.status, scaling.reason, math.nan, scaling)
     return result("ok", "", scaling.range.alpha, scaling)

@@ -142,13 +142,13 @@ def format_summary(landscape, summary: dict[str, dict] | None = None) -> str:
         lines.append(f"  holder: window exponent of the roughest scaling range of >= 1 decade of lags "
                      f"(95% bootstrap over sub-windows); hf_energy: share of the energy up to "
                      f"{first['hf_band_cycles']:g} cycles per window width above {first['hf_cutoff_cycles']:g}")
+    notes: dict[str, list[str]] = {}  # one line per distinct note, with the modes it applies to
     for mode, s in summary.items():
-        if s["holder_reason"]:
-            lines.append(f"  {mode} holder: {s['holder_reason']}")
-        if s["holder_caveat"]:
-            lines.append(f"  {mode} holder: {s['holder_caveat']}")
-        if s["hf_reason"]:
-            lines.append(f"  {mode} hf_energy: {s['hf_reason']}")
+        for key, label in (("holder_reason", "holder"), ("holder_caveat", "holder"), ("hf_reason", "hf_energy")):
+            if s[key]:
+                notes.setdefault(f"{label}: {s[key]}", []).append(mode)
+    lines += [f"  {', '.join(modes)} {note}" for note, modes in notes.items()]
+    for mode, s in summary.items():
         others = [r for r in s["holder_ranges"]
                   if not (math.isclose(_num(r["h_min"]), _num(s["holder_h_min"]))
                           and math.isclose(_num(r["h_max"]), _num(s["holder_h_max"])))]
