@@ -154,6 +154,12 @@ class PointwiseHolderFit:
         return self.range.alpha_high if self.range is not None else math.nan
 
     @property
+    def finest(self) -> ScalingRange | None:
+        """The power-law range at the smallest h (None without one): the small-step limit a statement
+        like Prop. 3.1's is about; ``range`` (the roughest) is the one reported first."""
+        return next((r for r in self.ranges if r.kind == "power law"), None)
+
+    @property
     def h_min(self) -> float:
         return self.range.h_min if self.range is not None else math.nan
 
@@ -176,6 +182,7 @@ class PointwiseHolderFit:
             "slope": num(self.slope), "r_squared": num(self.r_squared), "status": self.status,
             "reason": self.reason, "caveat": self.caveat, "min_decades": self.min_decades,
             "n_directions": self.n_directions,
+            "finest": None if self.finest is None else self.finest.to_dict(),
             "ranges": [r.to_dict() for r in self.ranges],
         }
 

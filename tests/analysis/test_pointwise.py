@@ -60,6 +60,7 @@ def test_cusp_with_a_lipschitz_floor_reads_its_rough_range(h0):
     assert fit.r_squared == pytest.approx(1.0, abs=1e-9) and fit.used.sum() == fit.range.n_points
     lipschitz = [r for r in fit.ranges if r.h_max <= h0 * (1 + 1e-9)]
     assert len(lipschitz) == 1 and lipschitz[0].alpha == pytest.approx(1.0, abs=1e-6)
+    assert fit.finest is lipschitz[0] and fit.to_dict()["finest"]["alpha"] == pytest.approx(1.0)
     assert lipschitz[0].h_min == pytest.approx(1e-10) and lipschitz[0].kind == "power law"
     # the reproductions' probe: the same 0.3; the old single line read 0.45 / 0.58 / 0.72
     probe = pointwise_holder_exponent(cusp_with_floor(h0), 0.0, H_REPRODUCE)
