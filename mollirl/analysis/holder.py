@@ -65,7 +65,7 @@ from numpy.typing import ArrayLike
 
 from mollirl.analysis import stats
 from mollirl.analysis._grid import as_landscape, as_spacing, invalid_mask
-from mollirl.analysis.scaling import ScalingRange, scaling_ranges, slopes_along_last_axis
+from mollirl.analysis.scaling import RangeReading, ScalingRange, scaling_ranges, slopes_along_last_axis
 
 STATISTICS = ("mean", "median", "rms", "quantile")
 MIN_DECADES = 1.0
@@ -77,7 +77,7 @@ BLOCKS_1D = 8
 
 
 @dataclasses.dataclass(frozen=True)
-class HolderFit:
+class HolderFit(RangeReading):
     """Result of :func:`holder_exponent`.
 
     :param alpha: the Hölder exponent estimate: the exponent of the roughest scaling
@@ -118,51 +118,8 @@ class HolderFit:
     n_units: int = 0
     caveat: str = ""
 
-    @property
-    def interval(self) -> stats.Interval | None:
-        """95% bootstrap interval of ``alpha`` over sub-windows (None without a range)."""
-        return None if self.range is None else self.range.interval
-
-    @property
-    def alpha_low(self) -> float:
-        return self.range.alpha_low if self.range is not None else math.nan
-
-    @property
-    def alpha_high(self) -> float:
-        return self.range.alpha_high if self.range is not None else math.nan
-
-    @property
-    def finest(self) -> ScalingRange | None:
-        """The power-law range at the smallest h (None without one): the small-step limit a statement
-        like Prop. 3.1's is about; ``range`` (the roughest) is the one reported first."""
-        return next((r for r in self.ranges if r.kind == "power law"), None)
-
-    @property
-    def h_min(self) -> float:
-        return self.range.h_min if self.range is not None else math.nan
-
-    @property
-    def h_max(self) -> float:
-        return self.range.h_max if self.range is not None else math.nan
-
-    @property
-    def decades(self) -> float:
-        return self.range.decades if self.range is not None else math.nan
-
-    def to_dict(self) -> dict:
-        """The reading as JSON-able values (NaN as None): exponent, interval, range, status, every range."""
-        def num(x):
-            return float(x) if x is not None and math.isfinite(x) else None
-
-        return {
-            "alpha": num(self.alpha), "alpha_low": num(self.alpha_low), "alpha_high": num(self.alpha_high),
-            "h_min": num(self.h_min), "h_max": num(self.h_max), "decades": num(self.decades),
-            "slope": num(self.slope), "r_squared": num(self.r_squared), "status": self.status,
-            "reason": self.reason, "caveat": self.caveat, "min_decades": self.min_decades,
-            "n_units": self.n_units,
-            "finest": None if self.finest is None else self.finest.to_dict(),
-            "ranges": [r.to_dict() for r in self.ranges],
-        }
+    def _units(self) -> dict:
+        return {"n_units": self.n_units}
 
 
 def _statistic(diffs: np.ndarray, statistic: str, quantile: float) -> float:

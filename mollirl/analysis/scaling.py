@@ -202,6 +202,62 @@ class Scaling:
     caveat: str = ""
 
 
+class RangeReading:
+    """What the two Hölder fits share: the reported range's interval and span, the finest range, JSON.
+
+    A subclass (a frozen dataclass) has ``alpha``, ``slope``, ``r_squared``, ``status``, ``reason``,
+    ``caveat``, ``range``, ``ranges`` and ``min_decades``, and names its resampling units in
+    ``_units()``.
+    """
+
+    range: ScalingRange | None
+    ranges: tuple[ScalingRange, ...]
+
+    @property
+    def interval(self) -> Interval | None:
+        """95% bootstrap interval of ``alpha`` (None without a range)."""
+        return None if self.range is None else self.range.interval
+
+    @property
+    def alpha_low(self) -> float:
+        return self.range.alpha_low if self.range is not None else math.nan
+
+    @property
+    def alpha_high(self) -> float:
+        return self.range.alpha_high if self.range is not None else math.nan
+
+    @property
+    def h_min(self) -> float:
+        return self.range.h_min if self.range is not None else math.nan
+
+    @property
+    def h_max(self) -> float:
+        return self.range.h_max if self.range is not None else math.nan
+
+    @property
+    def decades(self) -> float:
+        return self.range.decades if self.range is not None else math.nan
+
+    @property
+    def finest(self) -> ScalingRange | None:
+        """The power-law range at the smallest h (None without one): the small-step limit a statement
+        like Prop. 3.1's is about; ``range`` (the roughest) is the one reported first."""
+        return next((r for r in self.ranges if r.kind == "power law"), None)
+
+    def _units(self) -> dict:
+        return {}
+
+    def to_dict(self) -> dict:
+        """The reading as JSON-able values (NaN as None): exponent, interval, range, status, every range."""
+        out = {key: _jsonable(float(getattr(self, key))) for key in
+               ("alpha", "alpha_low", "alpha_high", "h_min", "h_max", "decades", "slope", "r_squared")}
+        out.update(status=self.status, reason=self.reason, caveat=self.caveat, min_decades=self.min_decades,
+                   **self._units())
+        out["finest"] = None if self.finest is None else self.finest.to_dict()
+        out["ranges"] = [r.to_dict() for r in self.ranges]
+        return out
+
+
 def _jsonable(x):
     if isinstance(x, (float, np.floating)):
         return float(x) if math.isfinite(x) else None
