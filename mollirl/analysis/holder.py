@@ -19,14 +19,14 @@ Two choices differ from the point-wise estimator's, for reasons of the window:
 
 - Lags stop at a quarter of the grid. Beyond, a smooth landscape's mean increment
   bends away from its Lipschitz slope as the lag approaches the window's size
-  (a bowl -x^2 on 41 points over [-1, 1]: local slope 0.94 at lags 0.05 .. 0.2,
-  0.55 at 0.35 .. 1), which is saturation, not roughness, yet would read as a
-  rougher range.
+  (a bowl -x^2 on 41 points over [-1, 1], lags up to half the grid: 0.92 over lags
+  0.05 .. 0.35, 0.47 over 0.45 .. 1), which is saturation, not roughness, yet would
+  read as a rougher range.
 - The tolerance is 0.01 decades (``WINDOW_TOLERANCE``), not 0.005: the statistic
   is a mean over many pairs, so its residuals are smooth, and what bends a
   decade of lags is that same curvature; 0.01 lets the bowl's local slope drift
-  from 0.94 to about 0.8 across its one decade on 41 points (read: 0.894) before
-  the decade is cut in two.
+  from 0.96 to 0.72 across its one decade on 41 points (read: 0.894) before the
+  decade is cut in two.
 
 The interval: the pairs of a grid are not independent, but the grid splits into
 sub-windows that nearly are: in 2-D each row and each column (the pairs along
