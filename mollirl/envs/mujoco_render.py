@@ -92,7 +92,7 @@ class OffscreenFrames(OffScreenViewer):
     that renderer's context and object names: wrong pixels), reads the colour buffer for
     ``"rgb_array"``, the depth buffer for ``"depth_array"``, both for ``"rgbd_tuple"``,
     into buffers allocated once, and returns new C-contiguous arrays (upright: OpenGL's
-    rows are bottom-up). Segmentation frames go through Gymnasium's code unchanged.
+    rows are bottom-up). Segmentation frames as Gymnasium lays them out.
     """
 
     def __init__(self, model: mujoco.MjModel, data: mujoco.MjData, width: int, height: int, max_geom: int = 1000,
@@ -106,11 +106,14 @@ class OffscreenFrames(OffScreenViewer):
 
         :param camera_id: ``None``: the viewer's camera as configured (free or tracking);
             ``-1``: the free camera; ``>= 0``: the model's camera of that id.
+        :param segmentation: the colour image becomes ``(height, width, 2)`` int32 ``(objtype, objid)``
+            of the object seen at each pixel, ``-1`` where none is (Gymnasium's layout; its own code
+            overflows on numpy 2).
         :return: ``(height, width, 3)`` uint8, ``(height, width)`` float32 depth, or both as a tuple.
         """
+        if render_mode not in OFFSCREEN_RENDER_MODES:
+            raise ValueError(f"render_mode must be one of {list(OFFSCREEN_RENDER_MODES)}, got {render_mode!r}")
         self.make_context_current()  # another renderer in this process may have made its own current
-        if segmentation or render_mode not in OFFSCREEN_RENDER_MODES:
-            return super().render(render_mode, camera_id=camera_id, segmentation=segmentation)
         if camera_id is not None:
             self.cam.type = mujoco.mjtCamera.mjCAMERA_FREE if camera_id == -1 else mujoco.mjtCamera.mjCAMERA_FIXED
             self.cam.fixedcamid = camera_id
@@ -118,7 +121,16 @@ class OffscreenFrames(OffScreenViewer):
                                self.scn)
         for marker_params in self._markers:
             self._add_marker_to_scene(marker_params)
-        mujoco.mjr_render(self.viewport, self.scn, self.con)
+        segment_flags = (mujoco.mjtRndFlag.mjRND_SEGMENT, mujoco.mjtRndFlag.mjRND_IDCOLOR)
+        kept = [int(self.scn.flags[flag]) for flag in segment_flags]
+        if segmentation:
+            for flag in segment_flags:
+                self.scn.flags[flag] = 1
+        try:
+            mujoco.mjr_render(self.viewport, self.scn, self.con)
+        finally:
+            for flag, value in zip(segment_flags, kept):
+                self.scn.flags[flag] = value
         for gridpos, (text1, text2) in self._overlays.items():
             mujoco.mjr_overlay(mujoco.mjtFontScale.mjFONTSCALE_150, gridpos, self.viewport, text1.encode(),
                                text2.encode(), self.con)
@@ -126,11 +138,27 @@ class OffscreenFrames(OffScreenViewer):
         rgb = self._rgb if render_mode != "depth_array" else None
         depth = self._depth if render_mode != "rgb_array" else None
         mujoco.mjr_readPixels(rgb, depth, self.viewport, self.con)
+        colour = None
+        if rgb is not None:
+            colour = self._segments(self._rgb[::-1]) if segmentation else self._rgb[::-1].copy()
         if render_mode == "rgb_array":
-            return self._rgb[::-1].copy()
+            return colour
         if render_mode == "depth_array":
             return self._depth[::-1].copy()
-        return self._rgb[::-1].copy(), self._depth[::-1].copy()
+        return colour, self._depth[::-1].copy()
+
+    def _segments(self, image: np.ndarray) -> np.ndarray:
+        """``(height, width, 2)`` int32 ``(objtype, objid)`` from a segment-id colour image (``-1``: nothing)."""
+        ids = image.astype(np.int64)
+        segment = ids[..., 0] + (ids[..., 1] << 8) + (ids[..., 2] << 16)  # segid + 1; 0: background
+        ngeom = self.scn.ngeom
+        segment[segment > ngeom] = 0
+        table = np.full((ngeom + 1, 2), -1, dtype=np.int32)
+        for i in range(ngeom):
+            geom = self.scn.geoms[i]
+            if geom.segid != -1:
+                table[geom.segid + 1] = (geom.objtype, geom.objid)
+        return table[segment]
 
 
 class FrameRenderer(MujocoRenderer):
