@@ -259,10 +259,17 @@ _RENDER_HOPPER = """
     depth = gym.make("mollirl/HopperStand-v0", render_mode="depth_array", width=160, height=120)
     depth.reset(seed=0)
     d = depth.render()
+    follow = gym.make("mollirl/HopperStand-v0", render_mode="rgb_array", width=160, height=120, camera="follow")
+    follow.reset(seed=0)
+    f = follow.render()
+    follow.close()
+    again = env.render()  # its context is made current again after the other envs' frames
     write_video(frames, sys.argv[1], fps=env.metadata["render_fps"] / 5)
     print(json.dumps(dict(backend=os.environ["MUJOCO_GL"], shape=frames[0].shape, dtype=str(frames[0].dtype),
                           std=[float(f.std()) for f in frames], moved=float(np.abs(frames[-1] - frames[0].astype(int)).mean()),
-                          depth_shape=d.shape, depth_std=float(d.std()))))
+                          depth_shape=d.shape, depth_std=float(d.std()), follow_std=float(f.std()),
+                          follow_differs=bool(not np.array_equal(f, frames[0])),
+                          same_again=bool(np.array_equal(again, frames[-1])))))
     env.close()
     depth.close()
 """
@@ -284,6 +291,8 @@ def test_hopper_frames_headless(tmp_path, backend):
     assert min(info["std"]) > 10, info["std"]  # a blank (single-colour) frame has std 0
     assert info["moved"] > 0.5  # the hopper falls: the picture changes
     assert info["depth_shape"] == [120, 160] and info["depth_std"] > 0
+    assert info["follow_std"] > 10 and info["follow_differs"]  # the follow camera: another view of the hopper
+    assert info["same_again"]
     assert _read(out).shape[:3] == (25, 120, 160)
 
 

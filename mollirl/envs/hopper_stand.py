@@ -16,6 +16,13 @@ import numpy as np
 from gymnasium import utils
 from gymnasium.envs.mujoco.hopper_v5 import DEFAULT_CAMERA_CONFIG, HopperEnv
 
+from mollirl.envs.mujoco_render import (
+    CAMERAS,
+    OFFSCREEN_RENDER_MODES,
+    FrameRenderer,
+    follow_camera_config,
+    frame_shadow_size,
+)
 from mollirl.video import has_display, select_gl_backend
 
 NQ = 6  # rootx (m), rootz (m), rooty, thigh, leg, foot (rad)
@@ -29,7 +36,7 @@ INSTABILITY_WARNINGS = (
     int(mujoco.mjtWarning.mjWARN_BADQVEL),
     int(mujoco.mjtWarning.mjWARN_BADQACC),
 )
-OFFSCREEN_RENDER_MODES = ("rgb_array", "depth_array", "rgbd_tuple")  # MujocoRenderer's OffScreenViewer
+FOLLOWED_BODY = "torso"  # camera="follow" tracks this body's subtree: the whole hopper
 
 
 def stand_observation(qpos: np.ndarray, qvel: np.ndarray) -> np.ndarray:
@@ -216,9 +223,30 @@ class HopperStandEnv(HopperEnv):
     | `velocity_weight`   | float | `0.1`          | `w_v` above                                              |
     | `ctrl_weight`       | float | `1e-3`         | `w_c` above                                              |
     | `render_mode`       | str   | `None`         | `"human"`, `"rgb_array"`, `"depth_array"`, `"rgbd_tuple"` |
+    | `camera`            | str   | `"fixed"`      | `"fixed"`: Hopper-v5's view; `"follow"`: the same view following the hopper |
+    | `shadow_size`       | int   | `None`         | shadow map side (texels); `None`: sized to the frame |
 
     Further keyword arguments (``width``, ``height``, ``camera_id``,
     ``camera_name``, ``default_camera_config``, ...) go to ``MujocoEnv``.
+
+    ``camera="fixed"`` is Hopper-v5's camera: 3 m away, 20 degrees down, looking
+    at the point (0, 0, 1.15) m, where the hopper starts; a hopper that drifts
+    more than about 1.2 m along x leaves the picture. ``camera="follow"`` is
+    MuJoCo's tracking camera with the same distance and angles, its look-at
+    point moved every frame to the hopper's centre of mass (the torso's subtree),
+    so the whole hopper stays in the picture, standing, fallen or flying (the
+    floor's checkerboard shows the motion). Model cameras are still chosen with
+    ``camera_name`` / ``camera_id`` (Hopper-v5's ``"track"``: a level side view
+    at a fixed offset from the centre of mass), not together with ``"follow"``.
+
+    Frames are drawn with MuJoCo's scene as Hopper-v5 draws it (4x multisampling,
+    shadows, the floor's reflection), except the shadow map: ``shadow_size=None``
+    sizes it to the frame (:func:`mollirl.envs.mujoco_render.frame_shadow_size`:
+    1024 for 480 x 480, 512 for 240 x 240) instead of MuJoCo's 4096, which costs
+    about a third of a frame in software OpenGL and draws shadow acne (dark
+    speckled bands) on the far floor; 1-5% of the pixels differ, those bands and
+    shadow edges on the body. ``shadow_size=4096`` gives Hopper-v5's frames bit
+    for bit.
 
     Rendering works on a machine without a display. ``metadata["render_modes"]``
     (of the instance; the class attribute is Hopper-v5's) lists ``"human"`` only
@@ -240,7 +268,9 @@ class HopperStandEnv(HopperEnv):
     * v0: Hopper-v5 dynamics with the paper's stand reward on the pre-step
       observation, no termination but on divergence, horizon 1000. (Later, with
       no change to the dynamics or rewards: ``"human"`` listed only when a display
-      exists, offscreen rendering set up on headless machines.)
+      exists, offscreen rendering set up on headless machines; then ``camera``,
+      ``shadow_size`` and a shadow map sized to the frame, which changes 1-5% of
+      a frame's pixels against Hopper-v5's, mostly its shadow acne.)
     """
 
     def __init__(
@@ -253,6 +283,8 @@ class HopperStandEnv(HopperEnv):
         ctrl_weight: float = 1e-3,
         render_mode: str | None = None,
         default_camera_config: dict[str, float | np.ndarray] = DEFAULT_CAMERA_CONFIG,
+        camera: str = "fixed",
+        shadow_size: int | None = None,
         **kwargs: Any,
     ) -> None:
         """
@@ -265,6 +297,10 @@ class HopperStandEnv(HopperEnv):
         :param render_mode: ``"human"`` (needs a display), ``"rgb_array"``, ``"depth_array"``,
             ``"rgbd_tuple"`` (offscreen, any machine), or ``None``.
         :param default_camera_config: ``MujocoRenderer`` camera settings.
+        :param camera: ``"fixed"`` (Hopper-v5's view) or ``"follow"`` (the same view, following the
+            hopper's centre of mass); not with ``camera_id`` / ``camera_name``.
+        :param shadow_size: side of MuJoCo's shadow map in texels (>= 1), or ``None``: sized to the
+            frame (:func:`~mollirl.envs.mujoco_render.frame_shadow_size`).
         :param kwargs: passed to ``MujocoEnv`` (``width``, ``height``, ``camera_id``, ...).
         """
         if not (isinstance(frame_skip, (int, np.integer)) and frame_skip >= 1):
@@ -284,6 +320,13 @@ class HopperStandEnv(HopperEnv):
         elif render_mode is not None:
             raise ValueError(f"render_mode must be one of {['human', *OFFSCREEN_RENDER_MODES]} or None, "
                              f"got {render_mode!r}")
+        if camera not in CAMERAS:
+            raise ValueError(f"camera must be one of {list(CAMERAS)}, got {camera!r}")
+        if camera == "follow" and (kwargs.get("camera_id") is not None or kwargs.get("camera_name") is not None):
+            raise ValueError("camera='follow' and camera_id / camera_name both choose the view: pass one of them")
+        if shadow_size is not None and (isinstance(shadow_size, bool) or not isinstance(shadow_size, (int, np.integer))
+                                        or shadow_size < 1):
+            raise ValueError(f"shadow_size must be an integer >= 1 or None, got {shadow_size!r}")
         super().__init__(
             xml_file=xml_file,
             frame_skip=frame_skip,
@@ -307,14 +350,32 @@ class HopperStandEnv(HopperEnv):
             ctrl_weight=ctrl_weight,
             render_mode=render_mode,
             default_camera_config=default_camera_config,
+            camera=camera,
+            shadow_size=shadow_size,
             **kwargs,
         )
         # Hopper-v5 lists "human" even where opening its window aborts the process
         self.metadata = {**self.metadata, "render_modes": render_modes_here()}
+        self.camera = camera
+        self._use_frame_renderer(default_camera_config, shadow_size)
         self.angle_weight = float(angle_weight)
         self.velocity_weight = float(velocity_weight)
         self.ctrl_weight = float(ctrl_weight)
         self._reset_override: tuple[np.ndarray | None, np.ndarray | None] = (None, None)
+
+    def _use_frame_renderer(self, camera_config: dict[str, Any], shadow_size: int | None) -> None:
+        """Swap Gymnasium's renderer (made by ``MujocoEnv``, no viewer yet) for :class:`FrameRenderer`.
+
+        Sets the shadow map size on the model first: MuJoCo reads it when a viewer makes its context.
+        """
+        old = self.mujoco_renderer
+        quality = self.model.vis.quality
+        quality.shadowsize = (frame_shadow_size(self.width, self.height, int(quality.shadowsize))
+                              if shadow_size is None else int(shadow_size))
+        if self.camera == "follow":
+            camera_config = follow_camera_config(dict(camera_config or {}), self.model, FOLLOWED_BODY)
+        self.mujoco_renderer = FrameRenderer(self.model, self.data, camera_config, self.width, self.height,
+                                             old.max_geom, old.camera_id, None, old._vopt)
 
     def _get_obs(self) -> np.ndarray:
         return stand_observation(self.data.qpos, self.data.qvel)
