@@ -34,6 +34,9 @@ Why these methods (the choice is the field's, rliable's habits, with scipy's cod
   Mann-Whitney statistic; rliable's definition) for unpaired samples, over the shared
   seeds for paired ones, with a bootstrap interval.
 - **Proportions** ("k of n seeds stand"): the Clopper-Pearson exact interval.
+- **Exact numbers** (a landscape at a fixed theta, a spectral radius): no
+  distribution, no interval; :func:`judge_exact` compares the number with its
+  threshold up to the computation's stated numerical tolerance.
 
 Paired comparisons are for values that share their seeds (member p of sigma a and
 member p of sigma b trained from the same seed and the same starts): the test and
@@ -436,6 +439,40 @@ def judge_proportion(successes: int, n: int, claim: str, *, at_least: float, lev
         outcome = "not distinguishable"
     detail = f"{successes}/{n}, {iv} ({int(level * 100)}% Clopper-Pearson) against {_fmt(at_least)}"
     return Verdict(claim, outcome, iv, None, int(n), detail)
+
+
+def judge_exact(value: float, threshold: float, claim: str, *, above: bool = True, tolerance: float = 0.0,
+                what: str = "value") -> Verdict:
+    """Judge "``value`` is above (or below) ``threshold``" for a number without sampling noise.
+
+    For a deterministic computation at a fixed point (a landscape at a fixed theta with
+    fixed seeds, a spectral radius, a Lyapunov exponent of a fixed closed loop): the
+    number repeats bit for bit, so there is no distribution to draw an interval from.
+    The "interval" is the point itself (``method`` says so), ``n`` is 1 and no test
+    applies. ``tolerance`` is the numerical resolution of the computation: within it of
+    the threshold the claim is not distinguishable (printed ``not distinguishable at
+    n = 1``); beyond it on the claimed side it holds, on the other side it fails.
+
+    :raises ValueError: on a non-finite ``value``, ``threshold`` or a negative ``tolerance``.
+    """
+    for name, x in (("value", value), ("threshold", threshold), ("tolerance", tolerance)):
+        if not math.isfinite(float(x)):
+            raise ValueError(f"{name} must be finite, got {x!r}")
+    if tolerance < 0:
+        raise ValueError(f"tolerance must be >= 0, got {tolerance!r}")
+    v, t = float(value), float(threshold)
+    iv = Interval(v, v, v, 1.0, 1, f"exact {what}", "deterministic computation (no sampling)")
+    gap = (v - t) if above else (t - v)
+    if gap > tolerance:
+        outcome = "holds"
+    elif gap < -tolerance:
+        outcome = "fails"
+    else:
+        outcome = "not distinguishable"
+    side = ">" if above else "<"
+    detail = f"{what} {_fmt(v)} {side} {_fmt(t)}?" + (f" (tolerance {_fmt(tolerance)})" if tolerance else "") \
+        + ", exact"
+    return Verdict(claim, outcome, iv, None, 1, detail)
 
 
 @dataclasses.dataclass(frozen=True)

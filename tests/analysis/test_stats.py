@@ -137,3 +137,17 @@ def test_paired_samples_must_match():
         S.compare([1, 2, 3], [1, 2], "x", paired=True)
     with pytest.raises(ValueError, match="statistic"):
         S.interval([1, 2], "mode")
+
+
+def test_judge_exact_compares_a_number_without_sampling():
+    assert S.judge_exact(1.234, 1.0, "unstable").outcome == "holds"
+    assert S.judge_exact(0.905, 1.0, "unstable").outcome == "fails"
+    below = S.judge_exact(0.905, 1.0, "stable", above=False)
+    assert below.outcome == "holds" and below.n == 1 and below.p_value is None
+    assert below.interval.low == below.interval.high == 0.905 and "no sampling" in below.interval.method
+    tie = S.judge_exact(1.0 + 1e-13, 1.0, "above one", tolerance=1e-9)
+    assert tie.outcome == "not distinguishable" and tie.text == "not distinguishable at n = 1"
+    with pytest.raises(ValueError, match="value must be finite"):
+        S.judge_exact(float("nan"), 1.0, "x")
+    with pytest.raises(ValueError, match="tolerance"):
+        S.judge_exact(1.0, 1.0, "x", tolerance=-1)
