@@ -1,15 +1,31 @@
-"""Small shared pieces of the reproduction commands: output files and figure style."""
+"""Small shared pieces of the reproduction commands: output files, provenance, verdicts, figure style.
+
+- :func:`write_summary`: ``OUT/<name>.json``, written whole, every path relative to
+  ``OUT``, with its :func:`provenance` (command, package versions, CPU, commit,
+  wall time).
+- :class:`Claims`: a command's verdicts, each a :class:`mollirl.analysis.stats.Verdict`
+  ("holds" / "fails" / "not distinguishable at n = N", with the interval behind
+  it) and what it rests on; a ``--quick`` run marks every one "quick run: not evidence".
+"""
 
 from __future__ import annotations
 
 import json
 import math
 import os
+import platform
+import subprocess
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+#: what a ``--quick`` run's verdicts are (every verdict and the JSON say so, and so does the printed summary)
+NOT_EVIDENCE = "quick run: not evidence"
+#: the packages whose versions a summary records (the numbers of a chaotic training depend on them)
+PACKAGES = ("mollirl", "numpy", "scipy", "torch", "stable-baselines3", "sb3-contrib", "gymnasium", "mujoco",
+            "optuna", "matplotlib")
 
 
 def relative(path: str | Path, base: str | Path) -> str:
@@ -38,23 +54,145 @@ def jsonable(obj: Any, base: Path | None = None) -> Any:
     return obj
 
 
-def write_summary(out: Path, name: str, summary: dict[str, Any]) -> Path:
-    """Write ``out/<name>.json`` (indent 1); every ``Path`` in it relative to ``out``."""
+def _version(package: str) -> str | None:
+    from importlib import metadata
+
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def cpu_model() -> str:
+    """The CPU's model name (``/proc/cpuinfo``; elsewhere :func:`platform.processor`)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.lower().startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown"
+
+
+def git_state() -> dict[str, Any]:
+    """``{"commit": sha or None, "dirty": bool or None}`` of the checkout mollirl is imported from
+    (dirty: tracked files changed; None with ``"note"`` when it is not a git checkout)."""
+    import mollirl
+
+    root = Path(mollirl.__file__).resolve().parent.parent
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, check=True,
+                              timeout=30).stdout.strip()
+
+    try:
+        commit = git("rev-parse", "HEAD")
+        dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
+    except (OSError, subprocess.SubprocessError):
+        return {"commit": None, "dirty": None, "note": "mollirl is not imported from a git checkout"}
+    return {"commit": commit, "dirty": dirty}
+
+
+def provenance(command: str | None, wall_time_s: float | None) -> dict[str, Any]:
+    """What produced a summary: the command as typed (no absolute path), the versions of the packages
+    whose arithmetic the numbers depend on, Python, the platform, the CPU model and count, the git
+    commit of mollirl (and whether the tree had uncommitted changes), and the wall time."""
+    return {
+        "command": command or "library call (no command line)",
+        "versions": {p: _version(p) for p in PACKAGES},
+        "python": platform.python_version(),
+        "platform": f"{platform.system()} {platform.machine()}",
+        "cpu": cpu_model(), "cpu_count": os.cpu_count(),
+        "git": git_state(),
+        "wall_time_s": wall_time_s,
+    }
+
+
+def command_line(argv: list[str], prog: str = "python -m mollirl.reproduce") -> str:
+    """``prog argv...`` with every absolute path written relative to the working directory when it lies
+    under it, else as ``OUT`` (a committed summary names no folder of the machine that wrote it)."""
+    cwd = Path.cwd().resolve()
+    words = []
+    for word in argv:
+        if os.path.isabs(word):
+            path = Path(word).resolve()
+            word = path.relative_to(cwd).as_posix() if path.is_relative_to(cwd) else "OUT"
+        words.append(word)
+    return " ".join([prog, *words])
+
+
+def write_summary(out: Path, name: str, summary: dict[str, Any], *, command: str | None = None) -> Path:
+    """Write ``out/<name>.json`` (indent 1) with its ``provenance``; every ``Path`` in it relative to ``out``.
+    A quick run (``summary["quick"]``) says ``"evidence": "quick run: not evidence"`` at the top."""
     from mollirl.common.files import write_atomic
 
+    summary = dict(summary)
+    if summary.get("quick"):
+        summary = {"evidence": NOT_EVIDENCE, **summary}
+    summary["provenance"] = provenance(command, summary.get("wall_time_s"))
     path = out / f"{name}.json"
     write_atomic(path, json.dumps(jsonable(summary, Path(out)), indent=1))  # whole or absent after a crash
     return path
 
 
-def save_figure(fig, path: str | Path, dpi: int = 110) -> Path:
-    """Lay out ``fig``, write it to ``path`` whole or not at all (a temporary name, flushed, renamed),
-    and close it."""
+class Claims:
+    """The verdicts of one reproduction, in order.
+
+    Each entry is a :class:`mollirl.analysis.stats.Verdict` (from its functions: ``compare``,
+    ``judge_threshold``, ``judge_proportion``, ``judge_exact``) with what it rests on (``"exact"``: a
+    deterministic computation at a fixed theta; ``"seeds"``: a distribution over independent seeds;
+    ...). In a ``quick`` run every entry carries ``"evidence": "quick run: not evidence"``.
+    """
+
+    def __init__(self, quick: bool) -> None:
+        self.quick = bool(quick)
+        self.items: list[tuple[Any, str]] = []
+
+    def add(self, verdict, rests_on: str):
+        """Append ``verdict`` (a :class:`~mollirl.analysis.stats.Verdict`); returns it."""
+        self.items.append((verdict, rests_on))
+        return verdict
+
+    def to_list(self) -> list[dict[str, Any]]:
+        out = []
+        for verdict, rests_on in self.items:
+            entry = {**verdict.to_dict(), "rests_on": rests_on}
+            if self.quick:
+                entry["evidence"] = NOT_EVIDENCE
+            out.append(entry)
+        return out
+
+    def __getitem__(self, claim: str):
+        for verdict, _ in self.items:
+            if verdict.claim == claim:
+                return verdict
+        raise KeyError(claim)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+
+def verdict_lines(claims: list[dict[str, Any]], quick: bool) -> list[str]:
+    """The printed summary of a summary's ``claims``: one line per verdict (quick runs: marked)."""
+    lines = []
+    if quick:
+        lines.append(f"  {NOT_EVIDENCE}: --quick tests the code path; none of these verdicts is about the paper")
+    width = max((len(c["verdict"]) for c in claims), default=0)
+    for c in claims:
+        lines.append(f"  {c['verdict']:<{width}}  {c['claim']}" + (f"  [{NOT_EVIDENCE}]" if quick else ""))
+    return lines
+
+
+def save_figure(fig, path: str | Path, dpi: int = 110, *, tight: bool = True) -> Path:
+    """Lay out ``fig`` (``tight``: matplotlib's tight layout; else the figure's own, e.g. a constrained
+    layout or a colour bar shared by several panels), write it to ``path`` whole or not at all (a
+    temporary name, flushed, renamed), and close it."""
     from mollirl.common.files import write_bytes_atomic
 
     plt = pyplot()
     try:
-        fig.tight_layout()
+        if tight:
+            fig.tight_layout()
         write_bytes_atomic(Path(path), lambda tmp: fig.savefig(tmp, dpi=dpi))
     finally:
         plt.close(fig)
