@@ -261,12 +261,13 @@ def permutation_p(a: ArrayLike, b: ArrayLike | None = None, *, paired: bool = Fa
 
     One sample (``b`` None): sign flips of ``a`` (H0: symmetric about 0). Paired: sign
     flips of the per-seed differences. Unpaired: relabelling of the pooled values. Exact
-    when there are at most ``n_resamples`` arrangements.
+    when there are at most ``n_resamples`` arrangements. A sample of one value (one seed) gives p = 1:
+    it cannot tell anything from chance.
     """
     fn = _statistic(statistic)
     if b is None:
         x = _finite_1d(a, "a")
-        if x.size < 1 or np.all(x == 0):
+        if x.size < 2 or np.all(x == 0):  # one value cannot tell a sign from chance (and scipy needs two)
             return 1.0
         res = _st.permutation_test((x,), lambda s, axis=-1: fn(s, axis=axis), permutation_type="samples",
                                    vectorized=True, n_resamples=n_resamples, rng=np.random.default_rng(seed))
@@ -274,7 +275,7 @@ def permutation_p(a: ArrayLike, b: ArrayLike | None = None, *, paired: bool = Fa
     x, y = _pair(a, b, paired)
     if paired:
         return permutation_p(x - y, None, statistic=statistic, n_resamples=n_resamples, seed=seed)
-    if np.all(np.concatenate([x, y]) == x[0]):
+    if np.all(np.concatenate([x, y]) == x[0]) or min(x.size, y.size) < 2:
         return 1.0
     res = _st.permutation_test((x, y), lambda p, q, axis=-1: fn(p, axis=axis) - fn(q, axis=axis),
                                permutation_type="independent", vectorized=True, n_resamples=n_resamples,

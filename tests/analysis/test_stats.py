@@ -151,3 +151,13 @@ def test_judge_exact_compares_a_number_without_sampling():
         S.judge_exact(float("nan"), 1.0, "x")
     with pytest.raises(ValueError, match="tolerance"):
         S.judge_exact(1.0, 1.0, "x", tolerance=-1)
+
+
+def test_one_seed_is_never_evidence():
+    assert S.permutation_p([3.0]) == 1.0
+    assert S.permutation_p([3.0], [1.0], paired=True) == 1.0
+    assert S.permutation_p([3.0], [1.0, 2.0]) == 1.0
+    v = S.compare([3.0], [1.0], "a beats b", paired=True)
+    assert v.outcome == "not distinguishable" and v.text == "not distinguishable at n = 1"
+    ties = S.best_and_ties({"a": [3.0], "b": [1.0]}, paired=True)
+    assert set(ties.ties) == {"a", "b"}
