@@ -27,7 +27,8 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--from-runs", default=None, metavar="DIR",
                    help="figure6, figure6-reduced: no training; the figures and the JSON from the finished run "
                         "folders under DIR (DIR/sigma_S/seed_K/metrics.csv, DIR/tanh/..., DIR/baseline_none/..., "
-                        "as OUT/runs holds them), whatever their number of seeds")
+                        "as OUT/runs holds them), whatever their number of seeds; or from the per-run series "
+                        "a figure6.json holds (its verdicts judged again)")
     p.add_argument("--no-progress", action="store_true",
                    help="no progress bars (member-epochs of each training population, with an ETA) and no "
                         "'runs done of total, ETA' on each run's line")
@@ -47,8 +48,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.from_runs is not None:
             if args.name not in FROM_RUNS:
                 raise ValueError(f"--from-runs is for {' and '.join(FROM_RUNS)}, not {args.name}")
-            if not Path(args.from_runs).is_dir():
-                raise ValueError(f"--from-runs: no folder {args.from_runs!r}")
+            if not (Path(args.from_runs).is_dir() or Path(args.from_runs).suffix == ".json"
+                    and Path(args.from_runs).is_file()):
+                raise ValueError(f"--from-runs: {args.from_runs!r} is neither a folder nor a figure6.json file")
             extra["from_runs"] = Path(args.from_runs)
         out = Path(args.output or Path("repro") / args.name)
         check_output_dir(out, "-o/--output")  # a file in the way (exit 2) or a read-only folder (exit 1)

@@ -90,8 +90,8 @@ def plot_landscapes(lands: dict[str, Any], path: Path) -> None:
         image = ax.pcolormesh(a0, a1, values.T, shading="auto", cmap="viridis")
         fig.colorbar(image, ax=ax, label="J (deterministic, discounted)")
         ax.set_title(f"{env}, random tanh MLP (seed 0)", fontsize=9)
-        ax.set_xlabel("filter-normalized direction 1")
-        ax.set_ylabel("direction 2")
+        ax.set_xlabel("filter-normalized direction 1 (filter-normalized units)")
+        ax.set_ylabel("filter-normalized direction 2 (filter-normalized units)")
     save_figure(fig, path, dpi=110)
 
 
@@ -105,7 +105,8 @@ def plot_slices(slices: dict[str, list], path: Path) -> None:
             v = np.where(line.mask_of("det"), np.nan, v)
             ax.plot(line.axes[0], v - v[v.size // 2], lw=0.8, label=f"seed {seed}")
         ax.set_title(f"{env}: 1-D slices (J - J(centre))", fontsize=9)
-        ax.set_xlabel("step along a filter-normalized direction")
+        ax.set_xlabel("offset along a filter-normalized direction (filter-normalized units)")
+        ax.set_ylabel("J - J(centre) (discounted return)")
         ax.set_yscale("symlog")
     np.atleast_1d(axes)[0].legend(fontsize=6, ncol=2)
     save_figure(fig, path, dpi=110)
@@ -123,17 +124,57 @@ def plot_exponents(per_env: dict[str, list[dict[str, Any]]], threshold: float, p
         right.scatter(pred, [r["window_holder"] for r in rows], marker="x", s=16, label=f"{env}: window")
     left.axhline(threshold, color="r", ls="--", lw=0.8, label="-log(gamma)")
     left.set_xticks(range(len(per_env)), list(per_env))
+    left.set_xlabel("system (one dot per random policy)")
     left.set_yscale("symlog", linthresh=1e-3)
     left.set_ylabel("maximal Lyapunov exponent (1/step)")
     left.legend(fontsize=7)
     right.plot([0, 1], [0, 1], color="k", lw=0.6)
     right.set_xlabel("predicted exponent min(1, -log(gamma)/lambda)")
-    right.set_ylabel("measured Hölder exponent")
+    right.set_ylabel("measured Hölder exponent (o point-wise, x window)")
     right.legend(fontsize=7)
     save_figure(fig, path, dpi=110)
 
 
-def run(out: Path, quick: bool = False, n_jobs: int = 1, log=print) -> dict[str, Any]:
+def judge(per_env: dict[str, list[dict[str, Any]]], lands: dict[str, Any], quick: bool):
+    """Figure 2's verdicts over the random policies (independent draws; the two systems' policies are not
+    paired: seed k draws a different network for each), and Prop. 3.1 policy by policy."""
+    from mollirl.analysis import stats
+    from mollirl.reproduce.common import Claims
+
+    claims = Claims(quick)
+    dp, sp = per_env["double-pendulum"], per_env["single-pendulum"]
+
+    def col(rows, key, f=float):
+        return np.array([f(r[key]) for r in rows if r[key] is not None and np.isfinite(r[key])], dtype=np.float64)
+
+    claims.add(stats.judge_proportion(sum(r["chaotic"] for r in dp), len(dp), "Fig. 2's premise: the double "
+                                      "pendulum is chaotic (lambda > -log gamma) under most random tanh MLPs",
+                                      at_least=0.5), "policies")
+    claims.add(stats.judge_proportion(sum(not r["chaotic"] for r in sp), len(sp), "the single pendulum is not "
+                                      "chaotic under most random tanh MLPs", at_least=0.5), "policies")
+    for key, what in (("pointwise_holder", "point-wise Hölder exponent at the policy"),
+                      ("window_holder", "window Hölder exponent of the 1-D slice")):
+        claims.add(stats.compare(col(dp, key), col(sp, key), f"Fig. 2: the double pendulum's landscape is rougher "
+                                 f"({what} lower)", paired=False, higher_is_better=False), "policies (unpaired)")
+    claims.add(stats.compare(np.log10(np.maximum(col(dp, "slice_hf_energy"), 1e-300)),
+                             np.log10(np.maximum(col(sp, "slice_hf_energy"), 1e-300)),
+                             "Fig. 2: the double pendulum's slices carry more high-frequency energy (log10)",
+                             paired=False), "policies (unpaired)")
+    every = dp + sp
+    chaotic, calm = [p for p in every if p["chaotic"]], [p for p in every if not p["chaotic"]]
+    if chaotic:
+        claims.add(stats.judge_proportion(sum(p["pointwise_holder"] < LIPSCHITZ for p in chaotic), len(chaotic),
+                                          f"Prop. 3.1 policy by policy: chaotic policies are rough at the policy "
+                                          f"(point-wise exponent below {LIPSCHITZ:g})", at_least=0.5), "policies")
+    if calm:
+        claims.add(stats.judge_proportion(sum(p["pointwise_holder"] >= LIPSCHITZ for p in calm), len(calm),
+                                          f"Prop. 3.1 policy by policy: non-chaotic policies are Lipschitz at the "
+                                          f"policy (point-wise exponent at least {LIPSCHITZ:g})", at_least=0.5),
+                   "policies")
+    return claims
+
+
+def run(out: Path, quick: bool = False, n_jobs: int = 1, log=print, command: str | None = None) -> dict[str, Any]:
     """Measure the random policies of both pendulums, write the figures and return the summary."""
     from mollirl.landscape import compute_landscape, summarize
     from mollirl.reproduce.exponents import mlp_problem
@@ -166,23 +207,7 @@ def run(out: Path, quick: bool = False, n_jobs: int = 1, log=print) -> dict[str,
     plot_slices(slices, out / "figure2_slices.png")
     plot_exponents(per_env, threshold, out / "figure2_exponents.png")
     summaries = {env: env_summary(rows, threshold) for env, rows in per_env.items()}
-    dp, sp = summaries["double-pendulum"], summaries["single-pendulum"]
-    every = [p for rows in per_env.values() for p in rows]
-    chaotic, calm = [p for p in every if p["chaotic"]], [p for p in every if not p["chaotic"]]
-    claims = {
-        # Fig. 2's premise: the double pendulum is chaotic under random NN policies, the single one is not
-        "double_pendulum_chaotic_median_lambda": bool(dp["lambda_per_step_median"] > threshold),
-        "single_pendulum_not_chaotic_every_policy": bool(sp["fraction_chaotic"] == 0.0),
-        # Fig. 2 (a) vs (b): the double pendulum's landscape is rougher, by either estimator
-        "double_pendulum_rougher_pointwise_median": bool(dp["pointwise_holder_median"] < sp["pointwise_holder_median"]),
-        "double_pendulum_rougher_window_median": bool(dp["window_holder_median"] < sp["window_holder_median"]),
-        "double_pendulum_more_hf_energy_2d": bool(land_summaries["double-pendulum"]["hf_energy"]
-                                                  > land_summaries["single-pendulum"]["hf_energy"]),
-        "single_pendulum_lipschitz_pointwise_median": bool(sp["pointwise_holder_median"] > LIPSCHITZ),
-        # Prop. 3.1 policy by policy: rough exactly where the closed loop is chaotic
-        "chaotic_policies_rough_pointwise": bool(all(p["pointwise_holder"] < LIPSCHITZ for p in chaotic)),
-        "non_chaotic_policies_lipschitz_pointwise": bool(all(p["pointwise_holder"] >= LIPSCHITZ for p in calm)),
-    }
+    claims = judge(per_env, land_summaries, quick)
     summary = {
         "figure": 2, "quick": quick, "sizes": size, "hidden": HIDDEN, "slice_radius": SLICE_RADIUS,
         "directions": "filter-normalized Gaussian (Li et al. 2018), seed = policy seed (2-D: seed 0)",
@@ -191,8 +216,8 @@ def run(out: Path, quick: bool = False, n_jobs: int = 1, log=print) -> dict[str,
                          "signs, fitted over h = 1e-8..1e-1 (the exponent Prop. 3.1 speaks of)",
             "window": "mean |J(x + h) - J(x)| over all pairs of the 1-D slice, lags 1 to n/10 grid steps "
                       "(how rough the slice looks at grid resolution)"},
-        "per_env": summaries, "per_policy": per_env, "landscapes_2d": land_summaries, "claims": claims,
+        "per_env": summaries, "per_policy": per_env, "landscapes_2d": land_summaries, "claims": claims.to_list(),
     }
     summary["wall_time_s"] = timer.seconds
-    write_summary(out, "figure2", summary)
+    write_summary(out, "figure2", summary, command=command)
     return summary

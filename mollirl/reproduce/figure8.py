@@ -52,9 +52,9 @@ def gains(env: str = "quadrotor") -> dict[str, Any]:
 
     The spectral radius is that of the Euler closed loop ``Ad - Bd K`` (the map the env steps near hover)."""
     from mollirl.common.env_util import make_env
-    from mollirl.control import continuous_lqr, discrete_lqr, linearize, quadrotor_reference
-    from mollirl.control.lqr import euler_discretize
-    from mollirl.control.reference import QUADROTOR_LQR_Q, QUADROTOR_LQR_R
+    from mollirl.control.linearize import linearize
+    from mollirl.control.lqr import continuous_lqr, discrete_lqr, euler_discretize
+    from mollirl.control.reference import QUADROTOR_LQR_Q, QUADROTOR_LQR_R, quadrotor_reference
 
     template = make_env(env)
     try:
