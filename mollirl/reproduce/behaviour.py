@@ -45,6 +45,9 @@ FRAMES = 9  # filmstrip frames per episode, t = 0, T/8, ..., T
 DT = 0.008  # s per hopper-stand step (frame_skip 4 x MuJoCo's 0.002 s): time axis when nothing renders
 SEEDS = 5  # the first 5 seeds of Figure 6's main runs (the paper's count; --quick: Figure 6's quick seeds)
 HEIGHT_EVERY = 10  # steps between the torso heights kept in the JSON
+#: a camera that follows the torso (MuJoCo's tracking camera; Hopper-v5's default names a body to track but
+#: keeps a free camera, so a hopper that falls and rolls leaves the frame)
+CAMERA = {"type": 1, "trackbodyid": 1, "distance": 3.5, "lookat": np.array([0.0, 0.0, 0.8]), "elevation": -15.0}
 FULL = dict(size=240, fast=False)  # frame side (pixels), MuJoCo without shadows and reflections
 QUICK = dict(size=120, fast=True)
 
@@ -201,7 +204,8 @@ def film(measured: list, per_sigma: dict[str, Any], out: Path, quick: bool, log=
     problem = measured[0][2]
     try:
         renderer = EpisodeRenderer(problem.env, problem.env_kwargs, horizon=problem.horizon,
-                                   render_kwargs={"width": size["size"], "height": size["size"]}, fast=size["fast"])
+                                   render_kwargs={"width": size["size"], "height": size["size"],
+                                                  "default_camera_config": CAMERA}, fast=size["fast"])
     except ValueError as exc:
         log(f"behaviour: no frames ({exc}); the numbers and the torso plot only")
         return {"rendered": False, "render_note": str(exc), "files": {}, "dt": DT}

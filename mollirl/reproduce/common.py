@@ -199,6 +199,15 @@ def save_figure(fig, path: str | Path, dpi: int = 110, *, tight: bool = True) ->
     return Path(path)
 
 
+def value_scale(ax, values, axis: str = "y") -> None:
+    """A symmetric-log scale on ``ax`` where ``values`` span more than a decade (returns from -1e3 to -1),
+    else a linear one: a symlog axis over less than a decade has no tick inside its view."""
+    v = np.abs(np.asarray(values, dtype=np.float64))
+    v = v[np.isfinite(v) & (v > 0)]
+    if v.size and v.max() / v.min() > 10:
+        (ax.set_yscale if axis == "y" else ax.set_xscale)("symlog")
+
+
 def pyplot():
     """matplotlib.pyplot on the Agg backend (headless)."""
     import matplotlib

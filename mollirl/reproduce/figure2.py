@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from mollirl.reproduce.common import Timer, pyplot, save_figure, write_summary
+from mollirl.reproduce.common import Timer, pyplot, save_figure, value_scale, write_summary
 
 ENVS = ("double-pendulum", "single-pendulum")
 HIDDEN = 16
@@ -107,7 +107,7 @@ def plot_slices(slices: dict[str, list], path: Path) -> None:
         ax.set_title(f"{env}: 1-D slices (J - J(centre))", fontsize=9)
         ax.set_xlabel("offset along a filter-normalized direction (filter-normalized units)")
         ax.set_ylabel("J - J(centre) (discounted return)")
-        ax.set_yscale("symlog")
+        value_scale(ax, np.concatenate([ln.value("det") - ln.value("det")[ln.value("det").size // 2] for ln in lines]))
     np.atleast_1d(axes)[0].legend(fontsize=6, ncol=2)
     save_figure(fig, path, dpi=110)
 

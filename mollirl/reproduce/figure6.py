@@ -159,7 +159,7 @@ def stored_variants(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
 
 def plot_training(per_sigma: dict[str, Any], path: Path) -> None:
     """Both readings over epochs: every seed thin, the median thick, the interquartile range shaded."""
-    from mollirl.reproduce.common import pyplot, save_figure
+    from mollirl.reproduce.common import pyplot, save_figure, value_scale
 
     plt = pyplot()
     keys = sorted(per_sigma, key=float)
@@ -183,7 +183,7 @@ def plot_training(per_sigma: dict[str, Any], path: Path) -> None:
                 q1, med, q3 = np.nanpercentile(stack, [25, 50, 75], axis=0)
             ax.plot(med, color="k", lw=1.6, label="median")
             ax.fill_between(np.arange(n), q1, q3, color="C1", alpha=0.35, label="interquartile range")
-            ax.set_yscale("symlog")
+            value_scale(ax, stack)
             stand = per_sigma[key].get("fraction_standing_at_end")
             ax.set_title(f"sigma = {key}: {len(runs)} seeds" + ("" if stand is None else f", {stand:.0%} stand at "
                                                                 "the end"), fontsize=9)

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from mollirl.config import RunConfig
-from mollirl.reproduce.common import Claims, Timer, pyplot, save_figure, write_summary
+from mollirl.reproduce.common import Claims, Timer, pyplot, save_figure, value_scale, write_summary
 from mollirl.reproduce.runs import RunJob, load_history, run_jobs
 
 FULL = dict(epochs=50, batch_episodes=16, grid=41, episodes=16, seeds=10, centre_episodes=64)
@@ -168,7 +168,7 @@ def plot_comparison(lands: dict[str, Any], envelopes: dict[str, Any], histories:
         for row in J:
             axes[3].plot(epochs, row, color=f"C{i}", lw=0.5, alpha=0.35)
         axes[3].plot(epochs, np.median(J, axis=0), color=f"C{i}", lw=1.8, label=f"{gain}: median of {J.shape[0]} seeds")
-    axes[3].set_yscale("symlog")
+    value_scale(axes[3], np.concatenate([J.ravel() for J in histories.values()]))
     axes[3].set_xlabel("epoch k")
     axes[3].set_ylabel("J(theta_k), deterministic (discounted return)")
     axes[3].set_title(f"training from each gain (sigma {SIGMA:g} N, step {STEP:g})", fontsize=9)
@@ -259,7 +259,7 @@ def plot_training(J: np.ndarray, path: Path) -> None:
         ax.plot(row, lw=0.6, alpha=0.4, color="C0")
     ax.plot(np.median(J, axis=0), "o-", ms=3, color="k", label=f"median of {J.shape[0]} seeds")
     ax.axhline(J[0, 0], color="r", ls="--", lw=0.8, label="J(theta*)")
-    ax.set_yscale("symlog")
+    value_scale(ax, J)
     ax.set_xlabel("epoch k")
     ax.set_ylabel("J(theta_k), deterministic (discounted return)")
     ax.set_title("quadrotor: training from theta* (continuous-time LQR gain)", fontsize=9)

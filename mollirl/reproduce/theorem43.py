@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from mollirl.config import RunConfig
-from mollirl.reproduce.common import Timer, pyplot, save_figure, write_summary
+from mollirl.reproduce.common import Timer, pyplot, save_figure, value_scale, write_summary
 from mollirl.reproduce.runs import RunJob, load_history, run_jobs
 
 SIGMA0 = 0.5  # the double pendulum's preset sigma, and the hopper's best fixed sigma in Figure 6
@@ -111,7 +111,10 @@ def plot(summaries: dict[str, dict[str, Any]], path: Path) -> None:
                 ax.plot(seed[key][: len(epochs)], lw=0.6, alpha=0.35, color="C0")
             ax.plot(epochs, q["median"], color="k", lw=1.6, label="median")
             ax.fill_between(epochs, q["q25"], q["q75"], color="C1", alpha=0.35, label="interquartile range")
-            ax.set_yscale("log" if key == "sigma" else "symlog")
+            if key == "sigma":
+                ax.set_yscale("log")
+            else:
+                value_scale(ax, np.concatenate([np.asarray(seed[key], dtype=np.float64) for seed in s["per_seed"]]))
             ax.set_xlabel("epoch")
             ax.set_title(f"{env}: {label}", fontsize=9)
         row[0].axhline(s["sigma0"], color="grey", lw=0.8, ls="--")

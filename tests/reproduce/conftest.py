@@ -14,79 +14,8 @@ The check runs on matplotlib's objects (not pixels), on every figure passed to
 
 from __future__ import annotations
 
-import re
-
 import pytest
-
-ABSOLUTE = re.compile(r"(^|[\s(='\"])/(tmp|home|work|root|usr|var|Users)\b")
-
-
-def _labelled(ax, which: str) -> bool:
-    label = ax.get_xlabel() if which == "x" else ax.get_ylabel()
-    if label:
-        return True
-    group = ax.get_shared_x_axes() if which == "x" else ax.get_shared_y_axes()
-    return any((o.get_xlabel() if which == "x" else o.get_ylabel()) for o in group.get_siblings(ax) if o is not ax)
-
-
-def _own_ticklabels(ax, which: str) -> bool:
-    labels = ax.get_xticklabels() if which == "x" else ax.get_yticklabels()
-    return any(t.get_text().strip() and t.get_visible() for t in labels)
-
-
-def _has_ticklabels(ax, which: str) -> bool:
-    """Tick labels on this axis, or on a panel it shares the axis with (inner panels of a grid hide theirs)."""
-    if _own_ticklabels(ax, which):
-        return True
-    group = ax.get_shared_x_axes() if which == "x" else ax.get_shared_y_axes()
-    return any(_own_ticklabels(o, which) for o in group.get_siblings(ax) if o is not ax)
-
-
-def check_figure(fig) -> list[str]:
-    """Problems a reviewer would have reading ``fig`` (empty when none)."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.text import Text
-
-    if not isinstance(fig.canvas, FigureCanvasAgg):
-        FigureCanvasAgg(fig)
-    fig.canvas.draw()
-    renderer = fig.canvas.get_renderer()
-    box = fig.bbox
-    problems = []
-    for i, ax in enumerate(fig.axes):
-        if not ax.get_visible() or not ax.axison:
-            continue
-        title = " ".join(t for t in (ax.get_title("left"), ax.get_title(), ax.get_title("right")) if t)
-        name = f"panel {i} ({title!r})"
-        if getattr(ax, "_colorbar", None) is not None:
-            if not (ax.get_ylabel() or ax.get_xlabel()):
-                problems.append(f"{name}: colour bar without a label")
-            if not (_has_ticklabels(ax, "y") or _has_ticklabels(ax, "x")):
-                problems.append(f"{name}: colour bar without tick labels")
-            continue
-        if ax.images and not ax.lines and not ax.collections:
-            if not title:
-                problems.append(f"{name}: an image panel without a title")
-            continue
-        for which in ("x", "y"):
-            if not _labelled(ax, which):
-                problems.append(f"{name}: no {which} label")
-            if not _has_ticklabels(ax, which):
-                problems.append(f"{name}: no {which} tick labels")
-        for title in (ax.title, ax._left_title, ax._right_title):
-            if title.get_text():
-                extent = title.get_window_extent(renderer)
-                if extent.x0 < box.x0 - 1 or extent.x1 > box.x1 + 1:
-                    problems.append(f"{name}: title {title.get_text()!r} does not fit the figure")
-    if fig._suptitle is not None and fig._suptitle.get_text():
-        extent = fig._suptitle.get_window_extent(renderer)
-        if extent.x0 < box.x0 - 1 or extent.x1 > box.x1 + 1:
-            problems.append(f"suptitle {fig._suptitle.get_text()!r} does not fit the figure")
-    for text in fig.findobj(Text):
-        if ABSOLUTE.search(text.get_text()):
-            problems.append(f"text names an absolute path: {text.get_text()!r}")
-    return problems
-
+from reproduce_checks import check_figure
 
 @pytest.fixture(autouse=True)
 def readable_figures(monkeypatch):

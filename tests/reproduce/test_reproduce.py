@@ -190,6 +190,40 @@ def test_spaces_quick(tmp_path):
     assert (tmp_path / "spaces_training.png").is_file()
 
 
+def test_the_figure_check_finds_what_a_reviewer_cannot_read():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from reproduce_checks import check_figure
+
+    fig, ax = plt.subplots()
+    ax.plot([1, 2, 3])
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("J (discounted return)")
+    assert check_figure(fig) == []
+    ax.set_ylabel("")
+    ax.set_title("run of /tmp/x/runs/seed_0")
+    image = ax.pcolormesh(np.ones((2, 2)))
+    fig.colorbar(image, ax=ax)
+    problems = " | ".join(check_figure(fig))
+    assert "no y label" in problems and "absolute path" in problems and "colour bar without a label" in problems
+    fig2, ax2 = plt.subplots()
+    ax2.plot([-39.0, -12.0, -30.0])  # less than a decade on a symlog axis: no tick inside the view
+    ax2.set_yscale("symlog")
+    ax2.set_xlabel("epoch")
+    ax2.set_ylabel("J")
+    assert any("no y tick labels" in p for p in check_figure(fig2))
+    fig3, ax3 = plt.subplots(figsize=(2, 2))
+    ax3.plot([1, 2])
+    ax3.set_xlabel("x")
+    ax3.set_ylabel("y")
+    ax3.set_title("a title far too long to fit in a figure two inches wide, clipped at both ends")
+    assert any("does not fit" in p for p in check_figure(fig3))
+    plt.close("all")
+
+
 def test_every_command_has_a_quick_test_whose_figures_are_checked():
     """conftest.py checks every figure a test saves; each command must have a --quick test here."""
     from mollirl.reproduce import RESULTS
