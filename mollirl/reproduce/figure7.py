@@ -95,18 +95,17 @@ def plot_trajectories(curves: dict[str, np.ndarray], norms: dict[str, list[np.nd
     save_figure(fig, path, dpi=110)
 
 
-def plot_q(lands: dict[str, Any], path: Path) -> None:
+def plot_q(lands: dict[str, Any], own: dict[str, float], path: Path) -> None:
     """The advantage of the first action, A(s0, a) = Q(s0, a) - Q(s0, mu(s0)), at theta_0 and at the trained
-    theta, on one (symmetric-log) colour scale: the two Q levels differ by about 27, their shapes are compared."""
+    theta, on one (symmetric-log) colour scale: the two Q levels differ by about 27, their shapes are compared.
+    ``own[name]`` is Q(s0, mu(s0)) = J_det of that policy (its own first action)."""
     from matplotlib.colors import SymLogNorm
 
     plt = pyplot()
     fig, axes = plt.subplots(1, len(lands), figsize=(5.4 * len(lands) + 1.2, 4.4), layout="constrained")
     adv = {}
     for name, land in lands.items():
-        q = land.value("det")
-        c = tuple(n // 2 for n in q.shape)
-        adv[name] = np.ma.masked_array(q - q[c], land.mask_of("det"))
+        adv[name] = np.ma.masked_array(land.value("det") - own[name], land.mask_of("det"))
     top = max(float(np.max(np.abs(a))) for a in adv.values()) or 1.0
     norm = SymLogNorm(linthresh=top * 1e-3, vmin=-top, vmax=top)
     image = None
@@ -115,8 +114,7 @@ def plot_q(lands: dict[str, Any], path: Path) -> None:
         image = ax.pcolormesh(a0, a1, adv[name].T, shading="auto", cmap="RdBu_r", norm=norm)
         c = land.action_centre
         ax.plot([c[0]], [c[1]], marker="*", color="white", markeredgecolor="black", markersize=11)
-        q = land.value("det")
-        ax.set_title(f"at {name}: Q(s0, mu(s0)) = {q[tuple(n // 2 for n in q.shape)]:.4g}", fontsize=9)
+        ax.set_title(f"at {name}: Q(s0, mu(s0)) = J_det = {own[name]:.4g}", fontsize=9)
         ax.set_xlabel("first torque a[0] (N m)")
         ax.set_ylabel("first torque a[1] (N m)")
     fig.colorbar(image, ax=np.atleast_1d(axes).tolist(),
@@ -189,7 +187,8 @@ def run(out: Path, quick: bool = False, n_jobs: int = 1, log=print, command: str
         q_lands[name] = compute_q_landscape(problem, grid=size["grid"], radius=size["radius"], seed=0)
     q_lands[initial.label].save(out / "figure7b_q_landscape_initial.npz")
     q_lands[trained.label].save(out / "figure7b_q_landscape_final.npz")
-    plot_q(q_lands, out / "figure7b_q_landscape.png")
+    plot_q(q_lands, {initial.label: float(histories["paper"][0, 0]), trained.label: float(histories["paper"][0, -1])},
+           out / "figure7b_q_landscape.png")
     q_summary = {"initial": summarize(q_lands[initial.label]), "final": summarize(q_lands[trained.label])}
 
     claims = judge(variants, start, q_summary, quick, size["long_steps"])
