@@ -161,3 +161,20 @@ def test_one_seed_is_never_evidence():
     assert v.outcome == "not distinguishable" and v.text == "not distinguishable at n = 1"
     ties = S.best_and_ties({"a": [3.0], "b": [1.0]}, paired=True)
     assert set(ties.ties) == {"a", "b"}
+
+
+def test_resampled_interval_of_a_curve_statistic_and_its_verdict():
+    rng = np.random.default_rng(0)
+    episodes = rng.normal(0.0, 1.0, (16, 50)) + np.linspace(0, 5, 50)  # a ramp under noise
+    slope = lambda x: float(np.polyfit(np.arange(50), x.mean(axis=0), 1)[0])  # noqa: E731
+    iv = S.resampled_interval(episodes, slope, statistic="slope", n_resamples=500)
+    assert iv.low < iv.estimate < iv.high and iv.n == 16 and "percentile bootstrap over 16 rows" in iv.method
+    assert iv.low < 5 / 49 < iv.high  # covers the true slope
+    assert iv == S.resampled_interval(episodes, slope, statistic="slope", n_resamples=500)  # seeded
+    assert S.judge_interval(iv, 0.0, "rising").outcome == "holds"
+    assert S.judge_interval(iv, 0.0, "falling", above=False).outcome == "fails"
+    assert S.judge_interval(iv, 5 / 49, "steeper than the truth").outcome == "not distinguishable"
+    few = S.resampled_interval(episodes[:3], slope, statistic="slope", n_resamples=200)
+    assert S.judge_interval(few, 0.0, "rising").text == "not distinguishable at n = 3"
+    with pytest.raises(ValueError, match="at least 2 rows"):
+        S.resampled_interval(episodes[:1], slope, statistic="slope")
