@@ -74,16 +74,18 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine() or "unknown"
 
 
-def git_state(output: Path | None = None) -> dict[str, Any]:
+#: what the numbers are computed by: a summary's ``dirty`` says whether these differ from its commit (outputs,
+#: docs and tests do not change a number)
+SOURCE_PATHS = ("mollirl", "pyproject.toml")
+
+
+def git_state() -> dict[str, Any]:
     """``{"commit": sha or None, "dirty": bool or None}`` of the checkout mollirl is imported from
-    (dirty: tracked files changed, apart from those under ``output``, the folder the command is writing;
-    None with ``"note"`` when it is not a git checkout)."""
+    (dirty: the tracked source, :data:`SOURCE_PATHS`, differs from the commit; None with ``"note"`` when
+    it is not a git checkout)."""
     import mollirl
 
     root = Path(mollirl.__file__).resolve().parent.parent
-    exclude = []
-    if output is not None and Path(output).resolve().is_relative_to(root):
-        exclude = [f":(exclude){Path(output).resolve().relative_to(root).as_posix()}"]
 
     def git(*args: str) -> str:
         return subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, check=True,
@@ -91,13 +93,13 @@ def git_state(output: Path | None = None) -> dict[str, Any]:
 
     try:
         commit = git("rev-parse", "HEAD")
-        dirty = bool(git("status", "--porcelain", "--untracked-files=no", "--", ".", *exclude))
+        dirty = bool(git("status", "--porcelain", "--untracked-files=no", "--", *SOURCE_PATHS))
     except (OSError, subprocess.SubprocessError):
         return {"commit": None, "dirty": None, "note": "mollirl is not imported from a git checkout"}
     return {"commit": commit, "dirty": dirty}
 
 
-def provenance(command: str | None, wall_time_s: float | None, output: Path | None = None) -> dict[str, Any]:
+def provenance(command: str | None, wall_time_s: float | None) -> dict[str, Any]:
     """What produced a summary: the command as typed (no absolute path), the versions of the packages
     whose arithmetic the numbers depend on, Python, the platform, the CPU model and count, the git
     commit of mollirl (and whether the tree had uncommitted changes), and the wall time."""
@@ -107,7 +109,7 @@ def provenance(command: str | None, wall_time_s: float | None, output: Path | No
         "python": platform.python_version(),
         "platform": f"{platform.system()} {platform.machine()}",
         "cpu": cpu_model(), "cpu_count": os.cpu_count(),
-        "git": git_state(output),
+        "git": git_state(),
         "wall_time_s": wall_time_s,
     }
 
@@ -133,7 +135,7 @@ def write_summary(out: Path, name: str, summary: dict[str, Any], *, command: str
     summary = dict(summary)
     if summary.get("quick"):
         summary = {"evidence": NOT_EVIDENCE, **summary}
-    summary["provenance"] = provenance(command, summary.get("wall_time_s"), Path(out))
+    summary["provenance"] = provenance(command, summary.get("wall_time_s"))
     path = out / f"{name}.json"
     write_atomic(path, json.dumps(jsonable(summary, Path(out)), indent=1))  # whole or absent after a crash
     return path

@@ -121,7 +121,10 @@ def test_figure1_quick(tmp_path):
     check_summary(tmp_path / "figure1.json", tmp_path)
     claims = verdicts(summary)
     # each neighbouring pair of sigmas judged on its own
-    assert "high-frequency energy decreases from J_sigma at sigma 0.05 to sigma 0.5" in claims
+    assert "high-frequency energy decreases from sigma 0.05 to sigma 0.5" in claims
+    assert all(c["rests_on"].startswith("episodes of the 1-D slice resampled") for c in summary["claims"])
+    returns = np.load(tmp_path / "figure1_slice_returns.npz")
+    assert returns["sigma_0.5"].shape == (summary["sizes"]["grid_1d"], summary["sizes"]["episodes_1d"])
     assert "J_sigma moves further from J from sigma 0.5 to 5 (mean |J_sigma - J|)" in claims
     for name in ("figure1_slices.png", "figure1_landscapes.png"):
         assert (tmp_path / name).stat().st_size > 1000
@@ -148,3 +151,22 @@ def test_theorem43_quick(tmp_path):
     assert "double-pendulum: the learned sigma shrinks (mean over seeds of log(sigma_K / sigma_0) < 0)" in verdicts(summary)
     assert (tmp_path / "theorem43_sigma_paths.png").stat().st_size > 1000
     assert no_absolute_path(tmp_path / "theorem43.json", tmp_path)
+
+
+def test_figure1_sigma_slice_is_compute_landscapes_sigma_mode():
+    """The slice that keeps every episode's return computes what compute_landscape's sigma mode does."""
+    from mollirl.landscape import compute_landscape, make_backend
+    from mollirl.reproduce.figure1 import centre, sigma_slice
+
+    problem = centre(horizon=30)
+    det = compute_landscape(problem, grid=5, dims=1, radius=1.0, directions="filter", mode="det", seed=0)
+    ref = compute_landscape(problem, grid=5, dims=1, radius=1.0, directions=det.directions, mode="sigma",
+                            sigma=0.5, episodes=3, seed=0)
+    backend = make_backend(problem.env, problem.rollout_kwargs(), horizon=problem.horizon)
+    try:
+        land, returns = sigma_slice(det, problem, 0.5, 3, backend)
+    finally:
+        backend.close()
+    np.testing.assert_array_equal(land.value("sigma"), ref.value("sigma"))
+    np.testing.assert_array_equal(returns.mean(axis=1), ref.value("sigma"))
+    assert returns.shape == (5, 3) and land.modes == ("sigma",)
