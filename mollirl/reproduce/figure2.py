@@ -130,7 +130,8 @@ def plot_exponents(per_env: dict[str, list[dict[str, Any]]], threshold: float, p
     left.legend(fontsize=7)
     right.plot([0, 1], [0, 1], color="k", lw=0.6)
     right.set_xlabel("predicted exponent min(1, -log(gamma)/lambda)")
-    right.set_ylabel("measured Hölder exponent (o point-wise, x window)")
+    right.set_ylabel("measured Hölder exponent")
+    right.set_title("o point-wise at the policy, x window of the slice", fontsize=9)
     right.legend(fontsize=7)
     save_figure(fig, path, dpi=110)
 

@@ -29,6 +29,8 @@ def readable_figures(monkeypatch):
     build = landscape_plot.landscape_figure
 
     def checked_save(fig, path, *args, **kwargs):
+        if kwargs.get("tight", True):
+            fig.tight_layout()  # what save_figure does before writing: check the figure as it is written
         found = check_figure(fig)
         problems.extend(f"{getattr(path, 'name', path)}: {p}" for p in found)
         seen.append(str(getattr(path, "name", path)))

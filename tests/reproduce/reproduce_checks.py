@@ -110,6 +110,11 @@ def check_figure(fig) -> list[str]:
                 problems.append(f"{name}: no {which} label")
             if not _has_ticklabels(ax, which):
                 problems.append(f"{name}: no {which} tick labels")
+        for axis_label in (ax.xaxis.label, ax.yaxis.label):
+            if axis_label.get_text():
+                extent = axis_label.get_window_extent(renderer)
+                if extent.x0 < box.x0 - 1 or extent.x1 > box.x1 + 1 or extent.y0 < box.y0 - 1 or extent.y1 > box.y1 + 1:
+                    problems.append(f"{name}: axis label {axis_label.get_text()!r} does not fit the figure")
         for title in (ax.title, ax._left_title, ax._right_title):
             if title.get_text():
                 extent = title.get_window_extent(renderer)

@@ -221,6 +221,11 @@ def test_the_figure_check_finds_what_a_reviewer_cannot_read():
     ax3.set_ylabel("y")
     ax3.set_title("a title far too long to fit in a figure two inches wide, clipped at both ends")
     assert any("does not fit" in p for p in check_figure(fig3))
+    fig4, ax4 = plt.subplots(figsize=(3, 1.5))
+    ax4.plot([1, 2])
+    ax4.set_xlabel("x")
+    ax4.set_ylabel("a y label far longer than the axes is high, so it runs off the figure")
+    assert any("axis label" in p and "does not fit" in p for p in check_figure(fig4))
     plt.close("all")
 
 
