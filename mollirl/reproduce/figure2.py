@@ -81,18 +81,29 @@ def env_summary(per_policy: list[dict[str, Any]], threshold: float) -> dict[str,
 
 
 def plot_landscapes(lands: dict[str, Any], path: Path) -> None:
-    """Fig. 2 (a) and (b): the 2-D deterministic landscapes of policy 0, side by side."""
+    """Fig. 2 (a) and (b): the 2-D deterministic landscapes of policy 0, side by side, as J - J(centre) on one
+    symmetric-log colour scale (the two systems' J differ by orders of magnitude; their textures are compared)."""
+    from matplotlib.colors import SymLogNorm
+
     plt = pyplot()
-    fig, axes = plt.subplots(1, len(lands), figsize=(5.2 * len(lands), 4.2))
+    fig, axes = plt.subplots(1, len(lands), figsize=(5.2 * len(lands) + 1.2, 4.2), layout="constrained")
+    shifted = {}
+    for env, land in lands.items():
+        v = land.value("det")
+        shifted[env] = np.ma.masked_array(v - v[tuple(n // 2 for n in v.shape)], land.mask_of("det"))
+    top = max(float(np.max(np.abs(v))) for v in shifted.values()) or 1.0
+    norm = SymLogNorm(linthresh=top * 1e-4, vmin=-top, vmax=top)
+    image = None
     for ax, (env, land) in zip(np.atleast_1d(axes), lands.items()):
-        values = np.ma.masked_array(land.value("det"), land.mask_of("det"))
         a0, a1 = land.axes
-        image = ax.pcolormesh(a0, a1, values.T, shading="auto", cmap="viridis")
-        fig.colorbar(image, ax=ax, label="J (deterministic, discounted)")
-        ax.set_title(f"{env}, random tanh MLP (seed 0)", fontsize=9)
+        image = ax.pcolormesh(a0, a1, shifted[env].T, shading="auto", cmap="RdBu_r", norm=norm)
+        v = land.value("det")
+        ax.set_title(f"{env}, random tanh MLP (seed 0): J(centre) = {v[tuple(n // 2 for n in v.shape)]:.4g}",
+                     fontsize=9)
         ax.set_xlabel("filter-normalized direction 1 (filter-normalized units)")
         ax.set_ylabel("filter-normalized direction 2 (filter-normalized units)")
-    save_figure(fig, path, dpi=110)
+    fig.colorbar(image, ax=np.atleast_1d(axes).tolist(), label="J - J(centre) (discounted return), one scale for both")
+    save_figure(fig, path, dpi=110, tight=False)
 
 
 def plot_slices(slices: dict[str, list], path: Path) -> None:
