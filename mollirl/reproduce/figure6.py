@@ -16,6 +16,12 @@ Variants (each trained as populations by :mod:`mollirl.reproduce.runs`):
 
 Seed k starts from the same theta_0 in every sigma and variant. Checkpoints are kept
 every 10 epochs (``save_freq``) for the saturation path.
+
+Verdicts (:func:`mollirl.reproduce.figure6_analysis.judge`): each pair of sigmas the paper
+names, per reading and variant, paired over the shared seeds, and the proportions standing,
+all through :mod:`mollirl.analysis.stats`. Without training (``--from-runs``): from finished
+run folders in this layout (any number of seeds), or from the per-run series a
+``figure6.json`` holds (this command's, or the legacy one of commit ca26fc3).
 """
 
 from __future__ import annotations
@@ -100,61 +106,6 @@ def variant_summary(runs: list[tuple[Path, float, int]], *, saturation: bool = T
         entry["runs"].sort(key=lambda r: r["seed"])
         entry.update(sigma_summary(entry["runs"]))
     return dict(sorted(per_sigma.items(), key=lambda kv: float(kv[0])))
-
-
-def finished_runs(folder: Path) -> dict[str, list[tuple[Path, float, int]]]:
-    """The finished runs (``model.zip``) under ``folder`` in this command's layout, per variant:
-    ``folder/sigma_S/seed_K``, ``folder/tanh/sigma_S/seed_K``, ``folder/baseline_none/...``; sigma and seed
-    from each run's ``config.yml``. Any number of seeds."""
-    from mollirl.config import load_yaml
-
-    out: dict[str, list[tuple[Path, float, int]]] = {}
-    for variant, (sub, _) in VARIANTS.items():
-        base = Path(folder) / sub if sub else Path(folder)
-        found = []
-        for run_dir in sorted(base.glob("sigma_*/seed_*")):
-            if (run_dir / "model.zip").is_file() and (run_dir / "metrics.csv").is_file():
-                config = load_yaml(run_dir / "config.yml")
-                found.append((run_dir, float(config["sigma"]), int(config["seed"])))
-        if found:
-            out[variant] = found
-    if not out:
-        raise ValueError(f"--from-runs: no finished run (sigma_S/seed_K with model.zip and metrics.csv) under "
-                         f"{str(folder)!r}")
-    return out
-
-
-def stored_variants(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
-    """``(variants, stored)`` from a ``figure6.json``: this command's (``variants``) or the legacy one of
-    commit ca26fc3 (``per_sigma``: each run's J_det series only, 5 seeds, the main variant). Each run's
-    numbers are recomputed from its stored series; what the file does not hold stays NaN (not measured)."""
-    import json
-
-    from mollirl.reproduce.figure6_analysis import readings, sigma_summary
-
-    data = json.loads(Path(path).read_text())
-    if "variants" in data:
-        variants = {}
-        for variant, per_sigma in data["variants"].items():
-            variants[variant] = {}
-            for key, entry in per_sigma.items():
-                runs = []
-                for r in entry["runs"]:
-                    n = len(r["J_det"])
-                    rows = [{"J_det": j, "J_det_undiscounted": u, "ep_return_mean": b} for j, u, b in
-                            zip(r["J_det"], r.get("J_det_undiscounted") or [None] * n, r.get("batch_return") or [None] * n)]
-                    runs.append({**r, **readings([{k: (np.nan if v is None else v) for k, v in row.items()}
-                                                  for row in rows])})
-                variants[variant][key] = {"sigma": entry["sigma"], "runs": runs, **sigma_summary(runs)}
-        return variants, data
-    if "per_sigma" in data:  # the legacy format: J_det series per seed
-        main = {}
-        for key, entry in data["per_sigma"].items():
-            runs = [{"seed": s["seed"], "sigma": entry["sigma"], "run_dir": s["run_dir"],
-                     **readings([{"J_det": j} for j in s["J_det"]])} for s in entry["seeds"]]
-            main[key] = {"sigma": entry["sigma"], "runs": runs, **sigma_summary(runs)}
-        return {"main": main}, data
-    raise ValueError(f"--from-runs: {str(path)!r} holds neither 'variants' nor 'per_sigma' (not a figure6.json)")
 
 
 def plot_training(per_sigma: dict[str, Any], path: Path) -> None:
@@ -265,11 +216,13 @@ def run(out: Path, quick: bool = False, n_jobs: int = 2, log=print, *, size: dic
     :param size: the run sizes (the keys of ``FULL``) instead of ``FULL`` / ``QUICK``;
         ``label`` then names them in the summary (``"size": label``), e.g. ``"reduced"``.
     :param from_runs: no training: a folder of finished runs in this command's layout (any number of
-        seeds; :func:`finished_runs`), or a ``figure6.json`` whose stored per-run series are judged again
-        (:func:`stored_variants`; the landscapes are then the file's, as stored).
+        seeds; :func:`~mollirl.reproduce.figure6_sources.finished_runs`), or a ``figure6.json`` whose stored
+        per-run series are judged again (:func:`~mollirl.reproduce.figure6_sources.stored_variants`; the
+        landscapes are then the file's, as stored).
     """
     from mollirl.reproduce.common import Claims, Timer, write_summary
     from mollirl.reproduce.figure6_analysis import LAST, judge
+    from mollirl.reproduce.figure6_sources import LEGACY_NOTE, LEGACY_STANDING, finished_runs, stored_variants
 
     timer = Timer()
     out.mkdir(parents=True, exist_ok=True)
@@ -281,7 +234,7 @@ def run(out: Path, quick: bool = False, n_jobs: int = 2, log=print, *, size: dic
         log(f"figure 6: judging the per-run series stored in {from_runs}")
     else:
         if from_runs is not None:
-            found = finished_runs(Path(from_runs))
+            found = finished_runs(Path(from_runs), {v: sub for v, (sub, _) in VARIANTS.items()})
             source = {"kind": "finished run folders (no training)", "folder": Path(from_runs)}
             log(f"figure 6: {sum(len(v) for v in found.values())} finished runs under {from_runs} (no training)")
         else:
@@ -307,6 +260,8 @@ def run(out: Path, quick: bool = False, n_jobs: int = 2, log=print, *, size: dic
     else:
         land_dir = next((d for d, s, k in found["main"] if s == LANDSCAPE_SIGMA and k == 0), None)
         land = landscapes(out, land_dir, quick, log=log, size=size) if land_dir is not None else None
+    # a stored quick run stays a quick run (not evidence), whatever flag judges it again
+    quick = quick or bool(stored is not None and stored.get("quick", False))
     claims = Claims(quick)
     legacy = stored is not None and ("per_sigma" in stored or "legacy" in stored)
     best = judge(summaries, SIGMAS, claims, standing_proxy=LEGACY_STANDING if legacy else None)
@@ -334,7 +289,7 @@ def run(out: Path, quick: bool = False, n_jobs: int = 2, log=print, *, size: dic
     size_name = label or ("quick" if quick else "full")
     if stored is not None:
         size_name = stored.get("size", "full (legacy: 5 seeds, J_det only)" if legacy else size_name)
-    summary = {"figure": 6, "quick": quick if stored is None else bool(stored.get("quick", False)),
+    summary = {"figure": 6, "quick": quick,
                "size": size_name, "sizes": sizes(quick, size) if stored is None else stored.get("sizes"),
                "source": source, "train_seconds": train_seconds if stored is None else stored.get("train_seconds"),
                "readings": {"J_det": "deterministic policy, discounted (gamma 0.99), from the noise-free start",
@@ -348,17 +303,3 @@ def run(out: Path, quick: bool = False, n_jobs: int = 2, log=print, *, size: dic
     summary["wall_time_s"] = timer.seconds
     write_summary(out, "figure6", summary, command=command)
     return summary
-
-
-#: the legacy figure6.json (commit ca26fc3) holds no final episode: "stands" is read as final J_det above this
-LEGACY_STANDING = -10.0
-LEGACY_NOTE = (
-    "re-judged from the per-seed J_det series of the figure6.json written by commit ca26fc3 (5 seeds per "
-    "sigma, 100 epochs, one reading: J_det; no batch returns, no final episode, no saturation path). Its "
-    "J_det(theta_0) = -1135.8164 (training row) and landscape centre -1135.8629 differ from the -1135.8505 "
-    "every later JSON records: that code computed the MLP's mean in two ways (torch in the training's "
-    "evaluation, numpy BLAS matmuls in the landscape engine), whose last-bit differences the hopper's "
-    "chaotic closed loop amplifies; the same commit's code reproduces both values on this machine, and the "
-    "one rollout core that replaced both (mollirl.rollout.mean, sums in index order) gives -1135.8505 for "
-    "the J_det row and the landscape alike. The landscape numbers are as stored (the estimators of that "
-    "commit); its landscape pictures named a folder of the machine that wrote them and are not kept.")
