@@ -13,6 +13,9 @@ does not import torch, gymnasium, mujoco or optuna.
 - :func:`pointwise_holder_exponent`, :func:`pointwise_holder_from_increments`:
   the point-wise Hölder exponent at one centre from |J(c + h d) - J(c)| over
   step sizes h (the exponent Prop. 3.1 bounds; see docs/landscapes.md).
+- :func:`scaling_ranges`, :class:`ScalingRange`: what both Hölder estimators
+  report: the ranges of scales over which one power law holds, the exponent of
+  the roughest with its interval, every range listed, or "no scaling range".
 - :func:`lyapunov_exponent`, :func:`predicted_holder_exponent`: the closed loop's
   maximal Lyapunov exponent and the exponent Prop. 3.1 predicts from it.
 - :func:`gaussian_smoothing_table`, :func:`heat_residual`: build L(mu, sigma^2)
@@ -32,6 +35,7 @@ from mollirl.analysis.pointwise import (
     pointwise_holder_exponent,
     pointwise_holder_from_increments,
 )
+from mollirl.analysis.scaling import Scaling, ScalingRange, scaling_ranges
 from mollirl.analysis.spectrum import Spectrum, hf_energy_fraction, spectrum
 
 __all__ = [
@@ -39,6 +43,8 @@ __all__ = [
     "HolderFit",
     "LyapunovResult",
     "PointwiseHolderFit",
+    "Scaling",
+    "ScalingRange",
     "Spectrum",
     "bump_kernel",
     "gaussian_kernel",
@@ -51,6 +57,7 @@ __all__ = [
     "pointwise_holder_exponent",
     "pointwise_holder_from_increments",
     "predicted_holder_exponent",
+    "scaling_ranges",
     "spectrum",
     "stats",
 ]

@@ -96,7 +96,9 @@ def _var(values, axis=-1):
 STATISTICS: dict[str, Callable] = {"mean": _mean, "median": _median, "iqm": iqm, "std": _std, "var": _var}
 
 
-def _statistic(name: str) -> Callable:
+def _statistic(name: str | Callable) -> Callable:
+    if callable(name):
+        return name
     try:
         return STATISTICS[name]
     except KeyError:
@@ -188,24 +190,33 @@ def _bootstrap(data: tuple[np.ndarray, ...], fn: Callable, *, paired: bool, leve
     return math.nan, math.nan, "bootstrap undefined"
 
 
-def interval(values: ArrayLike, statistic: str = "mean", *, level: float = LEVEL,
-             n_resamples: int = N_RESAMPLES, seed: int = SEED) -> Interval:
+def interval(values: ArrayLike, statistic: str | Callable = "mean", *, level: float = LEVEL,
+             n_resamples: int = N_RESAMPLES, seed: int = SEED, name: str | None = None) -> Interval:
     """The ``statistic`` of ``values`` (one per seed, say) with its bootstrap interval.
+
+    ``statistic`` is a name of :data:`STATISTICS` or a vectorized function
+    ``fn(sample, axis=-1)`` that reduces the last axis (it is called on the whole sample,
+    on resamples of shape ``(..., n)`` and on the jackknife's leave-one-out samples). A
+    function of resampling *units* is bootstrapped by passing the units' indices as
+    ``values`` (``np.arange(n_units)``) and looking the units up inside ``fn``: that is how
+    the Hölder estimators resample directions or sub-windows. ``name`` labels a function
+    in the :class:`Interval` (default its ``__name__``).
 
     >>> str(interval([1.0, 2.0, 3.0, 4.0]))  # doctest: +SKIP
     '2.5 [1.5, 3.5]'
     """
     x = _finite_1d(values, "values")
     fn = _statistic(statistic)
+    label = statistic if isinstance(statistic, str) else (name or getattr(statistic, "__name__", "statistic"))
     if x.size == 0:
         raise ValueError("values must hold at least one number")
     est = float(fn(x))
     if x.size < 2:
-        return Interval(est, math.nan, math.nan, level, int(x.size), statistic, "n < 2")
+        return Interval(est, math.nan, math.nan, level, int(x.size), label, "n < 2")
     if np.all(x == x[0]):
-        return Interval(est, est, est, level, int(x.size), statistic, "all values equal")
+        return Interval(est, est, est, level, int(x.size), label, "all values equal")
     lo, hi, method = _bootstrap((x,), fn, paired=False, level=level, n_resamples=n_resamples, seed=seed)
-    return Interval(est, lo, hi, level, int(x.size), statistic, method)
+    return Interval(est, lo, hi, level, int(x.size), label, method)
 
 
 def summary(values: ArrayLike, *, level: float = LEVEL, seed: int = SEED) -> dict:

@@ -12,7 +12,14 @@ more at the end of training (theta_K). Each snapshot writes
   (det mode: the paper's J), the same with suffix ``_sigma`` for J_sigma,
   ``landscape/masked_fraction`` and ``landscape/points_per_second``
   (``q_landscape/holder``, ``q_landscape/hf_energy``, ``q_landscape/Q_range``
-  and ``_mollified`` for the Gaussian-smoothed L(mu, sigma^2)).
+  and ``_mollified`` for the Gaussian-smoothed L(mu, sigma^2));
+- beside each ``holder``, its scaling range and interval: ``holder_h_min``,
+  ``holder_h_max`` (offsets, or actions for the Q-landscape), ``holder_low``,
+  ``holder_high`` (95% bootstrap over sub-windows), all NaN when the slice has
+  no scaling range of one decade of lags (always on fewer than 21 grid points);
+  ``hf_energy`` is the share of the energy up to 5 cycles per window width above
+  2 (NaN on fewer than 11 grid points per axis). See
+  :mod:`mollirl.landscape.summary`.
 
 The parameter landscape uses FIXED directions for the whole run: made once at
 the first snapshot (around theta_0 for a new run) and saved to
@@ -109,6 +116,11 @@ class _SnapshotCallback(EpisodeSnapshotCallback):
     def _log_scalars(self, land: Landscape) -> None:
         raise NotImplementedError
 
+    def _log_holder(self, stats: dict[str, Any], suffix: str) -> None:
+        """The Hölder exponent with its scaling range and interval (NaN where there is none)."""
+        for key in ("holder", "holder_low", "holder_high", "holder_h_min", "holder_h_max"):
+            self.logger.record(f"{self.prefix}/{key}{suffix}", stats[key])
+
     def _snapshot(self, epoch: int) -> None:
         problem = self._problem(epoch)
         with warnings.catch_warnings():
@@ -192,7 +204,7 @@ class LandscapeSnapshotCallback(_SnapshotCallback):
         summary = land.metadata["summary"]
         for mode, stats in summary.items():
             suffix = "" if mode == "det" else f"_{mode}"
-            self.logger.record(f"landscape/holder{suffix}", stats["holder"])
+            self._log_holder(stats, suffix)
             self.logger.record(f"landscape/hf_energy{suffix}", stats["hf_energy"])
             self.logger.record(f"landscape/J_range{suffix}", stats["J_range"])
             self.logger.record(f"landscape/masked_fraction{suffix}", stats["masked_fraction"])
@@ -243,7 +255,7 @@ class QLandscapeCallback(_SnapshotCallback):
     def _log_scalars(self, land: Landscape) -> None:
         for mode, stats in land.metadata["summary"].items():
             suffix = "" if mode == "det" else f"_{mode}"
-            self.logger.record(f"q_landscape/holder{suffix}", stats["holder"])
+            self._log_holder(stats, suffix)
             self.logger.record(f"q_landscape/hf_energy{suffix}", stats["hf_energy"])
             self.logger.record(f"q_landscape/Q_range{suffix}", stats["J_range"])
         self.logger.record("q_landscape/masked_fraction", land.metadata["summary"]["det"]["masked_fraction"])

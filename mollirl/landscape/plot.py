@@ -4,7 +4,9 @@ Uses matplotlib's object API on an Agg canvas (no pyplot, no global backend
 state). Diverged points are never hidden: the colour scale is set by the
 non-diverged points, diverged points keep their (clipped) value and are drawn
 in a grey flag colour, hatched and marked with a magenta ``x``; in 1-D plots they are magenta ``x``
-markers on the curve.
+markers on the curve. Each mode's title carries its numbers: the window Hölder exponent with its
+interval and its scaling range (or "no scaling range"), and the hf energy with its band (or "grid
+too coarse").
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from matplotlib.figure import Figure
 
 from mollirl.common.files import write_bytes_atomic
 from mollirl.landscape.result import Landscape
+from mollirl.landscape.summary import hf_text, holder_text
 
 _TITLES = {
     "det": "J(theta), deterministic",
@@ -30,10 +33,17 @@ FLAG = "#c8c8c8"
 
 def _title(land: Landscape, mode: str) -> str:
     if land.kind == "q" and mode == "det":
-        return "Q(s0, a), then the deterministic policy"
-    sigma = np.unique(np.round(land.sigma, 6))
-    return _TITLES[mode].format(sigma=", ".join(f"{s:g}" for s in sigma),
-                                param_sigma=f"{land.metadata.get('param_sigma', float('nan')):g}")
+        head = "Q(s0, a), then the deterministic policy"
+    else:
+        sigma = np.unique(np.round(land.sigma, 6))
+        head = _TITLES[mode].format(sigma=", ".join(f"{s:g}" for s in sigma),
+                                    param_sigma=f"{land.metadata.get('param_sigma', float('nan')):g}")
+    numbers = land.metadata.get("summary", {}).get(mode)
+    if not numbers or "holder_status" not in numbers:  # a file written before the scaling ranges
+        return head
+    return (f"{head}\nHölder {holder_text(numbers)}\n"
+            f"hf energy ({numbers['hf_cutoff_cycles']:g}-{numbers['hf_band_cycles']:g} cycles/window) "
+            f"{hf_text(numbers)}")
 
 
 def _unit(kind: str) -> str:

@@ -21,7 +21,10 @@ npz fields (all plain arrays, loadable with ``np.load(path)`` without pickles):
 ``seed``               seed of directions, starts and action noise
 ``episodes``           episodes per point in sigma mode
 ``horizon``, ``gamma``  rollout length and discount
-``metadata``           JSON string: provenance, timings (points/s), analysis summary
+``metadata``           JSON string: provenance, timings (points/s), analysis summary (per mode: the
+                       window Hölder exponent with its interval, scaling range and every range, or
+                       the reason there is none; the hf energy with its band in cycles per window,
+                       or why it is not resolved; see :mod:`mollirl.landscape.summary`)
 ``state0``, ``action_centre``, ``action_dims``  (``q`` only) s0, mu(s0), the two action indices
 =====================  ===================================================================
 """

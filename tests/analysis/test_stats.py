@@ -36,6 +36,27 @@ def test_interval_of_the_mean_covers_the_true_mean():
     assert 0.86 <= covered / 200 <= 0.99
 
 
+def test_interval_of_a_function_of_resampled_units():
+    """A callable statistic over unit indices: the interval of a ratio of sums over units
+    (how the Hölder estimators resample directions and sub-windows) equals the interval of the
+    same statistic written directly, and is labelled with the function's name."""
+    rng = np.random.default_rng(5)
+    num, den = rng.normal(3.0, 1.0, 15), rng.uniform(1.0, 2.0, 15)
+
+    def ratio(idx, axis=-1):
+        idx = np.asarray(idx).astype(np.intp)
+        return np.sum(num[idx], axis=axis) / np.sum(den[idx], axis=axis)
+
+    iv = S.interval(np.arange(15), ratio)
+    assert iv.estimate == pytest.approx(num.sum() / den.sum())
+    assert iv.low < iv.estimate < iv.high and iv.statistic == "ratio" and iv.method == "BCa bootstrap"
+    assert S.interval(np.arange(15), ratio, name="sum ratio").statistic == "sum ratio"
+    # the mean as a function equals the named statistic, resample for resample
+    direct = S.interval(num, "mean")
+    as_fn = S.interval(num, lambda x, axis=-1: np.mean(x, axis=axis))
+    assert (as_fn.low, as_fn.high) == (direct.low, direct.high)
+
+
 def test_iqm_is_the_mean_of_the_middle_half():
     x = np.arange(1.0, 9.0)  # 1..8: the middle half is 3, 4, 5, 6
     assert S.iqm(x) == pytest.approx(4.5)

@@ -51,6 +51,29 @@ def test_landscape_and_q_callbacks_write_npz_png_and_tensorboard(tmp_path):
                 "landscape/points_per_second", "q_landscape/holder", "q_landscape/Q_range"):
         assert tag in scalars, tag
     assert len(acc.Scalars("landscape/J_range")) == 3
+    # beside each exponent its range and interval; a 5-point grid has none, so they are NaN, not made up
+    for tag in ("landscape/holder_h_min", "landscape/holder_h_max", "landscape/holder_low",
+                "landscape/holder_high", "landscape/holder_h_min_sigma", "q_landscape/holder_h_max"):
+        assert tag in scalars, tag
+    assert np.isnan(acc.Scalars("landscape/holder")[0].value) and np.isnan(acc.Scalars("landscape/hf_energy")[0].value)
+    assert lands[0].metadata["summary"]["det"]["holder_status"] == "no scaling range"
+    assert lands[0].metadata["summary"]["det"]["hf_status"] == "not resolved"
+
+
+def test_landscape_callback_logs_the_scaling_range_beside_the_exponent(tmp_path):
+    """On 41 points the window finds a decade of lags: exponent, interval and range reach TensorBoard as
+    the snapshot's summary holds them, and the hf energy is measured (the grid resolves its band)."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    run = _run(tmp_path, "landscape:every=10,grid=41,dims=1,mode=det,png=false")
+    land = load_landscape(run / "landscapes" / "epoch_0000.npz")
+    s = land.metadata["summary"]["det"]
+    assert s["holder_status"] == "ok" and s["hf_status"] == "ok"
+    assert s["holder_decades"] == pytest.approx(1.0) and s["holder_low"] <= s["holder"] <= s["holder_high"]
+    acc = EventAccumulator(str(run), size_guidance={"scalars": 0})
+    acc.Reload()
+    for key in ("holder", "holder_low", "holder_high", "holder_h_min", "holder_h_max", "hf_energy"):
+        assert acc.Scalars(f"landscape/{key}")[0].value == pytest.approx(s[key], rel=1e-6), key
 
 
 def test_epoch_snapshots_feed_the_cli(tmp_path, capsys):
