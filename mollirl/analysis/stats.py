@@ -524,18 +524,22 @@ def resampled_interval(samples: ArrayLike, fn: Callable[[np.ndarray], float], *,
                     f"percentile bootstrap over {n} rows ({int(n_resamples)} resamples)")
 
 
-def judge_interval(iv: Interval, threshold: float, claim: str, *, above: bool = True) -> Verdict:
+def judge_interval(iv: Interval, threshold: float, claim: str, *, above: bool = True,
+                   min_rows: int = MIN_RESAMPLED_ROWS) -> Verdict:
     """Judge "the quantity is above (or below) ``threshold``" from its interval alone.
 
     For intervals no exact test comes with (:func:`resampled_interval`): holds when the interval
     lies wholly on the claimed side, fails when wholly on the other, else not distinguishable at n.
-    Below :data:`MIN_RESAMPLED_ROWS` rows no verdict is drawn (not distinguishable at n): with no
-    exact test to guard it, a bootstrap of 2 or 3 rows would "hold" on chance.
+    Below ``min_rows`` rows (default :data:`MIN_RESAMPLED_ROWS`) no verdict is drawn (not
+    distinguishable at n): with no exact test to guard it, a bootstrap of 2 or 3 rows would "hold" on
+    chance. An estimator that states its own interval over its resampling units (the Hölder fits'
+    directions or sub-windows) passes its own minimum. An interval that is not defined (NaN: no
+    measurement, e.g. no scaling range) is never distinguishable.
     """
     shifted = dataclasses.replace(iv, estimate=iv.estimate - threshold, low=iv.low - threshold,
                                   high=iv.high - threshold)
     outcome = _decide(shifted if above else _negated(shifted), None, 0.0, ALPHA)
-    if iv.n < MIN_RESAMPLED_ROWS:  # a bootstrap of a few rows is far too narrow to rest a verdict on
+    if iv.n < min_rows:  # a bootstrap of a few rows is far too narrow to rest a verdict on
         outcome = "not distinguishable"
     side = ">" if above else "<"
     detail = f"{iv.statistic} {iv} ({int(iv.level * 100)}% CI, {iv.method}) {side} {_fmt(threshold)}?"

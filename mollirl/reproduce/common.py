@@ -178,6 +178,90 @@ class Claims:
         return len(self.items)
 
 
+#: the fewest resampling units (directions, sub-windows) a Hölder reading's own interval is judged from
+MIN_READING_UNITS = 2
+
+
+def _reading_fields(reading: dict[str, Any]) -> dict[str, Any]:
+    """A Hölder reading's fields under one naming: a fit's ``to_dict()`` (alpha, alpha_low, ...) or a
+    landscape summary's mode (holder, holder_low, ...)."""
+    if "holder_status" in reading:
+        return {"alpha": reading.get("holder"), "low": reading.get("holder_low"), "high": reading.get("holder_high"),
+                "h_min": reading.get("holder_h_min"), "h_max": reading.get("holder_h_max"),
+                "status": reading.get("holder_status"), "reason": reading.get("holder_reason", ""),
+                "units": reading.get("holder_units", 0)}
+    return {"alpha": reading.get("alpha"), "low": reading.get("alpha_low"), "high": reading.get("alpha_high"),
+            "h_min": reading.get("h_min"), "h_max": reading.get("h_max"), "status": reading.get("status"),
+            "reason": reading.get("reason", ""), "units": reading.get("n_directions") or reading.get("n_units") or 0}
+
+
+def _finite(x) -> bool:
+    return x is not None and math.isfinite(float(x))
+
+
+def range_text(reading: dict[str, Any], reason: bool = False) -> str:
+    """``0.048 [0.04, 0.05] over h 1e-08 .. 0.1`` or ``no scaling range`` (with ``reason``: and why): an
+    exponent beside its range."""
+    r = _reading_fields(reading)
+    if not _finite(r["alpha"]):
+        return f"{r['status'] or 'not measured'}" + (f" ({r['reason']})" if reason and r["reason"] else "")
+    iv = f" [{r['low']:.3g}, {r['high']:.3g}]" if _finite(r["low"]) and _finite(r["high"]) else ""
+    span = f" over h {r['h_min']:.3g} .. {r['h_max']:.3g}" if _finite(r["h_min"]) and _finite(r["h_max"]) else ""
+    return f"{float(r['alpha']):.3g}{iv}{span}"
+
+
+def reading_interval(reading: dict[str, Any], what: str):
+    """The :class:`~mollirl.analysis.stats.Interval` of a Hölder reading over its scaling range (its own
+    bootstrap over directions or sub-windows); NaN, with the reason, where it found no scaling range."""
+    from mollirl.analysis.stats import LEVEL, Interval
+
+    r = _reading_fields(reading)
+    n = max(int(r["units"] or 0), MIN_READING_UNITS)
+    if not _finite(r["alpha"]):
+        return Interval(math.nan, math.nan, math.nan, LEVEL, n, what,
+                        f"{r['status'] or 'not measured'}: {r['reason']}".rstrip(": "))
+    alpha = float(r["alpha"])
+    if _finite(r["low"]) and _finite(r["high"]):
+        return Interval(alpha, float(r["low"]), float(r["high"]), LEVEL, n, what,
+                        f"bootstrap over the estimator's units, range h {r['h_min']:.3g} .. {r['h_max']:.3g}")
+    return Interval(alpha, alpha, alpha, LEVEL, n, what, f"no interval ({r['status']})")
+
+
+def judge_reading(reading: dict[str, Any], threshold: float, claim: str, *, above: bool = True,
+                  what: str = "Hölder exponent"):
+    """Judge a Hölder reading against ``threshold`` from its interval over its scaling range
+    (:func:`mollirl.analysis.stats.judge_interval`); without a scaling range, not distinguishable."""
+    from mollirl.analysis.stats import judge_interval
+
+    return judge_interval(reading_interval(reading, what), threshold, claim, above=above,
+                          min_rows=MIN_READING_UNITS)
+
+
+def compare_readings(a: dict[str, Any], b: dict[str, Any], claim: str, *, what: str = "Hölder exponent"):
+    """Judge "reading ``a`` is above reading ``b``": the difference's interval is [a.low - b.high,
+    a.high - b.low] (conservative: the two intervals' ends); not distinguishable where either has no range."""
+    import dataclasses
+
+    from mollirl.analysis.stats import judge_interval
+
+    ia, ib = reading_interval(a, what), reading_interval(b, what)
+    diff = dataclasses.replace(ia, estimate=ia.estimate - ib.estimate, low=ia.low - ib.high, high=ia.high - ib.low,
+                               n=min(ia.n, ib.n), statistic=f"difference of {what}s",
+                               method=f"a: {ia.method}; b: {ib.method}")
+    return judge_interval(diff, 0.0, claim, min_rows=MIN_READING_UNITS)
+
+
+def judge_exact_or_missing(a: float | None, b: float | None, claim: str, *, what: str):
+    """Judge "``a`` is above ``b``" for two exact numbers (:func:`mollirl.analysis.stats.judge_exact`); where
+    either was not measured (NaN or None: a grid too coarse for the band, say), not distinguishable."""
+    from mollirl.analysis.stats import LEVEL, Interval, judge_exact, judge_interval
+
+    if _finite(a) and _finite(b):
+        return judge_exact(float(a) - float(b), 0.0, claim, what=what)
+    return judge_interval(Interval(math.nan, math.nan, math.nan, LEVEL, 1, what, "not measured"), 0.0, claim,
+                          min_rows=1)
+
+
 def verdict_lines(claims: list[dict[str, Any]], quick: bool) -> list[str]:
     """The printed summary of a summary's ``claims``: one line per verdict (quick runs: marked)."""
     lines = []

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from mollirl.reproduce.common import Timer, pyplot, save_figure, value_scale, write_summary
+from mollirl.reproduce.common import Timer, pyplot, range_text, save_figure, value_scale, write_summary
 
 ENVS = ("double-pendulum", "single-pendulum")
 HIDDEN = 16
@@ -50,8 +50,11 @@ def measure_policy(env: str, seed: int, size: dict[str, int]) -> tuple[dict[str,
         "seed": seed, "J_centre": point["J_centre"],
         "lambda_per_step": lyap["lambda_per_step"], "predicted_holder": lyap["predicted_holder"],
         "chaotic": bool(lyap["lambda_per_step"] > lyap["threshold_-log_gamma"]),
-        "pointwise_holder": point["alpha"], "pointwise_slope": point["slope"], "pointwise_r2": point["r_squared"],
-        "window_holder": line_summary["holder"], "window_r2": line_summary["holder_r2"],
+        "pointwise_holder": point["alpha"], "pointwise": {k: v for k, v in point.items()
+                                                          if k not in ("h", "envelope", "used", "warnings")},
+        "window_holder": line_summary["holder"],
+        "window": {k: line_summary[k] for k in ("holder", "holder_low", "holder_high", "holder_h_min", "holder_h_max",
+                                                 "holder_decades", "holder_status", "holder_reason", "holder_r2")},
         "slice_hf_energy": line_summary["hf_energy"], "slice_J_range": line_summary["J_range"],
         "slice_diverged_fraction": line_summary["masked_fraction"],
         "warnings": sorted(set(lyap["warnings"]) | set(point["warnings"])),
@@ -76,6 +79,7 @@ def env_summary(per_policy: list[dict[str, Any]], threshold: float) -> dict[str,
         values = [p[key] for p in per_policy]
         out[f"{key}_median"] = _median(values)
         out[f"{key}_iqr"] = _quartiles(values)
+        out[f"{key}_measured"] = sum(v is not None and bool(np.isfinite(v)) for v in values)  # with a reading
     out["fraction_chaotic"] = float(np.mean([p["chaotic"] for p in per_policy]))
     return out
 
@@ -131,8 +135,10 @@ def plot_exponents(per_env: dict[str, list[dict[str, Any]]], threshold: float, p
         lam = np.array([r["lambda_per_step"] for r in rows], dtype=np.float64)
         left.scatter(np.full(lam.size, i) + np.linspace(-0.15, 0.15, lam.size), lam, s=14, label=env)
         pred = np.array([np.nan if r["predicted_holder"] is None else r["predicted_holder"] for r in rows])
-        right.scatter(pred, [r["pointwise_holder"] for r in rows], marker="o", s=16, label=f"{env}: point-wise")
-        right.scatter(pred, [r["window_holder"] for r in rows], marker="x", s=16, label=f"{env}: window")
+        as_float = lambda v: np.nan if v is None else float(v)  # noqa: E731 (no scaling range: not drawn)
+        right.scatter(pred, [as_float(r["pointwise_holder"]) for r in rows], marker="o", s=16,
+                      label=f"{env}: point-wise")
+        right.scatter(pred, [as_float(r["window_holder"]) for r in rows], marker="x", s=16, label=f"{env}: window")
     left.axhline(threshold, color="r", ls="--", lw=0.8, label="-log(gamma)")
     left.set_xticks(range(len(per_env)), list(per_env))
     left.set_xlabel("system (one dot per random policy)")
@@ -156,7 +162,7 @@ def judge(per_env: dict[str, list[dict[str, Any]]], lands: dict[str, Any], quick
     claims = Claims(quick)
     dp, sp = per_env["double-pendulum"], per_env["single-pendulum"]
 
-    def col(rows, key, f=float):
+    def col(rows, key, f=float):  # the policies with a reading (a scaling range, a resolved band)
         return np.array([f(r[key]) for r in rows if r[key] is not None and np.isfinite(r[key])], dtype=np.float64)
 
     claims.add(stats.judge_proportion(sum(r["chaotic"] for r in dp), len(dp), "Fig. 2's premise: the double "
@@ -174,6 +180,8 @@ def judge(per_env: dict[str, list[dict[str, Any]]], lands: dict[str, Any], quick
                              paired=False), "policies (unpaired)")
     every = dp + sp
     chaotic, calm = [p for p in every if p["chaotic"]], [p for p in every if not p["chaotic"]]
+    measured = lambda p: p["pointwise_holder"] is not None and np.isfinite(p["pointwise_holder"])  # noqa: E731
+    chaotic, calm = [p for p in chaotic if measured(p)], [p for p in calm if measured(p)]  # no range: no reading
     if chaotic:
         claims.add(stats.judge_proportion(sum(p["pointwise_holder"] < LIPSCHITZ for p in chaotic), len(chaotic),
                                           f"Prop. 3.1 policy by policy: chaotic policies are rough at the policy "
@@ -206,8 +214,8 @@ def run(out: Path, quick: bool = False, n_jobs: int = 1, log=print, command: str
             per_env[env].append(numbers)
             slices[env].append(line)
             log(f"figure 2 {env} seed {seed}: lambda {numbers['lambda_per_step']:.4g}/step, predicted "
-                f"{numbers['predicted_holder']}, point-wise {numbers['pointwise_holder']:.3f} "
-                f"(r2 {numbers['pointwise_r2']:.3f}), window {numbers['window_holder']:.3f}")
+                f"{numbers['predicted_holder']}, point-wise {range_text(numbers['pointwise'])}, window "
+                f"{range_text(numbers['window'])}")
         problem = mlp_problem(env, 0, hidden=HIDDEN, horizon=size["horizon"])
         threshold = float(-np.log(problem.gamma))
         land = compute_landscape(problem, grid=size["grid"], dims=2, radius=SLICE_RADIUS, directions="filter",
@@ -225,9 +233,12 @@ def run(out: Path, quick: bool = False, n_jobs: int = 1, log=print, command: str
         "directions": "filter-normalized Gaussian (Li et al. 2018), seed = policy seed (2-D: seed 0)",
         "estimators": {
             "pointwise": "|J(c + h d) - J(c)| at the policy c, upper envelope over 8 random unit directions and both "
-                         "signs, fitted over h = 1e-8..1e-1 (the exponent Prop. 3.1 speaks of)",
-            "window": "mean |J(x + h) - J(x)| over all pairs of the 1-D slice, lags 1 to n/10 grid steps "
-                      "(how rough the slice looks at grid resolution)"},
+                         "signs, h = 1e-8..1e-1: the roughest scaling range's exponent with its interval over "
+                         "directions and the range (per policy: 'pointwise'), or no reading without a range",
+            "window": "mean |J(x + h) - J(x)| over all pairs of the 1-D slice: the roughest scaling range of lags "
+                      "with its interval over sub-windows (per policy: 'window'), how rough the slice looks",
+            "hf_energy": "share of the slice's energy between 2 and 5 cycles per window width above 2 "
+                         "(grid-independent; NaN where the grid does not resolve the band)"},
         "per_env": summaries, "per_policy": per_env, "landscapes_2d": land_summaries, "claims": claims.to_list(),
     }
     summary["wall_time_s"] = timer.seconds

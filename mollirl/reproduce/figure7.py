@@ -24,12 +24,12 @@ from typing import Any
 import numpy as np
 
 from mollirl.config import RunConfig
-from mollirl.reproduce.common import Claims, Timer, pyplot, save_figure, write_summary
+from mollirl.reproduce.common import Claims, Timer, judge_reading, pyplot, range_text, save_figure, write_summary
 from mollirl.reproduce.runs import RunJob, load_history, run_jobs
 from mollirl.reproduce.trajectory import rollout_states
 
 FULL = dict(epochs=50, grid=81, radius=None, seeds=10, long_steps=20_000)  # the whole torque box, spacing 0.25 < sigma
-QUICK = dict(epochs=10, grid=11, radius=2.5, seeds=2, long_steps=2_000)  # spacing 0.5 = sigma
+QUICK = dict(epochs=10, grid=41, radius=2.5, seeds=2, long_steps=2_000)  # 41 points: enough lags for a scaling range
 VARIANTS = {"paper": False, "biased": True}  # variant: whether the linear policy has a bias b
 UPRIGHT = 0.01  # |s| (rad and rad/s, Euclidean) below this after the horizon counts as stabilized at upright
 SMOOTH = 0.9  # a window Hölder exponent at or above this reads as smooth
@@ -197,7 +197,7 @@ def run(out: Path, quick: bool = False, n_jobs: int = 1, log=print, command: str
         f"(u = -K s), {np.median(histories['biased'][:, -1]):.4g} (u = -K s + b); |s| at 10 s: initial "
         f"{start['norm_at_horizon']:.3g}, trained median {np.median(p['norm_at_horizon']):.3g} (u = -K s), "
         f"{np.median(b['norm_at_horizon']):.3g} (u = -K s + b); Q-landscape window Hölder theta_0 "
-        f"{q_summary['initial']['det']['holder']:.3f}, trained {q_summary['final']['det']['holder']:.3f}")
+        f"{range_text(q_summary['initial']['det'])}, trained {range_text(q_summary['final']['det'])}")
     summary = {
         "figure": 7, "quick": quick, "sizes": size, "sigma": job_list[0].config.sigma, "upright_threshold": UPRIGHT,
         "dt_s": dt,
@@ -240,7 +240,7 @@ def judge(variants: dict[str, Any], start: dict[str, Any], q: dict[str, Any], qu
                              np.log10(np.maximum(b["norm_at_horizon"], 1e-300)),
                              "u = -K s ends nearer upright than u = -K s + b (log10 |s| at 10 s, same seeds)",
                              paired=True, higher_is_better=False), "seeds (paired by seed)")
-    claims.add(stats.judge_exact(q["final"]["det"]["holder"], SMOOTH, "Fig. 7b: Q(s0, a) of the trained policy "
-                                 f"is smooth (window Hölder exponent at least {SMOOTH:g})",
-                                 what="window Hölder exponent"), "exact")
+    claims.add(judge_reading(q["final"]["det"], SMOOTH, "Fig. 7b: Q(s0, a) of the trained policy is smooth "
+                             f"(window Hölder exponent at least {SMOOTH:g} over its scaling range)",
+                             what="window Hölder exponent"), "exact (the interval: over sub-windows)")
     return claims

@@ -197,5 +197,8 @@ def test_resampled_interval_of_a_curve_statistic_and_its_verdict():
     assert S.judge_interval(iv, 5 / 49, "steeper than the truth").outcome == "not distinguishable"
     few = S.resampled_interval(episodes[:3], slope, statistic="slope", n_resamples=200)
     assert S.judge_interval(few, 0.0, "rising").text == "not distinguishable at n = 3"
+    assert S.judge_interval(few, 0.0, "rising", min_rows=3).outcome == "holds"  # the caller's own minimum
+    missing = S.Interval(math.nan, math.nan, math.nan, 0.95, 8, "exponent", "no scaling range")
+    assert S.judge_interval(missing, 0.5, "rough", min_rows=2).text == "not distinguishable at n = 8"
     with pytest.raises(ValueError, match="at least 2 rows"):
         S.resampled_interval(episodes[:1], slope, statistic="slope")
