@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from mollirl.config import RunConfig
-from mollirl.reproduce.common import Timer, pyplot, save_figure, write_summary
+from mollirl.reproduce.common import Timer, pyplot, range_text, save_figure, write_summary
 from mollirl.reproduce.runs import RunJob, load_history, run_jobs
 
 ENVS = {
@@ -98,7 +98,8 @@ def run(out: Path, quick: bool = False, n_jobs: int = 1, log=print, command: str
         s = entry["landscape"]["summary"]
         log(f"{env}: J(centre) det {s['det']['J_centre']:.4g}, action-sigma {s['sigma']['J_centre']:.4g}, "
             f"param-sigma {s['param-sigma']['J_centre']:.4g}; hf energy {s['det']['hf_energy']:.3g} / "
-            f"{s['sigma']['hf_energy']:.3g} / {s['param-sigma']['hf_energy']:.3g}")
+            f"{s['sigma']['hf_energy']:.3g} / {s['param-sigma']['hf_energy']:.3g}; window Hölder "
+            + " / ".join(range_text(s[m]) for m in ("det", "sigma", "param-sigma")))
         summary["envs"][env] = entry
     save_figure(fig, out / "spaces_training.png", dpi=110)
     summary["trainings"] = "one seed per algorithm and env: an anecdote, not a distribution; no verdict rests on it"
