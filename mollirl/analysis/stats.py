@@ -34,6 +34,13 @@ Why these methods (the choice is the field's, rliable's habits, with scipy's cod
   Mann-Whitney statistic; rliable's definition) for unpaired samples, over the shared
   seeds for paired ones, with a bootstrap interval.
 - **Proportions** ("k of n seeds stand"): the Clopper-Pearson exact interval.
+- **A statistic of a whole Monte Carlo sample** (the high-frequency energy of a
+  J_sigma curve over its episodes): :func:`resampled_interval` resamples the
+  rows (episodes, common random numbers kept common) and :func:`judge_interval`
+  reads the verdict from that interval alone, from 10 rows up.
+- **Exact numbers** (a landscape at a fixed theta, a spectral radius): no
+  distribution, no interval; :func:`judge_exact` compares the number with its
+  threshold up to the computation's stated numerical tolerance.
 
 Paired comparisons are for values that share their seeds (member p of sigma a and
 member p of sigma b trained from the same seed and the same starts): the test and
@@ -61,6 +68,8 @@ N_RESAMPLES = 10_000
 SEED = 0
 
 OUTCOMES = ("holds", "fails", "not distinguishable")
+#: the fewest rows (episodes, say) a verdict from a resampled interval alone rests on
+MIN_RESAMPLED_ROWS = 10
 
 
 def iqm(values: ArrayLike, axis: int = -1) -> np.ndarray | float:
@@ -269,12 +278,13 @@ def permutation_p(a: ArrayLike, b: ArrayLike | None = None, *, paired: bool = Fa
 
     One sample (``b`` None): sign flips of ``a`` (H0: symmetric about 0). Paired: sign
     flips of the per-seed differences. Unpaired: relabelling of the pooled values. Exact
-    when there are at most ``n_resamples`` arrangements.
+    when there are at most ``n_resamples`` arrangements. A sample of one value (one seed) gives p = 1:
+    it cannot tell anything from chance.
     """
     fn = _statistic(statistic)
     if b is None:
         x = _finite_1d(a, "a")
-        if x.size < 1 or np.all(x == 0):
+        if x.size < 2 or np.all(x == 0):  # one value cannot tell a sign from chance (and scipy needs two)
             return 1.0
         res = _st.permutation_test((x,), lambda s, axis=-1: fn(s, axis=axis), permutation_type="samples",
                                    vectorized=True, n_resamples=n_resamples, rng=np.random.default_rng(seed))
@@ -282,7 +292,7 @@ def permutation_p(a: ArrayLike, b: ArrayLike | None = None, *, paired: bool = Fa
     x, y = _pair(a, b, paired)
     if paired:
         return permutation_p(x - y, None, statistic=statistic, n_resamples=n_resamples, seed=seed)
-    if np.all(np.concatenate([x, y]) == x[0]):
+    if np.all(np.concatenate([x, y]) == x[0]) or min(x.size, y.size) < 2:
         return 1.0
     res = _st.permutation_test((x, y), lambda p, q, axis=-1: fn(p, axis=axis) - fn(q, axis=axis),
                                permutation_type="independent", vectorized=True, n_resamples=n_resamples,
@@ -447,6 +457,93 @@ def judge_proportion(successes: int, n: int, claim: str, *, at_least: float, lev
         outcome = "not distinguishable"
     detail = f"{successes}/{n}, {iv} ({int(level * 100)}% Clopper-Pearson) against {_fmt(at_least)}"
     return Verdict(claim, outcome, iv, None, int(n), detail)
+
+
+def judge_exact(value: float, threshold: float, claim: str, *, above: bool = True, tolerance: float = 0.0,
+                what: str = "value") -> Verdict:
+    """Judge "``value`` is above (or below) ``threshold``" for a number without sampling noise.
+
+    For a deterministic computation at a fixed point (a landscape at a fixed theta with
+    fixed seeds, a spectral radius, a Lyapunov exponent of a fixed closed loop): the
+    number repeats bit for bit, so there is no distribution to draw an interval from.
+    The "interval" is the point itself (``method`` says so), ``n`` is 1 and no test
+    applies. ``tolerance`` is the numerical resolution of the computation: within it of
+    the threshold the claim is not distinguishable (printed ``not distinguishable at
+    n = 1``); beyond it on the claimed side it holds, on the other side it fails.
+
+    :raises ValueError: on a non-finite ``value``, ``threshold`` or a negative ``tolerance``.
+    """
+    for name, x in (("value", value), ("threshold", threshold), ("tolerance", tolerance)):
+        if not math.isfinite(float(x)):
+            raise ValueError(f"{name} must be finite, got {x!r}")
+    if tolerance < 0:
+        raise ValueError(f"tolerance must be >= 0, got {tolerance!r}")
+    v, t = float(value), float(threshold)
+    iv = Interval(v, v, v, 1.0, 1, f"exact {what}", "deterministic computation (no sampling)")
+    gap = (v - t) if above else (t - v)
+    if gap > tolerance:
+        outcome = "holds"
+    elif gap < -tolerance:
+        outcome = "fails"
+    else:
+        outcome = "not distinguishable"
+    side = ">" if above else "<"
+    detail = f"{what} {_fmt(v)} {side} {_fmt(t)}?" + (f" (tolerance {_fmt(tolerance)})" if tolerance else "") \
+        + ", exact"
+    return Verdict(claim, outcome, iv, None, 1, detail)
+
+
+def resampled_interval(samples: ArrayLike, fn: Callable[[np.ndarray], float], *, statistic: str,
+                       level: float = LEVEL, n_resamples: int = 2000, seed: int = SEED) -> Interval:
+    """The percentile bootstrap interval of ``fn(samples)`` over resamples of the rows of ``samples``.
+
+    For a statistic of a whole sample that no closed form covers: the high-frequency energy of a
+    Monte Carlo curve ``(episodes, points)``, resampling its episodes (rows) with replacement, the same
+    row indices for every column (common random numbers stay common). ``fn`` maps an array of the
+    shape of ``samples`` to one number. Percentile, not BCa: BCa's jackknife would call ``fn`` once
+    per row more and adds little at these sizes; ``method`` says so.
+
+    :param samples: ``(n, ...)`` with n >= 2 rows (episodes, seeds, directions), all finite.
+    :param fn: the statistic; it must return a finite number for every resample.
+    :param statistic: its name, for the interval.
+    """
+    x = np.asarray(samples, dtype=float)
+    if x.ndim < 1 or x.shape[0] < 2:
+        raise ValueError(f"samples must have at least 2 rows to resample, got shape {x.shape}")
+    if not np.all(np.isfinite(x)):
+        raise ValueError("samples must be finite")
+    estimate = float(fn(x))
+    rng = np.random.default_rng(seed)
+    n = x.shape[0]
+    values = np.array([fn(x[rng.integers(0, n, n)]) for _ in range(int(n_resamples))], dtype=float)
+    if not np.all(np.isfinite(values)):
+        raise ValueError(f"{statistic} is not finite for some resamples")
+    tail = (1.0 - level) / 2
+    low, high = np.quantile(values, [tail, 1.0 - tail])
+    return Interval(estimate, float(low), float(high), level, int(n), statistic,
+                    f"percentile bootstrap over {n} rows ({int(n_resamples)} resamples)")
+
+
+def judge_interval(iv: Interval, threshold: float, claim: str, *, above: bool = True,
+                   min_rows: int = MIN_RESAMPLED_ROWS) -> Verdict:
+    """Judge "the quantity is above (or below) ``threshold``" from its interval alone.
+
+    For intervals no exact test comes with (:func:`resampled_interval`): holds when the interval
+    lies wholly on the claimed side, fails when wholly on the other, else not distinguishable at n.
+    Below ``min_rows`` rows (default :data:`MIN_RESAMPLED_ROWS`) no verdict is drawn (not
+    distinguishable at n): with no exact test to guard it, a bootstrap of 2 or 3 rows would "hold" on
+    chance. An estimator that states its own interval over its resampling units (the Hölder fits'
+    directions or sub-windows) passes its own minimum. An interval that is not defined (NaN: no
+    measurement, e.g. no scaling range) is never distinguishable.
+    """
+    shifted = dataclasses.replace(iv, estimate=iv.estimate - threshold, low=iv.low - threshold,
+                                  high=iv.high - threshold)
+    outcome = _decide(shifted if above else _negated(shifted), None, 0.0, ALPHA)
+    if iv.n < min_rows:  # a bootstrap of a few rows is far too narrow to rest a verdict on
+        outcome = "not distinguishable"
+    side = ">" if above else "<"
+    detail = f"{iv.statistic} {iv} ({int(iv.level * 100)}% CI, {iv.method}) {side} {_fmt(threshold)}?"
+    return Verdict(claim, outcome, iv, None, iv.n, detail)
 
 
 @dataclasses.dataclass(frozen=True)

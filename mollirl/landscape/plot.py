@@ -46,10 +46,25 @@ def _title(land: Landscape, mode: str) -> str:
             f"{hf_text(numbers)}")
 
 
+def _unit(kind: str) -> str:
+    """The unit of an offset along a direction of this kind (unit vectors are in parameter units)."""
+    return "filter-normalized units" if kind == "filter" else "parameter units"
+
+
 def _axis_labels(land: Landscape) -> list[str]:
     if land.kind == "q":
-        return [f"action a[{i}]" for i in land.action_dims]
-    return [f"{k} direction {i + 1}" for i, k in enumerate(land.directions.kinds)]
+        return [f"action a[{i}] (env action units)" for i in land.action_dims]
+    return [f"{k} direction {i + 1} ({_unit(k)})" for i, k in enumerate(land.directions.kinds)]
+
+
+def _value_label(land: Landscape) -> str:
+    return f"{'Q' if land.kind == 'q' else 'J'} (discounted return)"
+
+
+def _shared_limits(land: Landscape) -> tuple[float, float]:
+    """One colour scale for every mode of a figure (the panels are compared side by side)."""
+    bounds = [_limits(land.value(m), land.mask_of(m)) for m in land.modes]
+    return min(b[0] for b in bounds), max(b[1] for b in bounds)
 
 
 def _limits(values: np.ndarray, mask: np.ndarray) -> tuple[float, float]:
@@ -68,11 +83,12 @@ def _plot_2d(fig, ax, land: Landscape, mode: str) -> None:
     values, mask = land.value(mode), land.mask_of(mode)
     a, b = land.axes
     A, B = np.meshgrid(a, b, indexing="ij")
-    lo, hi = _limits(values, mask)
+    lo, hi = _shared_limits(land)
     shown = np.clip(np.nan_to_num(values, nan=lo), lo, hi)
     levels = np.linspace(lo, hi, 21)
     cs = ax.contourf(A, B, shown, levels=levels, cmap="viridis", extend="neither")
-    fig.colorbar(cs, ax=ax, shrink=0.85)
+    bar = fig.colorbar(cs, ax=ax, shrink=0.85)
+    bar.set_label(_value_label(land) + (", one scale for all panels" if len(land.modes) > 1 else ""), fontsize=8)
     if mask.any():
         # a flag colour, not the colour scale: a diverged rollout's return is truncated at the
         # divergence step and can look better than the points that did not diverge
@@ -112,12 +128,14 @@ def _plot_slices(ax, land: Landscape, mode: str, titled: bool) -> None:
         i, j = land.grid.centre_index()
         _plot_1d(ax, land.axes[0], values[:, j], mask[:, j], stderr[:, j], f"along {labels[0]}", "C0")
         _plot_1d(ax, land.axes[1], values[i, :], mask[i, :], stderr[i, :], f"along {labels[1]}", "C1")
-        ax.set_xlabel("action" if land.kind == "q" else "offset")
+        ax.set_xlabel("action (env action units)" if land.kind == "q"
+                      else f"offset ({_unit(land.directions.kinds[0])})" if len(set(land.directions.kinds)) == 1
+                      else "offset along each direction (its units)")
         ax.legend(fontsize=7)
-    lo, hi = _limits(values, mask)
+    lo, hi = _shared_limits(land)
     pad = 0.05 * (hi - lo)
     ax.set_ylim(lo - pad, hi + pad)
-    ax.set_ylabel("Q" if land.kind == "q" else "J")
+    ax.set_ylabel(_value_label(land))
     ax.grid(alpha=0.3)
     if titled:
         ax.set_title(_title(land, mode), fontsize=9)

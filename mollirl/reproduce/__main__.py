@@ -15,6 +15,7 @@ from mollirl.registry import closest
 from mollirl.reproduce import RESULTS
 
 PROG = "python -m mollirl.reproduce"
+FROM_RUNS = ("figure6", "figure6-reduced")  # the commands that can judge finished run folders without training
 
 
 def build_parser() -> ArgumentParser:
@@ -23,6 +24,11 @@ def build_parser() -> ArgumentParser:
     p.add_argument("-o", "--output", default=None, help="output folder (default repro/NAME)")
     p.add_argument("--quick", action="store_true", help="a reduced run (seconds to a minute)")
     p.add_argument("--jobs", type=int, default=2, help="training processes (figure6), default 2")
+    p.add_argument("--from-runs", default=None, metavar="DIR",
+                   help="figure6, figure6-reduced: no training; the figures and the JSON from the finished run "
+                        "folders under DIR (DIR/sigma_S/seed_K/metrics.csv, DIR/tanh/..., DIR/baseline_none/..., "
+                        "as OUT/runs holds them), whatever their number of seeds; or from the per-run series "
+                        "a figure6.json holds (its verdicts judged again)")
     p.add_argument("--no-progress", action="store_true",
                    help="no progress bars (member-epochs of each training population, with an ETA) and no "
                         "'runs done of total, ETA' on each run's line")
@@ -38,16 +44,25 @@ def main(argv: list[str] | None = None) -> int:
             raise ValueError(f"unknown result {args.name!r} ({closest(args.name, list(RESULTS))})")
         if args.jobs < 1:
             raise ValueError(f"--jobs must be >= 1, got {args.jobs}")
+        extra = {}
+        if args.from_runs is not None:
+            if args.name not in FROM_RUNS:
+                raise ValueError(f"--from-runs is for {' and '.join(FROM_RUNS)}, not {args.name}")
+            if not (Path(args.from_runs).is_dir() or Path(args.from_runs).suffix == ".json"
+                    and Path(args.from_runs).is_file()):
+                raise ValueError(f"--from-runs: {args.from_runs!r} is neither a folder nor a figure6.json file")
+            extra["from_runs"] = Path(args.from_runs)
         out = Path(args.output or Path("repro") / args.name)
         check_output_dir(out, "-o/--output")  # a file in the way (exit 2) or a read-only folder (exit 1)
         module = importlib.import_module(RESULTS[args.name][0])
+        from mollirl.reproduce.common import command_line, jsonable, verdict_lines
         from mollirl.reproduce.runs import ProgressLog
 
-        summary = module.run(out, quick=args.quick, n_jobs=args.jobs, log=ProgressLog(progress=not args.no_progress))
-        claims = summary.get("claims", {})
+        summary = module.run(out, quick=args.quick, n_jobs=args.jobs, log=ProgressLog(progress=not args.no_progress),
+                             command=command_line(argv), **extra)
         print(f"{args.name}: wall time {summary.get('wall_time_s', float('nan')):.1f} s; outputs in {out}")
-        for claim, ok in claims.items():
-            print(f"  {'yes' if ok else 'NO ':<3}  {claim}")
+        for line in verdict_lines(jsonable(summary.get("claims", [])), args.quick):
+            print(line)
         return 0
 
     return run_main(PROG, body)

@@ -15,7 +15,10 @@
 - :func:`finite_time_lyapunov`: the same over the first T steps only (the steps the
   discount weighs most), for a few T.
 - :func:`pointwise`: the point-wise Hölder exponent of the deterministic J at the
-  centre (|J(c + h d) - J(c)| over step sizes h and random unit directions d).
+  centre (|J(c + h d) - J(c)| over step sizes h and random unit directions d): the
+  roughest scaling range's exponent with its interval over directions and the range
+  itself, the finest range beside it, or "no scaling range" with the reason
+  (:func:`mollirl.analysis.pointwise_holder_exponent`).
 - :func:`window`: the window estimator on a 1-D slice of J through the centre.
 """
 
@@ -198,10 +201,9 @@ def pointwise(problem, theta: np.ndarray | None = None, *, h: np.ndarray = POINT
             fit = pointwise_holder_exponent(det_values(problem, backend), centre, h, directions=directions)
     finally:
         backend.close()
-    return {"alpha": float(fit.alpha), "slope": float(fit.slope), "r_squared": float(fit.r_squared),
-            "constant": float(fit.constant), "J_centre": fit.value_at_centre, "h": fit.h, "envelope": fit.envelope,
-            "n_zero": fit.n_zero, "n_nonfinite": fit.n_nonfinite, "n_directions": n_directions,
-            "warnings": sorted({str(w.message).split(":")[0] for w in caught})}
+    return {**fit.to_dict(), "constant": float(fit.constant), "J_centre": fit.value_at_centre, "h": fit.h,
+            "envelope": fit.envelope, "used": fit.used, "n_zero": fit.n_zero, "n_nonfinite": fit.n_nonfinite,
+            "n_directions": n_directions, "warnings": sorted({str(w.message).split(":")[0] for w in caught})}
 
 
 def window(problem, *, radius: float, grid: int, seed: int = 0, directions: str = "random"):

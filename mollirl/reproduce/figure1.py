@@ -44,8 +44,33 @@ def centre(horizon: int):
     return problem_from_env("hopper-stand", "random", seed=0, horizon=horizon)
 
 
-def slice_landscapes(problem, *, grid: int, dims: int, episodes: int) -> dict[str, Any]:
-    """``{"det": Landscape, "0.005": Landscape, ...}`` on one set of directions (seed 0)."""
+def sigma_slice(det, problem, sigma: float, episodes: int, backend) -> tuple[Any, np.ndarray]:
+    """J_sigma on ``det``'s slice (its directions and grid), as ``compute_landscape(..., mode="sigma",
+    seed=0)`` computes it, keeping every episode's return: ``(landscape, returns (points, episodes))``."""
+    import dataclasses
+
+    from mollirl.landscape.evaluate import check_sigma_vector, evaluate_points
+    from mollirl.landscape.grid import grid_points
+    from mollirl.landscape.summary import summarize
+
+    action_dim = problem.policy.action_space.shape[0]
+    sig = check_sigma_vector(sigma, action_dim)
+    points = grid_points(problem.centre, det.directions.vectors, det.grid)
+    r = evaluate_points(backend, problem.policy.mean, points, mode="sigma", horizon=problem.horizon,
+                        gamma=problem.gamma, sigma=sig, episodes=episodes, seed=0, eval_options=problem.eval_options)
+    shape = det.grid.shape
+    land = dataclasses.replace(
+        det, modes=("sigma",), values=r.values.reshape(shape)[None], stderr=r.stderr.reshape(shape)[None],
+        mask=(r.diverged_fraction > 0).reshape(shape)[None], diverged_fraction=r.diverged_fraction.reshape(shape)[None],
+        sigma=np.broadcast_to(sig, (action_dim,)).copy(), episodes=int(episodes), metadata=dict(det.metadata))
+    land.metadata["summary"] = summarize(land)
+    return land, r.returns
+
+
+def slice_landscapes(problem, *, grid: int, dims: int, episodes: int,
+                     returns: dict[str, np.ndarray] | None = None) -> dict[str, Any]:
+    """``{"det": Landscape, "0.005": Landscape, ...}`` on one set of directions (seed 0); with ``returns``
+    (a dict), every episode's return of each sigma is put there too, ``(points, episodes)`` (1-D only)."""
     from mollirl.landscape import compute_landscape, make_backend
 
     backend = make_backend(problem.env, problem.rollout_kwargs(), horizon=problem.horizon)
@@ -54,9 +79,12 @@ def slice_landscapes(problem, *, grid: int, dims: int, episodes: int) -> dict[st
                                 seed=0, backend=backend)
         out = {"det": det}
         for sigma in SIGMAS:
-            out[f"{sigma:g}"] = compute_landscape(problem, grid=grid, dims=dims, radius=RADIUS,
-                                                  directions=det.directions, mode="sigma", sigma=sigma,
-                                                  episodes=episodes, seed=0, backend=backend)
+            if returns is not None:
+                out[f"{sigma:g}"], returns[f"{sigma:g}"] = sigma_slice(det, problem, sigma, episodes, backend)
+            else:
+                out[f"{sigma:g}"] = compute_landscape(problem, grid=grid, dims=dims, radius=RADIUS,
+                                                      directions=det.directions, mode="sigma", sigma=sigma,
+                                                      episodes=episodes, seed=0, backend=backend)
     finally:
         backend.close()
     return out
@@ -98,39 +126,108 @@ def plot_1d(lands: dict[str, Any], path: Path) -> None:
         ax.plot(x, v, color="C1", lw=1.4, label=f"J_sigma, sigma = {sigma:g}")
         ax.fill_between(x, v - 2 * e, v + 2 * e, color="C1", alpha=0.25, lw=0)
         ax.set_title(f"sigma = {sigma:g}", fontsize=9)
-        ax.set_xlabel("offset along a filter-normalized direction")
+        ax.set_xlabel("offset along a filter-normalized direction (filter-normalized units)", fontsize=8)
+        ax.set_ylabel("J, J_sigma (discounted return)")
         ax.legend(fontsize=7)
-    axes[0].set_ylabel("discounted return")
     fig.suptitle("hopper stand around theta_0 (seed 0): J and J_sigma on the same slice, common random numbers",
                  fontsize=9)
     save_figure(fig, path, dpi=110)
 
 
 def plot_2d(lands: dict[str, Any], path: Path) -> None:
+    """J and each J_sigma on the 2-D slice, on one colour scale (the panels are compared)."""
     plt = pyplot()
     keys = ["det", *(f"{s:g}" for s in SIGMAS)]
-    fig, axes = plt.subplots(1, len(keys), figsize=(3.8 * len(keys), 3.4))
+    fig, axes = plt.subplots(1, len(keys), figsize=(3.9 * len(keys) + 1.0, 3.8), layout="constrained")
+    shown = {k: np.ma.masked_array(lands[k].value(lands[k].modes[0]), lands[k].mask_of(lands[k].modes[0]))
+             for k in keys}
+    lo = min(float(v.min()) for v in shown.values())
+    hi = max(float(v.max()) for v in shown.values())
+    image = None
     for ax, key in zip(axes, keys):
-        land = lands[key]
-        mode = land.modes[0]
-        a0, a1 = land.axes
-        image = ax.pcolormesh(a0, a1, np.ma.masked_array(land.value(mode), land.mask_of(mode)).T, shading="auto")
-        fig.colorbar(image, ax=ax)
+        a0, a1 = lands[key].axes
+        image = ax.pcolormesh(a0, a1, shown[key].T, shading="auto", vmin=lo, vmax=hi)
         ax.set_title("J (deterministic)" if key == "det" else f"J_sigma, sigma = {key}", fontsize=9)
-    save_figure(fig, path, dpi=100)
+        ax.set_xlabel("direction 1 (filter-normalized units)", fontsize=8)
+        ax.set_ylabel("direction 2 (filter-normalized units)", fontsize=8)
+    fig.colorbar(image, ax=list(axes), label="discounted return, one scale for all panels")
+    save_figure(fig, path, dpi=100, tight=False)
 
 
-def run(out: Path, quick: bool = False, n_jobs: int = 1, log=print) -> dict[str, Any]:
+MC_NOTE = "episodes of the 1-D slice resampled (common random numbers kept common): percentile bootstrap"
+N_RESAMPLES = 2000
+
+
+def curve_numbers(det: np.ndarray, x: np.ndarray, spacing: float) -> dict[str, float]:
+    """hf energy, mean |J_sigma - J| and the argmax offset of the mean curve of episodes ``x (M, points)``."""
+    from mollirl.analysis import hf_energy_fraction
+
+    curve = x.mean(axis=0)
+    return {"hf": float(hf_energy_fraction(curve, spacing)), "dev": float(np.mean(np.abs(curve - det))),
+            "argmax": float(np.argmax(curve) * spacing)}
+
+
+def judge(m1: dict[str, dict[str, Any]], size: dict[str, Any], quick: bool, det: np.ndarray,
+          returns: dict[str, np.ndarray]):
+    """Figure 1's verdicts on the 1-D slice, each neighbouring pair of sigmas on its own, from intervals
+    over the slice's episodes (:func:`mollirl.analysis.stats.resampled_interval`; the same episode
+    indices for every sigma, whose episode m shares its noise z_m). ``returns[key]``: ``(points, episodes)``."""
+    from mollirl.analysis import stats
+    from mollirl.reproduce.common import Claims
+
+    claims = Claims(quick)
+    spacing = 2 * RADIUS / (size["grid_1d"] - 1)
+    keys = [f"{s:g}" for s in SIGMAS]
+    rows = np.concatenate([returns[k].T for k in keys], axis=1)  # (episodes, sigmas x points)
+    n_points = det.size
+
+    def of(x: np.ndarray, key: str) -> dict[str, float]:
+        i = keys.index(key)
+        return curve_numbers(det, x[:, i * n_points:(i + 1) * n_points], spacing)
+
+    def interval(fn, name: str):
+        return stats.resampled_interval(rows, fn, statistic=name, n_resamples=N_RESAMPLES)
+
+    hf_det = float(m1["det"]["hf_energy"])
+    first = keys[0]
+    claims.add(stats.judge_interval(interval(lambda x: hf_det - of(x, first)["hf"], "hf(J) - hf(J_sigma)"), 0.0,
+                                    f"high-frequency energy decreases from J to sigma {first}"), MC_NOTE)
+    for a, b in zip(keys, keys[1:]):
+        claims.add(stats.judge_interval(interval(lambda x, a=a, b=b: of(x, a)["hf"] - of(x, b)["hf"],
+                                                 "hf(a) - hf(b)"), 0.0,
+                                        f"high-frequency energy decreases from sigma {a} to sigma {b}"), MC_NOTE)
+    claims.add(stats.judge_interval(interval(lambda x: of(x, first)["hf"] / hf_det, "hf ratio"), ROUGH_FRACTION,
+                                    f"sigma too small: sigma {first} keeps at least {ROUGH_FRACTION:.0%} of J's "
+                                    "high-frequency energy"), MC_NOTE)
+    for a, b in zip(keys, keys[1:]):
+        claims.add(stats.judge_interval(interval(lambda x, a=a, b=b: of(x, b)["dev"] - of(x, a)["dev"],
+                                                 "deviation(b) - deviation(a)"), 0.0,
+                                        f"J_sigma moves further from J from sigma {a} to {b} (mean |J_sigma - J|)"),
+                   MC_NOTE)
+    j_best = float(np.argmax(det) * spacing)
+    last = keys[-1]
+    claims.add(stats.judge_interval(interval(lambda x: abs(of(x, last)["argmax"] - j_best), "argmax distance"),
+                                    2 * spacing, f"sigma too large: sigma {last} moves the maximum more than two "
+                                    "grid steps from J's"), MC_NOTE)
+    return claims
+
+
+def run(out: Path, quick: bool = False, n_jobs: int = 1, log=print, command: str | None = None) -> dict[str, Any]:
     """Compute the slices, write the figures and return the summary."""
     size = QUICK if quick else FULL
     out.mkdir(parents=True, exist_ok=True)
     timer = Timer()
     problem = centre(size["horizon"])
-    line = slice_landscapes(problem, grid=size["grid_1d"], dims=1, episodes=size["episodes_1d"])
+    returns: dict[str, np.ndarray] = {}
+    line = slice_landscapes(problem, grid=size["grid_1d"], dims=1, episodes=size["episodes_1d"], returns=returns)
     t_1d = timer.seconds
     plane = slice_landscapes(problem, grid=size["grid_2d"], dims=2, episodes=size["episodes_2d"])
     for key, land in line.items():
         land.save(out / f"figure1_slice_{key}.npz")
+    from mollirl.common.files import write_bytes_atomic
+
+    write_bytes_atomic(out / "figure1_slice_returns.npz",  # every episode's return: the verdicts can be re-judged
+                       lambda tmp: np.savez_compressed(tmp, **{f"sigma_{k}": v for k, v in returns.items()}))
     plot_1d(line, out / "figure1_slices.png")
     plot_2d(plane, out / "figure1_landscapes.png")
     m1, m2 = measures(line), measures(plane)
@@ -138,27 +235,16 @@ def run(out: Path, quick: bool = False, n_jobs: int = 1, log=print) -> dict[str,
         log(f"figure 1 sigma {key:>5}: hf energy {m1[key]['hf_energy']:.3g}, window Hölder {m1[key]['holder']:.3f}, "
             f"mean |J_sigma - J| {m1[key]['mean_abs_deviation_from_J']:.4g}, argmax moved "
             f"{m1[key]['argmax_distance_from_J_argmax']:.3g}")
-    hf = [m1[k]["hf_energy"] for k in ("det", *(f"{s:g}" for s in SIGMAS))]
-    dev = [m1[f"{s:g}"]["mean_abs_deviation_from_J"] for s in SIGMAS]
-    largest, smallest = m1[f"{SIGMAS[-1]:g}"], m1[f"{SIGMAS[0]:g}"]
-    spacing = 2 * RADIUS / (size["grid_1d"] - 1)
-    claims = {
-        # larger sigma, smoother J_sigma (the mollification), measured spectrally on the 1-D slice
-        "hf_energy_decreases_with_sigma": bool(all(a >= b for a, b in zip(hf, hf[1:]))),
-        # "when the variance is too small, the landscape remains highly non-smooth"
-        "smallest_sigma_stays_rough": bool(smallest["hf_energy"] >= ROUGH_FRACTION * m1["det"]["hf_energy"]),
-        # "if the variance is too large, the kernel over-smooths, eliminating the optimal solution"
-        "deviation_from_J_grows_with_sigma": bool(all(a <= b for a, b in zip(dev, dev[1:]))),
-        "largest_sigma_moves_the_maximum": bool(largest["argmax_distance_from_J_argmax"] > 2 * spacing),
-    }
+    claims = judge(m1, size, quick, line["det"].value("det"), returns)
     summary = {
         "figure": 1, "quick": quick, "sizes": size, "sigmas": SIGMAS, "radius": RADIUS,
         "centre": "theta_0 of hopper-stand seed 0 (random tanh MLP, 16 hidden, no biases)",
         "J_centre": line["det"].value("det")[size["grid_1d"] // 2],
         "directions": "filter-normalized Gaussian, seed 0 (the 2-D slice: two of them)",
         "noise": "common random numbers: episode m of every point and every sigma shares z_m; a = clip(mu + sigma z)",
-        "slice_1d": m1, "slice_2d": m2, "seconds_1d": t_1d, "claims": claims,
+        "slice_1d": m1, "slice_2d": m2, "seconds_1d": t_1d, "claims": claims.to_list(),
+        "returns": "figure1_slice_returns.npz: every episode's discounted return, (points, episodes) per sigma",
     }
     summary["wall_time_s"] = timer.seconds
-    write_summary(out, "figure1", summary)
+    write_summary(out, "figure1", summary, command=command)
     return summary

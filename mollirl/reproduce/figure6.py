@@ -16,6 +16,12 @@ Variants (each trained as populations by :mod:`mollirl.reproduce.runs`):
 
 Seed k starts from the same theta_0 in every sigma and variant. Checkpoints are kept
 every 10 epochs (``save_freq``) for the saturation path.
+
+Verdicts (:func:`mollirl.reproduce.figure6_analysis.judge`): each pair of sigmas the paper
+names, per reading and variant, paired over the shared seeds, and the proportions standing,
+all through :mod:`mollirl.analysis.stats`. Without training (``--from-runs``): from finished
+run folders in this layout (any number of seeds), or from the per-run series a
+``figure6.json`` holds (this command's, or the legacy one of commit ca26fc3).
 """
 
 from __future__ import annotations
@@ -76,42 +82,49 @@ def all_jobs(out: Path, quick: bool, size: dict[str, Any] | None = None) -> dict
     return {variant: jobs(out, quick, variant=variant, size=size) for variant in VARIANTS}
 
 
-def run_summary(job: RunJob) -> dict[str, Any]:
-    """One run: both readings over epochs, the saturation path, the final episode."""
+def run_summary(run_dir: Path, sigma: float, seed: int, *, saturation: bool = True) -> dict[str, Any]:
+    """One run: both readings over epochs, the saturation path, the final episode (from its folder)."""
     from mollirl.reproduce.figure6_analysis import readings, saturation_path
 
-    numbers = readings(load_history(job.run_dir))
-    path = saturation_path(job.run_dir)
-    return {"seed": job.config.seed, "sigma": job.config.sigma, "run_dir": Path(job.run_dir), **numbers,
-            "saturation": path, "final_episode": path[-1]}
+    numbers = readings(load_history(run_dir))
+    out = {"seed": int(seed), "sigma": float(sigma), "run_dir": Path(run_dir), **numbers}
+    if saturation:
+        path = saturation_path(run_dir)
+        out.update(saturation=path, final_episode=path[-1])
+    return out
 
 
-def variant_summary(job_list: list[RunJob], statuses: dict[Path, str]) -> dict[str, Any]:
+def variant_summary(runs: list[tuple[Path, float, int]], *, saturation: bool = True) -> dict[str, Any]:
+    """``{sigma: {"sigma", "runs", <distributions over seeds>}}`` of one variant's ``(run_dir, sigma, seed)``."""
     from mollirl.reproduce.figure6_analysis import sigma_summary
 
     per_sigma: dict[str, Any] = {}
-    for job in job_list:
-        if statuses.get(Path(job.run_dir), "").startswith("failed"):
-            continue
-        per_sigma.setdefault(f"{job.config.sigma:g}", {"sigma": job.config.sigma, "runs": []})["runs"].append(
-            run_summary(job))
+    for run_dir, sigma, seed in runs:
+        per_sigma.setdefault(f"{sigma:g}", {"sigma": sigma, "runs": []})["runs"].append(
+            run_summary(run_dir, sigma, seed, saturation=saturation))
     for entry in per_sigma.values():
+        entry["runs"].sort(key=lambda r: r["seed"])
         entry.update(sigma_summary(entry["runs"]))
-    return per_sigma
+    return dict(sorted(per_sigma.items(), key=lambda kv: float(kv[0])))
 
 
 def plot_training(per_sigma: dict[str, Any], path: Path) -> None:
     """Both readings over epochs: every seed thin, the median thick, the interquartile range shaded."""
-    from mollirl.reproduce.common import pyplot, save_figure
+    from mollirl.reproduce.common import pyplot, save_figure, value_scale
 
     plt = pyplot()
     keys = sorted(per_sigma, key=float)
-    fig, axes = plt.subplots(2, len(keys), figsize=(4 * len(keys), 6.2), sharey="row", squeeze=False)
+    rows = [r for r in ("J_det", "batch_return")
+            if any(np.any(np.isfinite(np.asarray(run[r], dtype=np.float64))) for k in keys for run in per_sigma[k]["runs"])]
+    fig, axes = plt.subplots(len(rows), len(keys), figsize=(4 * len(keys), 3.2 * len(rows)), sharey="row",
+                             squeeze=False)
     for col, key in enumerate(keys):
         runs = per_sigma[key]["runs"]
-        for row, (series, label) in enumerate((("J_det", "J_det (deterministic, discounted)"),
+        for row, (series, label) in enumerate((("J_det", "J_det (deterministic, discounted return)"),
                                                ("batch_return", "batch return (stochastic, undiscounted)"))):
-            ax = axes[row, col]
+            if series not in rows:
+                continue
+            ax = axes[rows.index(series), col]
             n = min(len(r[series]) for r in runs)
             stack = np.stack([np.asarray(r[series][:n], dtype=np.float64) for r in runs])
             for s in stack:
@@ -121,11 +134,11 @@ def plot_training(per_sigma: dict[str, Any], path: Path) -> None:
                 q1, med, q3 = np.nanpercentile(stack, [25, 50, 75], axis=0)
             ax.plot(med, color="k", lw=1.6, label="median")
             ax.fill_between(np.arange(n), q1, q3, color="C1", alpha=0.35, label="interquartile range")
-            ax.set_yscale("symlog")
-            ax.set_title(f"sigma = {key} ({len(runs)} seeds, "
-                         f"{per_sigma[key]['fraction_standing_at_end']:.0%} stand at the end)", fontsize=8)
-            if col == 0:
-                ax.set_ylabel(label, fontsize=8)
+            value_scale(ax, stack)
+            stand = per_sigma[key].get("fraction_standing_at_end")
+            ax.set_title(f"sigma = {key}: {len(runs)} seeds" + ("" if stand is None else f", {stand:.0%} stand at "
+                                                                "the end"), fontsize=9)
+            ax.set_ylabel(label, fontsize=8)
             ax.set_xlabel("epoch")
     axes[0, 0].legend(fontsize=7)
     save_figure(fig, path, dpi=110)
@@ -142,10 +155,14 @@ def plot_saturation(per_sigma: dict[str, Any], path: Path) -> None:
         epochs = sorted(int(e) for e in by_epoch)
         for ax, field in zip(axes, ("saturated_fraction", "effective_noise", "W2_norm")):
             ax.plot(epochs, [by_epoch[str(e)][field] for e in epochs], "o-", ms=3, label=f"sigma {key}")
-    for ax, title in zip(axes, ("fraction of saturated mean actions", "effective noise E|f(mu + sigma z) - f(mu)|",
-                                "|W2| (output layer)")):
+    for ax, title, ylabel in zip(axes, ("saturated mean actions (median over seeds)",
+                                        "effective noise after the squash (median over seeds)",
+                                        "output layer norm (median over seeds)"),
+                                 ("fraction |f(mu)| >= 0.99 (of 1)", "E|f(mu + sigma z) - f(mu)| (action units)",
+                                  "|W2| (Frobenius norm)")):
         ax.set_title(title, fontsize=9)
         ax.set_xlabel("epoch")
+        ax.set_ylabel(ylabel)
     axes[1].set_yscale("log")
     axes[0].legend(fontsize=7)
     save_figure(fig, path, dpi=110)
@@ -155,16 +172,20 @@ def landscapes(out: Path, run_dir: Path, quick: bool, log=print, size: dict[str,
     """Deterministic landscapes around theta_0 and the final theta of one run: random
     directions filter-normalized to each centre (seed 0), a 2-D grid and a finer 1-D
     slice for the Hölder fit."""
+    import dataclasses
     import time
 
     from mollirl.landscape import compute_landscape, problem_from_run, summarize
     from mollirl.landscape.plot import save_png
+    from mollirl.reproduce.common import range_text
 
     size = sizes(quick, size)
     result: dict[str, Any] = {"run_dir": Path(run_dir), "radius": LANDSCAPE_RADIUS, "grid": size["grid"],
                               "slice_grid": size["slice_grid"]}
     for at in ("initial", "final"):
         problem = problem_from_run(run_dir, at)
+        name = f"theta_{problem.metadata['epoch']} (sigma {LANDSCAPE_SIGMA:g}, seed 0)"
+        problem = dataclasses.replace(problem, label=name, metadata={**problem.metadata, "label": name})
         t0 = time.perf_counter()
         land = compute_landscape(problem, grid=size["grid"], dims=2, radius=LANDSCAPE_RADIUS, directions="filter",
                                  mode="det", seed=0)
@@ -176,7 +197,7 @@ def landscapes(out: Path, run_dir: Path, quick: bool, log=print, size: dict[str,
         result[at] = {"summary_2d": summarize(land)["det"], "summary_1d": summarize(line)["det"],
                       "seconds_2d": round(seconds, 1)}
         s2, s1 = result[at]["summary_2d"], result[at]["summary_1d"]
-        log(f"figure 6 landscape around theta_{at}: Hölder (1-D slice) {s1['holder']:.3f}, "
+        log(f"figure 6 landscape around theta_{at}: Hölder (1-D slice) {range_text(s1)}, "
             f"hf energy (2-D) {s2['hf_energy']:.3g}, J range {s2['J_range']:.4g}")
     return result
 
@@ -190,53 +211,95 @@ def _drop_series(per_sigma: dict[str, Any]) -> dict[str, Any]:
 
 
 def run(out: Path, quick: bool = False, n_jobs: int = 2, log=print, *, size: dict[str, Any] | None = None,
-        label: str | None = None) -> dict[str, Any]:
+        label: str | None = None, command: str | None = None, from_runs: Path | None = None) -> dict[str, Any]:
     """Train (or reuse) the runs of every variant, write the figures and return the summary.
 
     :param size: the run sizes (the keys of ``FULL``) instead of ``FULL`` / ``QUICK``;
         ``label`` then names them in the summary (``"size": label``), e.g. ``"reduced"``.
+    :param from_runs: no training: a folder of finished runs in this command's layout (any number of
+        seeds; :func:`~mollirl.reproduce.figure6_sources.finished_runs`), or a ``figure6.json`` whose stored
+        per-run series are judged again (:func:`~mollirl.reproduce.figure6_sources.stored_variants`; the
+        landscapes are then the file's, as stored).
     """
-    from mollirl.reproduce.common import Timer, write_summary
-    from mollirl.reproduce.figure6_analysis import verdicts
+    from mollirl.reproduce.common import Claims, Timer, write_summary
+    from mollirl.reproduce.figure6_analysis import LAST, judge
+    from mollirl.reproduce.figure6_sources import LEGACY_NOTE, LEGACY_STANDING, finished_runs, stored_variants
 
     timer = Timer()
     out.mkdir(parents=True, exist_ok=True)
-    variants = all_jobs(out, quick, size)
-    flat = [j for js in variants.values() for j in js]
-    log(f"figure 6: {len(flat)} hopper-stand runs ({', '.join(f'{k}: {len(v)}' for k, v in variants.items())}) "
-        f"under {out / 'runs'}")
-    statuses = run_jobs(flat, n_jobs=n_jobs, log=log)
+    statuses: dict[Path, str] = {}
+    stored: dict[str, Any] | None = None
+    if from_runs is not None and Path(from_runs).is_file():
+        summaries, stored = stored_variants(Path(from_runs))
+        source = {"kind": "stored per-run series (no training, no rollout)", "file": Path(from_runs)}
+        log(f"figure 6: judging the per-run series stored in {from_runs}")
+    else:
+        if from_runs is not None:
+            found = finished_runs(Path(from_runs), {v: sub for v, (sub, _) in VARIANTS.items()})
+            source = {"kind": "finished run folders (no training)", "folder": Path(from_runs)}
+            log(f"figure 6: {sum(len(v) for v in found.values())} finished runs under {from_runs} (no training)")
+        else:
+            variants = all_jobs(out, quick, size)
+            flat = [j for js in variants.values() for j in js]
+            log(f"figure 6: {len(flat)} hopper-stand runs ({', '.join(f'{k}: {len(v)}' for k, v in variants.items())})"
+                f" under {out / 'runs'}")
+            statuses = run_jobs(flat, n_jobs=n_jobs, log=log)
+            found = {v: [(j.run_dir, j.config.sigma, j.config.seed) for j in js
+                         if not statuses.get(Path(j.run_dir), "").startswith("failed")] for v, js in variants.items()}
+            source = {"kind": "trained (or reused) by this command", "folder": out / "runs"}
+        summaries = {v: variant_summary(runs) for v, runs in found.items()}
     train_seconds = timer.seconds
-    summaries = {v: variant_summary(js, statuses) for v, js in variants.items()}
     main = summaries["main"]
     plot_training(main, out / "figure6_training.png")
-    plot_saturation(main, out / "figure6_saturation.png")
-    for variant in ("tanh", "baseline-none"):
-        plot_training(summaries[variant], out / f"figure6_training_{variant}.png")
-    land_job = next(j for j in variants["main"] if j.config.sigma == LANDSCAPE_SIGMA and j.config.seed == 0)
-    land = landscapes(out, land_job.run_dir, quick, log=log, size=size)
-    claims = {}
-    for variant, per_sigma in summaries.items():
-        by_sigma = {float(k): v for k, v in per_sigma.items()}
-        if set(SIGMAS) <= set(by_sigma):
-            prefix = "" if variant == "main" else f"[{variant}] "
-            claims.update({prefix + k: v for k, v in verdicts(by_sigma, SIGMAS).items()})
-    sat = {float(k): v["saturation_by_epoch"] for k, v in main.items()}
-    last = {s: sat[s][max(sat[s], key=int)] for s in sat}
-    claims["saturation: sigma 5 saturates more mean actions than sigma 0.5 at the end"] = bool(
-        last[5.0]["saturated_fraction"] > last[0.5]["saturated_fraction"])
-    claims["landscape smoother after training (2-D hf energy)"] = bool(
-        land["final"]["summary_2d"]["hf_energy"] < land["initial"]["summary_2d"]["hf_energy"])
-    claims["landscape smoother after training (1-D window Hölder)"] = bool(
-        land["final"]["summary_1d"]["holder"] > land["initial"]["summary_1d"]["holder"])
+    if any(e.get("saturation_by_epoch") for e in main.values()):
+        plot_saturation(main, out / "figure6_saturation.png")
+    for variant in summaries:
+        if variant != "main":
+            plot_training(summaries[variant], out / f"figure6_training_{variant}.png")
+    if stored is not None:
+        land = stored.get("landscapes")
+    else:
+        land_dir = next((d for d, s, k in found["main"] if s == LANDSCAPE_SIGMA and k == 0), None)
+        land = landscapes(out, land_dir, quick, log=log, size=size) if land_dir is not None else None
+    # a stored quick run stays a quick run (not evidence), whatever flag judges it again
+    quick = quick or bool(stored is not None and stored.get("quick", False))
+    claims = Claims(quick)
+    legacy = stored is not None and ("per_sigma" in stored or "legacy" in stored)
+    best = judge(summaries, SIGMAS, claims, standing_proxy=LEGACY_STANDING if legacy else None)
+    sat = {float(k): v["saturation_by_epoch"] for k, v in main.items() if v.get("saturation_by_epoch")}
+    if {0.5, 5.0} <= set(sat):
+        from mollirl.analysis import stats
+        from mollirl.reproduce.figure6_analysis import _paired
+
+        seeds, last = _paired({float(k): v for k, v in main.items()}, (0.5, 5.0),
+                              lambda r: r["final_episode"]["saturated_fraction"])
+        claims.add(stats.compare(last[5.0], last[0.5], "saturation: sigma 5 saturates more of its mean actions than "
+                                 "sigma 0.5 at the end", paired=True), "seeds (paired)")
+    if land and land.get("initial") and land.get("final") and stored is None:
+        from mollirl.reproduce.common import compare_readings, judge_exact_or_missing
+
+        a, b = land["initial"], land["final"]
+        claims.add(judge_exact_or_missing(a["summary_2d"]["hf_energy"], b["summary_2d"]["hf_energy"],
+                                          "landscape smoother after training (2-D high-frequency energy, sigma "
+                                          f"{LANDSCAPE_SIGMA:g} seed 0: one run)", what="hf(theta_0) - hf(theta_K)"),
+                   "exact at each theta; theta_K from one chaotic training")
+        claims.add(compare_readings(b["summary_1d"], a["summary_1d"], "landscape smoother after training (1-D window "
+                                    f"Hölder exponent over its scaling range, sigma {LANDSCAPE_SIGMA:g} seed 0: one run)"),
+                   "exact at each theta (the intervals: over sub-windows); theta_K from one chaotic training")
     size_name = label or ("quick" if quick else "full")
-    summary = {"figure": 6, "quick": quick, "size": size_name, "sizes": sizes(quick, size),
-               "train_seconds": train_seconds,
+    if stored is not None:
+        size_name = stored.get("size", "full (legacy: 5 seeds, J_det only)" if legacy else size_name)
+    summary = {"figure": 6, "quick": quick,
+               "size": size_name, "sizes": sizes(quick, size) if stored is None else stored.get("sizes"),
+               "source": source, "train_seconds": train_seconds if stored is None else stored.get("train_seconds"),
                "readings": {"J_det": "deterministic policy, discounted (gamma 0.99), from the noise-free start",
                             "batch_return": "stochastic policy, undiscounted, mean over the epoch's batch",
-                            "final": "mean over the last 10 epochs of a run (J_det_final: the last row)"},
-               "variants": {v: _drop_series(s) for v, s in summaries.items()}, "landscapes": land, "claims": claims,
+                            "last": f"mean over the last {LAST} epochs of a run (J_det_final: the last row)"},
+               "variants": {v: _drop_series(s) for v, s in summaries.items()}, "best_and_ties": best,
+               "landscapes": land, "claims": claims.to_list(),
                "failed": {Path(k): v for k, v in statuses.items() if v.startswith("failed")}}
+    if legacy:
+        summary["legacy"] = LEGACY_NOTE
     summary["wall_time_s"] = timer.seconds
-    write_summary(out, "figure6", summary)
+    write_summary(out, "figure6", summary, command=command)
     return summary

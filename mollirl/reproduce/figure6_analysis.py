@@ -120,30 +120,100 @@ def sigma_summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
     for key in ("J_det_final", "J_det_last", "J_det_undiscounted_final", "batch_return_last", "J_det_variance",
                 "batch_return_variance"):
         out[key] = quartiles([r[key] for r in runs])
-    out["fraction_standing_at_end"] = float(np.mean([r["final_episode"]["standing_at_end"] for r in runs]))
-    epochs = sorted({p["epoch"] for r in runs for p in r["saturation"]})
+    from mollirl.analysis import stats
+
+    for key in ("J_det_last", "J_det_final", "batch_return_last"):
+        finite = [r[key] for r in runs if r.get(key) is not None and np.isfinite(r[key])]
+        out[f"{key}_summary"] = stats.summary(finite) if finite else None
+    episodes = [r["final_episode"] for r in runs if r.get("final_episode")]
+    out["fraction_standing_at_end"] = (float(np.mean([e["standing_at_end"] for e in episodes]))
+                                       if len(episodes) == len(runs) else None)
+    if out["fraction_standing_at_end"] is not None:
+        k = sum(e["standing_at_end"] for e in episodes)
+        out["standing_at_end"] = stats.proportion(k, len(runs)).to_dict()
+    epochs = sorted({p["epoch"] for r in runs for p in r.get("saturation", [])})
     out["saturation_by_epoch"] = {
-        str(e): {k: quartiles([p[k] for r in runs for p in r["saturation"] if p["epoch"] == e])["median"]
+        str(e): {k: quartiles([p[k] for r in runs for p in r.get("saturation", []) if p["epoch"] == e])["median"]
                  for k in ("saturated_fraction", "effective_noise", "W2_norm", "mean_abs_mu")}
         for e in epochs}
     return out
 
 
-def verdicts(by_sigma: dict[float, dict[str, Any]], sigmas: tuple[float, ...]) -> dict[str, bool]:
-    """The paper's Figure 6 statements on medians over seeds, under each reading, and on standing."""
+def _paired(per_sigma: dict[float, dict[str, Any]], sigmas: tuple[float, ...], key) -> tuple[list[int], dict]:
+    """``(seeds, {sigma: (n,) values})`` over the seeds every sigma has (seed k of every sigma starts from the
+    same theta_0 and draws the same noise sequence: the comparison is paired). ``key(run)`` -> a value."""
+    shared = sorted(set.intersection(*(set(r["seed"] for r in per_sigma[s]["runs"]) for s in sigmas)))
+    out = {}
+    for s in sigmas:
+        by_seed = {r["seed"]: r for r in per_sigma[s]["runs"]}
+        out[s] = np.array([key(by_seed[k]) for k in shared], dtype=np.float64)
+    return shared, out
+
+
+READINGS = (("J_det", "J_det_last", "J_det_variance"), ("batch_return", "batch_return_last", "batch_return_variance"))
+
+
+def judge(variants: dict[str, dict[str, Any]], sigmas: tuple[float, ...], claims, *,
+          standing_proxy: float | None = None) -> dict[str, Any]:
+    """Figure 6's statements, each pair it names compared over the shared seeds (paired), per reading
+    and variant, added to ``claims`` (a :class:`mollirl.reproduce.common.Claims`); returns the per-reading
+    best sigma and the sigmas not distinguishable from it (:func:`mollirl.analysis.stats.best_and_ties`).
+
+    - "middle sigmas best": sigma 0.05 beats 0.005, 0.05 beats 5, 0.5 beats 0.005, 0.5 beats 5 (each
+      one verdict; no "better of two");
+    - "sigma 0.005 gives a high-variance return sequence": its variance over epochs (log10) larger
+      than each other sigma's;
+    - standing: "sigma 0.05 / 0.5 stand at the end in most seeds", "sigma 0.005 / 5 are down at the end in
+      most seeds" (Clopper-Pearson against one half). ``standing_proxy``: data without the final
+      episode (the legacy JSON) read "stands" as final J_det above it, and the claim says so.
+    A reading that was not recorded (NaN for every run) is skipped and listed under ``not_measured``.
+    """
+    from mollirl.analysis import stats
+
     small, low, high, large = sigmas
-    claims: dict[str, bool] = {}
-    for reading, key, var in (("J_det", "J_det_last", "J_det_variance"),
-                              ("batch_return", "batch_return_last", "batch_return_variance")):
-        med = {s: by_sigma[s][key]["median"] for s in sigmas}
-        v = {s: by_sigma[s][var]["median"] for s in sigmas}
-        claims[f"{reading}: middle sigmas best (median)"] = bool(max(med[low], med[high]) > max(med[small], med[large]))
-        claims[f"{reading}: sigma {small:g} highest variance of the return sequence (median)"] = bool(
-            v[small] > max(v[low], v[high]))
-        claims[f"{reading}: sigma {large:g} worse than {high:g} (median)"] = bool(med[large] < med[high])
-    stand = {s: by_sigma[s]["fraction_standing_at_end"] for s in sigmas}
-    claims[f"sigma {low:g} stands in most seeds"] = bool(stand[low] > 0.5)
-    claims[f"sigma {high:g} stands in most seeds"] = bool(stand[high] > 0.5)
-    claims[f"sigma {small:g} fails in most seeds"] = bool(stand[small] < 0.5)
-    claims[f"sigma {large:g} fails in most seeds"] = bool(stand[large] < 0.5)
-    return claims
+    out: dict[str, Any] = {"not_measured": []}
+    for variant, per_sigma_raw in variants.items():
+        per_sigma = {float(k): v for k, v in per_sigma_raw.items()}
+        if not set(sigmas) <= set(per_sigma):
+            out["not_measured"].append(f"{variant}: not every sigma")
+            continue
+        prefix = "" if variant == "main" else f"[{variant}] "
+        for reading, key, var in READINGS:
+            seeds, values = _paired(per_sigma, sigmas, lambda r: r.get(key, float("nan")))
+            if not seeds or not all(np.all(np.isfinite(v)) for v in values.values()):
+                out["not_measured"].append(f"{variant}: {reading}")
+                continue
+            rests = f"seeds (paired over seeds {seeds[0]}..{seeds[-1]})"
+            for m in (low, high):
+                for e in (small, large):
+                    claims.add(stats.compare(values[m], values[e], f"{prefix}{reading}: sigma {m:g} beats sigma {e:g} "
+                                             f"(mean over the last {LAST} epochs)", paired=True), rests)
+            _, variances = _paired(per_sigma, sigmas, lambda r: np.log10(max(r.get(var) or np.nan, 1e-300)))
+            if all(np.all(np.isfinite(v)) for v in variances.values()):
+                for other in (low, high, large):
+                    claims.add(stats.compare(variances[small], variances[other],
+                                             f"{prefix}{reading}: sigma {small:g} has a larger variance over epochs "
+                                             f"than sigma {other:g} (log10 of each seed's variance)", paired=True),
+                               rests)
+            best = stats.best_and_ties({f"{s:g}": values[s] for s in sigmas}, paired=True)
+            out[f"{variant}: {reading}"] = best.to_dict()
+        n_runs = {s: len(per_sigma[s]["runs"]) for s in sigmas}
+
+        def stands(run) -> bool:
+            if "final_episode" in run:
+                return bool(run["final_episode"]["standing_at_end"])
+            return bool(run["J_det_final"] > standing_proxy)
+
+        if standing_proxy is None and not all("final_episode" in r for s in sigmas for r in per_sigma[s]["runs"]):
+            out["not_measured"].append(f"{variant}: standing")
+            continue
+        how = "" if standing_proxy is None else f" (read as final J_det above {standing_proxy:g}: no episode recorded)"
+        for s in (low, high):
+            k = sum(stands(r) for r in per_sigma[s]["runs"])
+            claims.add(stats.judge_proportion(k, n_runs[s], f"{prefix}sigma {s:g} stands at the end in most "
+                                              f"seeds{how}", at_least=0.5), "seeds")
+        for s in (small, large):
+            k = sum(not stands(r) for r in per_sigma[s]["runs"])
+            claims.add(stats.judge_proportion(k, n_runs[s], f"{prefix}sigma {s:g} is down at the end in most "
+                                              f"seeds{how}", at_least=0.5), "seeds")
+    return out

@@ -24,9 +24,10 @@ REDUCED = dict(epochs=15, batch_episodes=16, horizon=1000, seeds=3, sensitivity_
 QUICK_REDUCED = {**QUICK, "epochs": 2, "seeds": 1, "sensitivity_seeds": 1}
 
 
-def run(out: Path, quick: bool = False, n_jobs: int = 1, log=print) -> dict[str, Any]:
+def run(out: Path, quick: bool = False, n_jobs: int = 1, log=print, command: str | None = None,
+        from_runs: Path | None = None) -> dict[str, Any]:
     """:func:`mollirl.reproduce.figure6.run` at :data:`REDUCED` (``--quick``: :data:`QUICK_REDUCED`)."""
     from mollirl.reproduce import figure6
 
     return figure6.run(out, quick=quick, n_jobs=n_jobs, log=log, size=QUICK_REDUCED if quick else REDUCED,
-                       label="reduced-quick" if quick else "reduced")
+                       label="reduced-quick" if quick else "reduced", command=command, from_runs=from_runs)

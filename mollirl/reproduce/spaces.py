@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from mollirl.config import RunConfig
-from mollirl.reproduce.common import Timer, pyplot, save_figure, write_summary
+from mollirl.reproduce.common import Timer, pyplot, range_text, save_figure, write_summary
 from mollirl.reproduce.runs import RunJob, load_history, run_jobs
 
 ENVS = {
@@ -41,7 +41,27 @@ def jobs(out: Path, quick: bool) -> list[RunJob]:
     return result
 
 
-def run(out: Path, quick: bool = False, n_jobs: int = 1, log=print) -> dict[str, Any]:
+MC_NOTE = ("J_sigma and the parameter-space mean are Monte Carlo estimates at a fixed centre (episodes or "
+           "perturbations per point, common random numbers): compared as computed, without an interval")
+
+
+def judge(envs: dict[str, Any], quick: bool):
+    """Verdicts on the landscapes at the reference centre (the trainings are one seed per algorithm: numbers
+    in the summary, no verdict)."""
+    from mollirl.analysis import stats
+    from mollirl.reproduce.common import Claims
+
+    claims = Claims(quick)
+    for env, entry in envs.items():
+        s = entry["landscape"]["summary"]
+        for mode, what in (("sigma", "action-space"), ("param-sigma", "parameter-space")):
+            claims.add(stats.judge_exact(s[mode]["J_centre"] - s["det"]["J_centre"], 0.0, f"{env}: {what} "
+                                         "mollification lowers J at the reference policy", above=False,
+                                         what="J_mollified - J at the centre"), MC_NOTE)
+    return claims
+
+
+def run(out: Path, quick: bool = False, n_jobs: int = 1, log=print, command: str | None = None) -> dict[str, Any]:
     from mollirl.landscape import compute_landscape, problem_from_env, summarize
     from mollirl.landscape.plot import save_png
 
@@ -65,7 +85,7 @@ def run(out: Path, quick: bool = False, n_jobs: int = 1, log=print) -> dict[str,
                                       "status": statuses[job.run_dir], "run_dir": job.run_dir}
         ax.set_title(env, fontsize=10)
         ax.set_xlabel("epoch")
-        ax.set_ylabel("J(theta_k), deterministic")
+        ax.set_ylabel("J(theta_k), deterministic (discounted return)")
         ax.legend(fontsize=7)
         sigma_a, sigma_p = ENVS[env]
         problem = problem_from_env(env, "reference")
@@ -78,9 +98,12 @@ def run(out: Path, quick: bool = False, n_jobs: int = 1, log=print) -> dict[str,
         s = entry["landscape"]["summary"]
         log(f"{env}: J(centre) det {s['det']['J_centre']:.4g}, action-sigma {s['sigma']['J_centre']:.4g}, "
             f"param-sigma {s['param-sigma']['J_centre']:.4g}; hf energy {s['det']['hf_energy']:.3g} / "
-            f"{s['sigma']['hf_energy']:.3g} / {s['param-sigma']['hf_energy']:.3g}")
+            f"{s['sigma']['hf_energy']:.3g} / {s['param-sigma']['hf_energy']:.3g}; window Hölder "
+            + " / ".join(range_text(s[m]) for m in ("det", "sigma", "param-sigma")))
         summary["envs"][env] = entry
     save_figure(fig, out / "spaces_training.png", dpi=110)
+    summary["trainings"] = "one seed per algorithm and env: an anecdote, not a distribution; no verdict rests on it"
+    summary["claims"] = judge(summary["envs"], quick).to_list()
     summary["wall_time_s"] = timer.seconds
-    write_summary(out, "spaces", summary)
+    write_summary(out, "spaces", summary, command=command)
     return summary

@@ -107,6 +107,11 @@ def build_policy_kwargs(config: RunConfig, env_plugin: EnvPlugin, template_env) 
         if env_plugin.reference is None:
             raise ValueError(f"env {config.env!r} has no reference policy; use --policy-init random or zero")
         ref = env_plugin.reference(template_env)
+        if not kwargs.get("bias", True) and "b" in ref:  # u = -K s without b: only a zero reference bias fits
+            if np.any(np.asarray(ref["b"]) != 0):
+                raise ValueError(f"env {config.env!r}'s reference policy has a bias b = {np.asarray(ref['b']).tolist()}; "
+                                 "a policy without bias (policy_kwargs bias: false) cannot start from it")
+            ref = {k: v for k, v in ref.items() if k != "b"}
         kwargs["mean_init"] = {k: np.asarray(v).tolist() for k, v in ref.items()}
     elif config.policy_init == "reference" and kwargs["mean_net"] != "linear":
         raise ValueError("--policy-init reference needs the linear policy; use --policy linear or --policy-init random")

@@ -158,3 +158,47 @@ def test_paired_samples_must_match():
         S.compare([1, 2, 3], [1, 2], "x", paired=True)
     with pytest.raises(ValueError, match="statistic"):
         S.interval([1, 2], "mode")
+
+
+def test_judge_exact_compares_a_number_without_sampling():
+    assert S.judge_exact(1.234, 1.0, "unstable").outcome == "holds"
+    assert S.judge_exact(0.905, 1.0, "unstable").outcome == "fails"
+    below = S.judge_exact(0.905, 1.0, "stable", above=False)
+    assert below.outcome == "holds" and below.n == 1 and below.p_value is None
+    assert below.interval.low == below.interval.high == 0.905 and "no sampling" in below.interval.method
+    tie = S.judge_exact(1.0 + 1e-13, 1.0, "above one", tolerance=1e-9)
+    assert tie.outcome == "not distinguishable" and tie.text == "not distinguishable at n = 1"
+    with pytest.raises(ValueError, match="value must be finite"):
+        S.judge_exact(float("nan"), 1.0, "x")
+    with pytest.raises(ValueError, match="tolerance"):
+        S.judge_exact(1.0, 1.0, "x", tolerance=-1)
+
+
+def test_one_seed_is_never_evidence():
+    assert S.permutation_p([3.0]) == 1.0
+    assert S.permutation_p([3.0], [1.0], paired=True) == 1.0
+    assert S.permutation_p([3.0], [1.0, 2.0]) == 1.0
+    v = S.compare([3.0], [1.0], "a beats b", paired=True)
+    assert v.outcome == "not distinguishable" and v.text == "not distinguishable at n = 1"
+    ties = S.best_and_ties({"a": [3.0], "b": [1.0]}, paired=True)
+    assert set(ties.ties) == {"a", "b"}
+
+
+def test_resampled_interval_of_a_curve_statistic_and_its_verdict():
+    rng = np.random.default_rng(0)
+    episodes = rng.normal(0.0, 1.0, (16, 50)) + np.linspace(0, 5, 50)  # a ramp under noise
+    slope = lambda x: float(np.polyfit(np.arange(50), x.mean(axis=0), 1)[0])  # noqa: E731
+    iv = S.resampled_interval(episodes, slope, statistic="slope", n_resamples=500)
+    assert iv.low < iv.estimate < iv.high and iv.n == 16 and "percentile bootstrap over 16 rows" in iv.method
+    assert iv.low < 5 / 49 < iv.high  # covers the true slope
+    assert iv == S.resampled_interval(episodes, slope, statistic="slope", n_resamples=500)  # seeded
+    assert S.judge_interval(iv, 0.0, "rising").outcome == "holds"
+    assert S.judge_interval(iv, 0.0, "falling", above=False).outcome == "fails"
+    assert S.judge_interval(iv, 5 / 49, "steeper than the truth").outcome == "not distinguishable"
+    few = S.resampled_interval(episodes[:3], slope, statistic="slope", n_resamples=200)
+    assert S.judge_interval(few, 0.0, "rising").text == "not distinguishable at n = 3"
+    assert S.judge_interval(few, 0.0, "rising", min_rows=3).outcome == "holds"  # the caller's own minimum
+    missing = S.Interval(math.nan, math.nan, math.nan, 0.95, 8, "exponent", "no scaling range")
+    assert S.judge_interval(missing, 0.5, "rough", min_rows=2).text == "not distinguishable at n = 8"
+    with pytest.raises(ValueError, match="at least 2 rows"):
+        S.resampled_interval(episodes[:1], slope, statistic="slope")

@@ -99,10 +99,10 @@ def test_reproduce_no_progress_flag_reaches_the_reproduction(tmp_path, monkeypat
 
     class Fake:
         @staticmethod
-        def run(out, quick=False, n_jobs=1, log=print):
+        def run(out, quick=False, n_jobs=1, log=print, command=None):
             seen["log"] = log
             log("a line")
-            return {"wall_time_s": 0.0, "claims": {}}
+            return {"wall_time_s": 0.0, "claims": []}
 
     monkeypatch.setattr(cli.importlib, "import_module", lambda name: Fake)
     for argv, expected in ((["figure8", "-o", str(tmp_path)], True),

@@ -8,6 +8,7 @@ import pytest
 
 from mollirl.reproduce.__main__ import main
 from mollirl.video import gl_backend_works, has_display
+from reproduce_checks import check_summary, verdicts
 
 SIGMAS = ["0.005", "0.05", "0.5", "5"]
 
@@ -38,7 +39,8 @@ def test_behaviour_quick_then_reuse_figure6_runs(tmp_path, capsys, monkeypatch, 
             assert len(s["torso_height_every_10_steps"]) == 6 and s["torso_height_every_10_steps"][0] > 1.2
         assert 0.0 <= entry["fraction_of_seeds_standing_at_end"] <= 1.0
         assert entry["final_J_det"]["q1"] <= entry["final_J_det"]["median"] <= entry["final_J_det"]["q3"]
-    assert summary["claims"]["filmed_episode_is_the_J_det_row"]
+    check_summary(out / "behaviour.json", tmp_path)
+    assert verdicts(summary)["the filmed episode is the J_det row of metrics.csv, bit for bit, for every run"] == "holds"
     assert str(tmp_path) not in (out / "behaviour.json").read_text()  # no absolute path
     assert (out / "behaviour_torso.png").stat().st_size > 1000
     assert summary["rendered"] == gl, summary["render_note"]
@@ -52,7 +54,7 @@ def test_behaviour_quick_then_reuse_figure6_runs(tmp_path, capsys, monkeypatch, 
             assert frames.shape == (51, 120, 120, 3)  # the reset frame and one per step, 120 px in --quick
         assert (out / "behaviour_filmstrips.png").stat().st_size > 1000
     printed = capsys.readouterr().out
-    assert "filmed_episode_is_the_J_det_row" in printed
+    assert "the filmed episode is the J_det row" in printed
     # a finished figure6 folder beside it is reused (same configs), and the JSON points there relatively
     shutil.move(str(out / "runs"), str(tmp_path / "figure6" / "runs"))
     assert main(["behaviour", "--quick", "-o", str(out), "--jobs", "1"]) == 0
