@@ -58,6 +58,9 @@ class MaskedRolloutBuffer(RolloutBuffer):
 class ActorCriticEpochs(EpochAlgorithm):
     """The contract's epoch for SB3 actor-critic algorithms (PPO, TRPO): fill the buffer, then SB3's ``train``."""
 
+    #: each member holds SB3's ``RolloutBuffer`` (values, log-probabilities, advantages) beside the core's buffers
+    critic_buffer = True
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("rollout_buffer_class", MaskedRolloutBuffer)
         with warnings.catch_warnings():

@@ -25,11 +25,16 @@ from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 import numpy as np
-from gymnasium.utils import seeding
 
 from mollirl.rollout.core import (
     Accumulator, ActionMaker, Buffers, Progress, RolloutResult, Rows, StepHook, check_gamma, check_horizon,
 )
+
+
+def reset_rng(seed: int) -> np.random.Generator:
+    """The generator a Gymnasium env's ``reset(seed=seed)`` draws from (``gymnasium.utils.seeding.np_random``:
+    PCG64 over ``SeedSequence(seed)``), built without importing Gymnasium."""
+    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(int(seed))))
 
 
 class BatchedDynamics(Protocol):
@@ -77,7 +82,7 @@ class AnalyticBackend:
 
     def initial_observation(self, seed: int, options: dict | None = None) -> np.ndarray:
         """The start state of a row reset with ``seed`` and ``options``."""
-        rng, _ = seeding.np_random(int(seed))
+        rng = reset_rng(seed)
         return np.asarray(self.dynamics.initial_state(rng, options), dtype=np.float64)
 
     def _initial_states(self, rows: Rows) -> np.ndarray:

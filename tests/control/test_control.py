@@ -2,7 +2,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-import mollirl  # noqa: F401
+import mollirl.envs  # noqa: F401  (registers the Gymnasium ids)
 from mollirl.control import continuous_lqr, discrete_lqr, linearize, reference_policy
 from mollirl.control.lqr import euler_discretize
 

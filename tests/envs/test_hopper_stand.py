@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from stable_baselines3.common.vec_env import DummyVecEnv
 
-import mollirl  # noqa: F401  (registers the envs)
+import mollirl.envs  # noqa: F401  (registers the Gymnasium ids)
 
 HOPPER_STAND_ID = "mollirl/HopperStand-v0"
 from mollirl.envs.hopper_stand import HopperStandEnv
