@@ -69,9 +69,12 @@ class ActorCriticEpochs(EpochAlgorithm):
             super().__init__(*args, **kwargs)
 
     def update(self, batch: EpochBatch) -> None:
+        """SB3's own ``train()`` (PPO's, TRPO's) on the epoch's ``RolloutBuffer``: per member, as SB3 wrote it
+        (minibatch order from the global generators, which the contract sets from the member's ``(seed, k)``;
+        Adam's or the conjugate-gradient step's state is the member's own), so not stacked with other members."""
         self.fill_rollout_buffer(batch)
         self.policy.set_training_mode(True)
-        super().train()
+        super(EpochAlgorithm, self).train()  # the SB3 algorithm's (the contract's train() calls this update)
 
     def fill_rollout_buffer(self, batch: EpochBatch) -> None:
         """SB3's ``RolloutBuffer`` from the epoch's buffers: values and log-probs in one pass, timeout

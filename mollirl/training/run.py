@@ -485,7 +485,7 @@ class RunSession:
     def finish(self, interrupted: bool, final: dict[str, Any] | None = None) -> int:
         """Checkpoint; unless interrupted, the final policy's row, ``model.zip`` and the HParams. Returns the epochs done.
 
-        :param final: the final policy's :func:`~mollirl.common.algorithm.det_metrics` when already
+        :param final: the final policy's :func:`~mollirl.common.driver.det_metrics` when already
             rolled (a population rolls every member's row at once); default: ``model.evaluate_det()``.
         """
         from stable_baselines3.common.logger import HParam
