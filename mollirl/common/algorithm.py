@@ -57,6 +57,7 @@ import copy
 import inspect
 import math
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -323,16 +324,16 @@ class EpochAlgorithm:
         for i in range(n):
             self.ep_info_buffer.append({"r": float(r.undiscounted[i]), "l": int(r.lengths[i]), "t": now})
 
-    def _guarded_update(self, batch: EpochBatch) -> None:
-        """``update`` with a snapshot: on a non-finite value (or an exception caused by one) the
-        policy, optimizer and algorithm state are restored and :class:`NonFiniteError` is raised."""
+    def _guarded_update(self, batch: EpochBatch, step: Callable[[], None] | None = None) -> None:
+        """``update(batch)`` (or ``step()``) with a snapshot: on a non-finite value (or an exception caused
+        by one) the policy, optimizer and algorithm state are restored and :class:`NonFiniteError` is raised."""
         saved = self._snapshot()
         self.seed_globals(batch.epoch)
         threads = th.get_num_threads()
         if self.update_threads is not None:
             th.set_num_threads(self.update_threads)
         try:
-            self.update(batch)
+            self.update(batch) if step is None else step()
         except NonFiniteError:
             self._restore(saved)
             raise
