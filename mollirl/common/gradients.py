@@ -121,10 +121,10 @@ def reinforce_gradients(kind: str, named_shapes: Sequence[tuple[str, tuple[int, 
             for name, shape in named_shapes:
                 size = int(np.prod(shape))
                 block = X[..., col: col + size]
-                if name == "K":  # u = -K s: dF/dK[j, k] = -c_j s_k
-                    neg = -s
+                if name == "K":  # u = -K s: dF/dK[j, k] = (-c_j) s_k
+                    neg = -c
                     for j in range(A):
-                        np.multiply(c[..., j:j + 1], neg, out=block[..., j * O:(j + 1) * O])
+                        np.multiply(neg[..., j:j + 1], s, out=block[..., j * O:(j + 1) * O])
                 elif name in ("b", "b2"):
                     block[...] = c
                 elif name == "W2":  # dF/dW2[j, m] = c_j z_m
