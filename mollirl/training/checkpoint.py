@@ -58,11 +58,22 @@ def read_pointer(run_dir: str | Path) -> dict[str, Any] | None:
         return None
 
 
+def flush_logger(model) -> None:
+    """Write out what the model's logger outputs hold back (``metrics.csv`` rows and TensorBoard events are
+    flushed lazily, at most :data:`mollirl.training.metrics.FLUSH_SECONDS` apart)."""
+    logger_ = getattr(model, "_logger", None)
+    for fmt in getattr(logger_, "output_formats", []):
+        flush = getattr(fmt, "flush_pending", None)
+        if flush is not None:
+            flush()
+
+
 def save_checkpoint(model, run_dir: str | Path, *, keep: bool = False) -> int:
     """Checkpoint ``model`` at its completed epoch ``model.epoch``; return that epoch.
 
     :param keep: keep this epoch's zip when a later checkpoint replaces it.
     """
+    flush_logger(model)  # every row before this epoch is on disk before the checkpoint that continues after it
     ckpt = Path(run_dir) / CHECKPOINT_DIR
     ckpt.mkdir(parents=True, exist_ok=True)
     epoch = int(model.epoch)

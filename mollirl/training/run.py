@@ -267,30 +267,35 @@ def prepare(config: RunConfig, envs: Envs | None = None) -> Prepared:
     return Prepared(env_plugin, envs, model, specs, own_envs=own)
 
 
-#: seconds between TensorBoard flushes (SB3 flushes at every dump: a population's members dump every epoch)
-TENSORBOARD_FLUSH_SECONDS = 2.0
-
-
 def _tensorboard_format(folder: str):
     """SB3's TensorBoard output with a dump's scalars written as one event (one ``Summary`` of all
     ``train/`` values at that step: what TensorBoard reads from ``add_scalar`` calls, an event per
-    dump instead of one per key) and the file flushed at most every
-    :data:`TENSORBOARD_FLUSH_SECONDS` (``close()`` flushes everything)."""
+    dump instead of one per key), the events handed to the writer in batches and the file flushed
+    at most every :data:`mollirl.training.metrics.FLUSH_SECONDS` (before a checkpoint and at ``close()``
+    everything)."""
     from stable_baselines3.common.logger import TensorBoardOutputFormat
     from torch.utils.tensorboard.summary import Summary, scalar
+
+    from mollirl.training.metrics import FLUSH_SECONDS
 
     class BatchedTensorBoardFormat(TensorBoardOutputFormat):
         def __init__(self, folder: str) -> None:
             super().__init__(folder)
             self._last_flush = time.monotonic()
+            self._pending: list[tuple[Any, int]] = []
             self._flush = self.writer.flush
             self.writer.flush = self._maybe_flush  # SB3's write() calls it for the other value types
 
         def _maybe_flush(self) -> None:
-            now = time.monotonic()
-            if now - self._last_flush >= TENSORBOARD_FLUSH_SECONDS:
-                self._last_flush = now
-                self._flush()
+            if time.monotonic() - self._last_flush >= FLUSH_SECONDS:
+                self.flush_pending()
+
+        def flush_pending(self) -> None:
+            for summary, step in self._pending:
+                self.writer.file_writer.add_summary(summary, step)
+            self._pending.clear()
+            self._last_flush = time.monotonic()
+            self._flush()
 
         def write(self, key_values, key_excluded, step: int = 0) -> None:
             values, rest, rest_excluded = [], {}, {}
@@ -303,11 +308,19 @@ def _tensorboard_format(folder: str):
                 else:
                     rest[key], rest_excluded[key] = value, excluded
             if values:
-                self.writer.file_writer.add_summary(Summary(value=values), step)
+                self._pending.append((Summary(value=values), step))
             if rest:
+                self.flush_pending()  # events in order: the scalars held back first
                 super().write(rest, rest_excluded, step)
             else:
                 self._maybe_flush()
+
+        def close(self) -> None:
+            if self.writer is not None and self._pending:
+                for summary, step in self._pending:
+                    self.writer.file_writer.add_summary(summary, step)
+                self._pending.clear()
+            super().close()
 
     return BatchedTensorBoardFormat(folder)
 
