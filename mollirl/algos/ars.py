@@ -20,7 +20,7 @@ from sb3_contrib import ARS
 
 from mollirl.common.algorithm import EpochAlgorithm, EpochBatch
 from mollirl.common.errors import NonFiniteError
-from mollirl.common.seeding import RESETS, derive_seed
+from mollirl.common.seeding import ARS_DELTAS, RESETS, derive_seed
 from mollirl.policies import GaussianPolicy, NoOptimizer
 from mollirl.rollout import EVAL_SEED, BatchedMean, Rows
 
@@ -54,9 +54,10 @@ class MollifiedARS(EpochAlgorithm, ARS):
       and the J_det row at theta itself; the VecEnv has one copy per candidate
       (``n_envs = 2 n_delta``). ``J_sigma`` is the mean discounted return of the candidates:
       the parameter-space mollified objective.
-    * The deltas are sb3-contrib's draw (``torch.normal`` from the global generator, which the
-      contract reseeds from ``(seed, k)``); the update is sb3-contrib's: the top ``n_top``
-      directions by undiscounted return, the step scaled by the returns' standard deviation.
+    * The deltas are sb3-contrib's draw (``torch.normal``), from an explicit generator of the
+      stream ``(seed, k, ARS_DELTAS)`` (:mod:`mollirl.common.seeding`); the update is sb3-contrib's:
+      the top ``n_top`` directions by undiscounted return, the step scaled by the returns' standard
+      deviation.
     * ``sigma_schedule`` (optional) sets ``delta_std`` per epoch.
 
     :param horizon: steps per candidate episode.
@@ -86,7 +87,7 @@ class MollifiedARS(EpochAlgorithm, ARS):
 
     # --- the contract ------------------------------------------------------------------------
     def begin_epoch(self, epoch: int) -> None:
-        super().begin_epoch(epoch)  # reseeds torch's global generator: the deltas below
+        super().begin_epoch(epoch)
         if self.sigma_schedule is not None:
             self.delta_std = float(self.sigma_schedule(epoch, self.planned_epochs))
         else:
@@ -97,7 +98,10 @@ class MollifiedARS(EpochAlgorithm, ARS):
         return float(self.delta_std)
 
     def epoch_rows(self, epoch: int) -> tuple[Rows, int, dict[str, Any]]:
-        deltas = th.normal(mean=0.0, std=1.0, size=(self.n_delta, self.n_params), device=self.device)
+        generator = th.Generator(device=self.device)  # the ARS_DELTAS stream: nothing global
+        generator.manual_seed(derive_seed(self.seed, epoch, ARS_DELTAS))
+        deltas = th.normal(mean=0.0, std=1.0, size=(self.n_delta, self.n_params), generator=generator,
+                           device=self.device)
         policy_deltas = deltas * self.delta_std
         candidates = th.cat([self.weights + policy_deltas, self.weights - policy_deltas])
         points = candidates.detach().cpu().numpy().astype(np.float64)
