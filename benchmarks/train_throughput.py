@@ -36,7 +36,7 @@ from stable_baselines3.common.vec_env import DummyVecEnv
 
 import mollirl  # noqa: F401
 from mollirl import registry
-from mollirl.config import resolve_config
+from mollirl.hyperparams import resolve_with_sources
 from mollirl.control.reference import double_pendulum_reference
 from mollirl.envs.double_pendulum import DOUBLE_PENDULUM, DoublePendulumParams
 from mollirl.envs._analytic import batch_step
@@ -93,10 +93,8 @@ def learn_vs_bare(epochs: int) -> tuple[float, float, float]:
     ``learn`` (the batched rollout with its J_det row, the update, the epoch's logging to a null logger).
     """
     registry.load_all_plugins()
-    from mollirl.common.env_util import get_env_plugin
 
-    config = resolve_config("double-pendulum", "reinforce", {}, {"epochs": epochs + 1},
-                            dict(get_env_plugin("double-pendulum").preset))
+    config = resolve_with_sources("double-pendulum", "reinforce", None, {"epochs": epochs + 1})[0]
     prepared = prepare(config)
     model = prepared.model
     model.set_logger(configure(None, []))
