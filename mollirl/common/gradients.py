@@ -10,16 +10,17 @@ member :func:`reinforce_gradients` returns
 * ``dF/dlog_std`` when sigma is learned (one entry, or one per action dimension),
 
 from the analytic score ``d log pi / du = (a - u) / sigma^2`` (``d log pi / d log sigma_j =
-(a_j - u_j)^2 / sigma_j^2 - 1``) and the mean's chain rule.
+(a_j - u_j)^2 / sigma_j^2 - 1``) and the mean's chain rule. Every sum over a member's steps is
+one entry of a matrix product of that member's own arrays, its rows the member's T x N steps:
+for a linear mean ``[w (a - u), w]^T [s, a - u, 1]`` holds all of them (the gradient of K and b,
+``sum w (a_j - u_j)^2`` for sigma and the loss, ``sum w``); a tanh MLP adds the products of its
+layers.
 
-**Bits.** Every number of member p is computed by the same IEEE operations whatever the other
-members are, how many there are and where p sits: products and activations are element-wise,
-every dot product is accumulated term by term in index order, and the sums over steps and
-episodes are numpy reductions over a leading (non-contiguous) axis, which add in index order:
-first over the steps of a chunk of :data:`CHUNK_STEPS` (a constant, never sized by P), chunk
-after chunk, then over the episodes. Members are processed in groups sized to bound memory,
-which changes no member's order. A single run is a population of one through the same kernel,
-so a member's update equals its separate run's byte for byte.
+**Bits.** numpy's ``matmul`` of stacked ``(P, rows, cols)`` arrays calls the BLAS once per member
+with that member's matrices, so a member's numbers are the same IEEE computation whatever the
+other members are, how many there are and where it sits (members are processed in groups that
+bound the memory, which changes no member's products). A single run is a population of one
+through the same kernel, so a member's update equals its separate run's byte for byte (tested).
 """
 
 from __future__ import annotations
@@ -31,10 +32,8 @@ import numpy as np
 
 #: the constant of torch's ``Normal.log_prob``
 LOG_SQRT_2PI = math.log(math.sqrt(2 * math.pi))
-#: time steps summed per partial sum (the order of every member's sums; independent of P)
-CHUNK_STEPS = 128
-#: elements of one chunk's per-step products (memory bound: bounds the members per group)
-MAX_ELEMENTS = 1 << 22
+#: elements of a group's per-step arrays (bounds the members handled at once; no effect on the numbers)
+MAX_ELEMENTS = 1 << 23
 
 
 def _split(params: np.ndarray, named_shapes: Sequence[tuple[str, tuple[int, ...]]]) -> dict[str, np.ndarray]:
@@ -48,12 +47,19 @@ def _split(params: np.ndarray, named_shapes: Sequence[tuple[str, tuple[int, ...]
     return out
 
 
-def _matvec(W: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """``out[..., p, i, r] = sum_k W[p, r, k] x[..., p, i, k]``, added in order k = 0, 1, ...
-    (``W`` ``(P, R, K)``, ``x`` ``(C, P, N, K)``)."""
-    out = W[None, :, None, :, 0] * x[..., 0:1]
-    for k in range(1, x.shape[-1]):
-        out += W[None, :, None, :, k] * x[..., k:k + 1]
+def _rowsum(x: np.ndarray) -> np.ndarray:
+    """``(G, k) -> (G,)``, the columns added in order (the same operations for every row count)."""
+    out = x[:, 0].copy()
+    for j in range(1, x.shape[1]):
+        out += x[:, j]
+    return out
+
+
+def _rows_of(x: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """``x`` ``(T, G, N, k)`` copied into ``out`` ``(G, k, T * N)``: per member and component, its T x N steps
+    as one contiguous row (step t, episode i at column ``t N + i``)."""
+    G, k = out.shape[0], out.shape[1]
+    np.copyto(out.reshape(G, k, x.shape[0], x.shape[2]), np.transpose(x, (1, 3, 0, 2)))
     return out
 
 
@@ -75,91 +81,75 @@ def reinforce_gradients(kind: str, named_shapes: Sequence[tuple[str, tuple[int, 
         raise ValueError(f"no batched REINFORCE gradient for a {kind!r} mean network")
     T, P, N, O = obs.shape
     A = actions.shape[-1]
-    d = params.shape[1]
     S = log_std.shape[1]
+    R = T * N
     parts = _split(np.asarray(params, dtype=np.float64), named_shapes)
-    width = d + (S if learn_sigma else 0) + 1  # the flat gradient, then dF/dlog_std, then F
     hidden = parts["W1"].shape[1] if kind == "mlp" else 0
     log_std_a = np.broadcast_to(log_std, (P, A)) if S == 1 else log_std
-    std = np.exp(log_std_a)
-    var = std * std
-    two_var = 2 * var
-    out = np.empty((P, width))
-    group = max(1, MAX_ELEMENTS // (CHUNK_STEPS * N * (width + 2 * hidden + 4 * A)))
-    for p0 in range(0, P, group):
-        p1 = min(P, p0 + group)
-        sl = slice(p0, p1)
-        mine = {name: v[sl] for name, v in parts.items()}
-        v_, ls_, tv_ = var[None, sl, None, :], log_std_a[None, sl, None, :], two_var[None, sl, None, :]
-        acc = np.zeros((p1 - p0, N, width))
-        for t0 in range(0, T, CHUNK_STEPS):
-            t1 = min(T, t0 + CHUNK_STEPS)
-            s, a, w = obs[t0:t1, sl], actions[t0:t1, sl], weights[t0:t1, sl]
-            X = np.empty((t1 - t0, p1 - p0, N, width))
-            if kind == "linear":
-                u = _matvec(-mine["K"], s)
-                if "b" in mine:
-                    u += mine["b"][None, :, None, :]
-            else:
-                h = _matvec(mine["W1"], s)
-                if "b1" in mine:
-                    h += mine["b1"][None, :, None, :]
-                z = np.tanh(h)
-                u = _matvec(mine["W2"], z)
-                if "b2" in mine:
-                    u += mine["b2"][None, :, None, :]
-            diff = a - u
-            c = diff / v_
-            c *= w[..., None]  # dF/du per step
-            if kind == "mlp":  # dF/dz_m = sum_j W2[j, m] c_j (in order j), then through tanh
-                W2 = mine["W2"]
-                dz = W2[None, :, None, 0, :] * c[..., 0:1]
-                for j in range(1, A):
-                    dz += W2[None, :, None, j, :] * c[..., j:j + 1]
-                dh = dz * (1.0 - z * z)
-            col = 0
-            for name, shape in named_shapes:
-                size = int(np.prod(shape))
-                block = X[..., col: col + size]
-                if name == "K":  # u = -K s: dF/dK[j, k] = (-c_j) s_k
-                    neg = -c
-                    for j in range(A):
-                        np.multiply(neg[..., j:j + 1], s, out=block[..., j * O:(j + 1) * O])
-                elif name in ("b", "b2"):
-                    block[...] = c
-                elif name == "W2":  # dF/dW2[j, m] = c_j z_m
-                    for j in range(A):
-                        np.multiply(c[..., j:j + 1], z, out=block[..., j * hidden:(j + 1) * hidden])
-                elif name == "W1":  # dF/dW1[m, k] = dh_m s_k
-                    for m in range(hidden):
-                        np.multiply(dh[..., m:m + 1], s, out=block[..., m * O:(m + 1) * O])
-                elif name == "b1":
-                    block[...] = dh
-                else:
-                    raise ValueError(f"unknown mean parameter {name!r} of a {kind} mean network")
-                col += size
-            sq = diff * diff
-            if learn_sigma:  # dF/dlog_std_j = w ((a_j - u_j)^2 / sigma_j^2 - 1), summed over j if isotropic
-                score = sq / v_
-                score -= 1.0
-                score *= w[..., None]
-                if S == 1:
-                    X[..., col] = score[..., 0]
-                    for j in range(1, A):
-                        X[..., col] += score[..., j]
-                else:
-                    X[..., col: col + A] = score
-            logp = -sq / tv_
-            logp -= ls_
-            logp -= LOG_SQRT_2PI
-            X[..., -1] = logp[..., 0]
-            for j in range(1, A):
-                X[..., -1] += logp[..., j]
-            X[..., -1] *= w
-            acc += X.sum(axis=0)  # over the chunk's steps, in order
-        out[sl] = acc.sum(axis=1)  # over the episodes, in order
-    grad_log_std = out[:, d: d + S] if learn_sigma else None
-    return out[:, -1].copy(), out[:, :d].copy(), None if grad_log_std is None else grad_log_std.copy()
+    var = np.exp(2.0 * log_std_a)  # sigma^2, (P, A)
+    F = np.empty(P)
+    grad = np.empty((P, params.shape[1]))
+    grad_log_std = np.empty((P, S)) if learn_sigma else None
+    feats = hidden if kind == "mlp" else O  # the features the last layer reads
+    group = max(1, MAX_ELEMENTS // (R * (2 * O + 3 * A + 3 * hidden + 4)))
+    for g0 in range(0, P, group):
+        g = slice(g0, min(P, g0 + group))
+        G = g.stop - g.start
+        mine = {name: v[g] for name, v in parts.items()}
+        # right = [features; a - u; 1], left = [w (a - u); w]: every sum is an entry of left @ right^T
+        right = np.empty((G, feats + A + 1, R))
+        s = right[:, :O] if kind == "linear" else _rows_of(obs[:, g], np.empty((G, O, R)))
+        if kind == "linear":
+            _rows_of(obs[:, g], s)
+            u = np.matmul(-mine["K"], s)  # (G, A, R)
+        else:
+            z = right[:, :hidden]
+            np.matmul(mine["W1"], s, out=z)  # (G, H, R)
+            if "b1" in mine:
+                z += mine["b1"][:, :, None]
+            np.tanh(z, out=z)
+            u = np.matmul(mine["W2"], z)
+        bias = mine.get("b" if kind == "linear" else "b2")
+        if bias is not None:
+            u += bias[:, :, None]
+        diff = _rows_of(actions[:, g], right[:, feats: feats + A])
+        diff -= u  # a - u: the score times sigma^2
+        right[:, -1] = 1.0
+        left = np.empty((G, A + 1, R))
+        w = left[:, A]
+        np.copyto(w.reshape(G, T, N), np.transpose(weights[:, g], (1, 0, 2)))
+        np.multiply(diff, w[:, None, :], out=left[:, :A])
+        sums = np.matmul(left, np.swapaxes(right, 1, 2))  # (G, A + 1, feats + A + 1)
+        v = var[g]  # (G, A)
+        Q = np.diagonal(sums[:, :A, feats: feats + A], axis1=1, axis2=2)  # sum w (a_j - u_j)^2, (G, A)
+        W = sums[:, A, -1]  # sum w
+        F[g] = -_rowsum(Q / (2.0 * v)) - W * (_rowsum(log_std_a[g]) + A * LOG_SQRT_2PI)
+        out = {}
+        if kind == "linear":
+            out["K"] = -sums[:, :A, :O] / v[:, :, None]  # u = -K s
+            if "b" in mine:
+                out["b"] = sums[:, :A, -1] / v
+        else:
+            out["W2"] = sums[:, :A, :hidden] / v[:, :, None]
+            if "b2" in mine:
+                out["b2"] = sums[:, :A, -1] / v
+            c = left[:, :A]
+            c /= v[:, :, None]  # dF/du per step, (G, A, R)
+            dz = np.matmul(np.swapaxes(mine["W2"], 1, 2), c)  # (G, H, R)
+            dz *= 1.0 - z * z
+            layer1 = np.matmul(dz, np.swapaxes(s, 1, 2))  # (G, H, O)
+            out["W1"] = layer1
+            if "b1" in mine:
+                out["b1"] = np.matmul(dz, right[:, -1][:, :, None])[:, :, 0]
+        offset = 0
+        for name, shape in named_shapes:
+            size = int(np.prod(shape))
+            grad[g, offset: offset + size] = out[name].reshape(G, size)
+            offset += size
+        if learn_sigma:  # dF/dlog_std_j = sum w ((a_j - u_j)^2 / sigma_j^2 - 1), summed over j if isotropic
+            per_dim = Q / v - W[:, None]
+            grad_log_std[g] = _rowsum(per_dim)[:, None] if S == 1 else per_dim
+    return F, grad, grad_log_std
 
 
 def squared_norms(columns: np.ndarray) -> np.ndarray:
