@@ -21,6 +21,9 @@ with that member's matrices, so a member's numbers are the same IEEE computation
 other members are, how many there are and where it sits (members are processed in groups that
 bound the memory, which changes no member's products). A single run is a population of one
 through the same kernel, so a member's update equals its separate run's byte for byte (tested).
+The BLAS runs on one thread here (``threadpoolctl``): these products are small, and a second
+thread waiting for a core that another process holds made the kernel several times slower on a
+loaded 2-core machine (its split never touches the summed dimension, so the numbers are the same).
 """
 
 from __future__ import annotations
@@ -45,6 +48,18 @@ def _split(params: np.ndarray, named_shapes: Sequence[tuple[str, tuple[int, ...]
     if offset != params.shape[1]:
         raise ValueError(f"params have {params.shape[1]} entries, the mean network has {offset}")
     return out
+
+
+_BLAS: dict = {}
+
+
+def one_blas_thread():
+    """A context in which the BLAS (numpy's, and any other loaded) uses one thread."""
+    if "controller" not in _BLAS:
+        from threadpoolctl import ThreadpoolController
+
+        _BLAS["controller"] = ThreadpoolController()
+    return _BLAS["controller"].limit(limits=1, user_api="blas")
 
 
 def _rowsum(x: np.ndarray) -> np.ndarray:
@@ -90,66 +105,77 @@ def reinforce_gradients(kind: str, named_shapes: Sequence[tuple[str, tuple[int, 
     F = np.empty(P)
     grad = np.empty((P, params.shape[1]))
     grad_log_std = np.empty((P, S)) if learn_sigma else None
-    feats = hidden if kind == "mlp" else O  # the features the last layer reads
     group = max(1, MAX_ELEMENTS // (R * (2 * O + 3 * A + 3 * hidden + 4)))
-    for g0 in range(0, P, group):
-        g = slice(g0, min(P, g0 + group))
-        G = g.stop - g.start
-        mine = {name: v[g] for name, v in parts.items()}
-        # right = [features; a - u; 1], left = [w (a - u); w]: every sum is an entry of left @ right^T
-        right = np.empty((G, feats + A + 1, R))
-        s = right[:, :O] if kind == "linear" else _rows_of(obs[:, g], np.empty((G, O, R)))
-        if kind == "linear":
-            _rows_of(obs[:, g], s)
-            u = np.matmul(-mine["K"], s)  # (G, A, R)
-        else:
-            z = right[:, :hidden]
-            np.matmul(mine["W1"], s, out=z)  # (G, H, R)
-            if "b1" in mine:
-                z += mine["b1"][:, :, None]
-            np.tanh(z, out=z)
-            u = np.matmul(mine["W2"], z)
-        bias = mine.get("b" if kind == "linear" else "b2")
-        if bias is not None:
-            u += bias[:, :, None]
-        diff = _rows_of(actions[:, g], right[:, feats: feats + A])
-        diff -= u  # a - u: the score times sigma^2
-        right[:, -1] = 1.0
-        left = np.empty((G, A + 1, R))
-        w = left[:, A]
-        np.copyto(w.reshape(G, T, N), np.transpose(weights[:, g], (1, 0, 2)))
-        np.multiply(diff, w[:, None, :], out=left[:, :A])
-        sums = np.matmul(left, np.swapaxes(right, 1, 2))  # (G, A + 1, feats + A + 1)
-        v = var[g]  # (G, A)
-        Q = np.diagonal(sums[:, :A, feats: feats + A], axis1=1, axis2=2)  # sum w (a_j - u_j)^2, (G, A)
-        W = sums[:, A, -1]  # sum w
-        F[g] = -_rowsum(Q / (2.0 * v)) - W * (_rowsum(log_std_a[g]) + A * LOG_SQRT_2PI)
-        out = {}
-        if kind == "linear":
-            out["K"] = -sums[:, :A, :O] / v[:, :, None]  # u = -K s
-            if "b" in mine:
-                out["b"] = sums[:, :A, -1] / v
-        else:
-            out["W2"] = sums[:, :A, :hidden] / v[:, :, None]
-            if "b2" in mine:
-                out["b2"] = sums[:, :A, -1] / v
-            c = left[:, :A]
-            c /= v[:, :, None]  # dF/du per step, (G, A, R)
-            dz = np.matmul(np.swapaxes(mine["W2"], 1, 2), c)  # (G, H, R)
-            dz *= 1.0 - z * z
-            layer1 = np.matmul(dz, np.swapaxes(s, 1, 2))  # (G, H, O)
-            out["W1"] = layer1
-            if "b1" in mine:
-                out["b1"] = np.matmul(dz, right[:, -1][:, :, None])[:, :, 0]
-        offset = 0
-        for name, shape in named_shapes:
-            size = int(np.prod(shape))
-            grad[g, offset: offset + size] = out[name].reshape(G, size)
-            offset += size
-        if learn_sigma:  # dF/dlog_std_j = sum w ((a_j - u_j)^2 / sigma_j^2 - 1), summed over j if isotropic
-            per_dim = Q / v - W[:, None]
-            grad_log_std[g] = _rowsum(per_dim)[:, None] if S == 1 else per_dim
+    with one_blas_thread():
+        for g0 in range(0, P, group):
+            _group(kind, named_shapes, parts, slice(g0, min(P, g0 + group)), obs, actions, weights, var, log_std_a,
+                   hidden, learn_sigma, F, grad, grad_log_std)
     return F, grad, grad_log_std
+
+
+def _group(kind, named_shapes, parts, g, obs, actions, weights, var, log_std_a, hidden, learn_sigma, F, grad,
+           grad_log_std) -> None:
+    """:func:`reinforce_gradients` of the members ``g`` (a slice), written into ``F``, ``grad``, ``grad_log_std``."""
+    T, _, N, O = obs.shape
+    A = actions.shape[-1]
+    S = 0 if grad_log_std is None else grad_log_std.shape[1]
+    R = T * N
+    feats = hidden if kind == "mlp" else O
+    G = g.stop - g.start
+    mine = {name: v[g] for name, v in parts.items()}
+    # right = [features; a - u; 1], left = [w (a - u); w]: every sum is an entry of left @ right^T
+    right = np.empty((G, feats + A + 1, R))
+    s = right[:, :O] if kind == "linear" else _rows_of(obs[:, g], np.empty((G, O, R)))
+    if kind == "linear":
+        _rows_of(obs[:, g], s)
+        u = np.matmul(-mine["K"], s)  # (G, A, R)
+    else:
+        z = right[:, :hidden]
+        np.matmul(mine["W1"], s, out=z)  # (G, H, R)
+        if "b1" in mine:
+            z += mine["b1"][:, :, None]
+        np.tanh(z, out=z)
+        u = np.matmul(mine["W2"], z)
+    bias = mine.get("b" if kind == "linear" else "b2")
+    if bias is not None:
+        u += bias[:, :, None]
+    diff = _rows_of(actions[:, g], right[:, feats: feats + A])
+    diff -= u  # a - u: the score times sigma^2
+    right[:, -1] = 1.0
+    left = np.empty((G, A + 1, R))
+    w = left[:, A]
+    np.copyto(w.reshape(G, T, N), np.transpose(weights[:, g], (1, 0, 2)))
+    np.multiply(diff, w[:, None, :], out=left[:, :A])
+    sums = np.matmul(left, np.swapaxes(right, 1, 2))  # (G, A + 1, feats + A + 1)
+    v = var[g]  # (G, A)
+    Q = np.diagonal(sums[:, :A, feats: feats + A], axis1=1, axis2=2)  # sum w (a_j - u_j)^2, (G, A)
+    W = sums[:, A, -1]  # sum w
+    F[g] = -_rowsum(Q / (2.0 * v)) - W * (_rowsum(log_std_a[g]) + A * LOG_SQRT_2PI)
+    out = {}
+    if kind == "linear":
+        out["K"] = -sums[:, :A, :O] / v[:, :, None]  # u = -K s
+        if "b" in mine:
+            out["b"] = sums[:, :A, -1] / v
+    else:
+        out["W2"] = sums[:, :A, :hidden] / v[:, :, None]
+        if "b2" in mine:
+            out["b2"] = sums[:, :A, -1] / v
+        c = left[:, :A]
+        c /= v[:, :, None]  # dF/du per step, (G, A, R)
+        dz = np.matmul(np.swapaxes(mine["W2"], 1, 2), c)  # (G, H, R)
+        dz *= 1.0 - z * z
+        layer1 = np.matmul(dz, np.swapaxes(s, 1, 2))  # (G, H, O)
+        out["W1"] = layer1
+        if "b1" in mine:
+            out["b1"] = np.matmul(dz, right[:, -1][:, :, None])[:, :, 0]
+    offset = 0
+    for name, shape in named_shapes:
+        size = int(np.prod(shape))
+        grad[g, offset: offset + size] = out[name].reshape(G, size)
+        offset += size
+    if learn_sigma:  # dF/dlog_std_j = sum w ((a_j - u_j)^2 / sigma_j^2 - 1), summed over j if isotropic
+        per_dim = Q / v - W[:, None]
+        grad_log_std[g] = _rowsum(per_dim)[:, None] if S == 1 else per_dim
 
 
 def squared_norms(columns: np.ndarray) -> np.ndarray:
