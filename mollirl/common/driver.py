@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from mollirl.common.errors import NonFiniteError
+from mollirl.common.files import batched_writes
 from mollirl.common.returns import returns_to_go
 from mollirl.rollout import RolloutResult, concat_rows
 
@@ -209,10 +210,11 @@ class EpochDriver:
         """
         seats = [self.seats[i] for i in group]
         parts, extras = [], []
-        for seat in seats:
-            rows, n_train, extra = seat.model.open_epoch(k, seat.callback)
-            parts.append((rows, n_train))
-            extras.append(extra)
+        with batched_writes():  # the members' checkpoints at the epoch's start, flushed together
+            for seat in seats:
+                rows, n_train, extra = seat.model.open_epoch(k, seat.callback)
+                parts.append((rows, n_train))
+                extras.append(extra)
         result, n_train, blocks = self.collect(seats, parts)
         if result.stopped:  # nothing applied, nothing counted
             for seat in seats:

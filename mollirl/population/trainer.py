@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from mollirl.common.errors import NonFiniteError
+from mollirl.common.files import batched_writes
 from mollirl.config import RunConfig
 
 #: config keys every member must share (one env, one rollout, one architecture)
@@ -230,8 +231,9 @@ class Population:
         sessions = self.sessions
         stop = StopFlag()
         driver = EpochDriver([s.model for s in sessions], self._backend_for, stop_flag=stop)
-        for s in sessions:
-            s.open()
+        with batched_writes():  # every member's initial.zip, config.yml and command.txt flushed together
+            for s in sessions:
+                s.open()
         for i, s in enumerate(sessions):
             driver.start(i, s.remaining_timesteps, s.callback(), reset_num_timesteps=s.resume_state is None)
 
@@ -262,11 +264,13 @@ class Population:
         pending = [i for i in range(len(sessions)) if outcomes[i] is None]
         driver.end(pending)
         finals = {} if interrupted else driver.final_rows(pending)
+        dones = {}
+        with batched_writes():  # the final checkpoints and model.zip files flushed together
+            for i in pending:
+                dones[i] = sessions[i].finish(interrupted, finals.get(i))
         for i in pending:
-            s = sessions[i]
-            done = s.finish(interrupted, finals.get(i))
             outcomes[i] = MemberOutcome(self.members[i], "interrupted" if interrupted else "finished",
-                                        result=s.result(done, interrupted))
+                                        result=sessions[i].result(dones[i], interrupted))
         return outcomes  # type: ignore[return-value]
 
     def close(self) -> None:

@@ -61,7 +61,10 @@ class MetricsCSVWriter(KVWriter):
         writer = csv.writer(buffer)
         writer.writerow(METRIC_COLUMNS)
         writer.writerows(rows)
-        write_atomic(self.path, buffer.getvalue())  # the kept rows, whole, before appending
+        if resume_epoch is None:  # a new run's file: its header (a crash before it leaves a file with no row)
+            self.path.write_text(buffer.getvalue(), newline="")
+        else:
+            write_atomic(self.path, buffer.getvalue())  # the kept rows, whole, before appending
         self._fh = self.path.open("a", newline="")
         self._pending = io.StringIO(newline="")
         self._writer = csv.writer(self._pending)

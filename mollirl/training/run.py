@@ -466,10 +466,10 @@ class RunSession:
             self.created = not run_dir.exists()
             run_dir.mkdir(parents=True, exist_ok=True)
             save_model_atomic(self.model, run_dir / "initial.zip")  # theta_0, for landscapes around it
-        write_atomic(run_dir / "config.yml", yaml.safe_dump(config.to_dict(), sort_keys=False))
+        write_atomic(run_dir / "config.yml", yaml.safe_dump(config.to_dict(), sort_keys=False), defer=True)
         line = f"{self.command} " + shlex.join(self.argv if self.argv is not None else sys.argv[1:])
         previous = (run_dir / "command.txt").read_text() if (run_dir / "command.txt").is_file() else ""
-        write_atomic(run_dir / "command.txt", previous + line.rstrip() + "\n")
+        write_atomic(run_dir / "command.txt", previous + line.rstrip() + "\n", defer=True)
         tensorboard = tensorboard_dir(config, run_dir)
         tensorboard.mkdir(parents=True, exist_ok=True)
         self.model.set_logger(_configure_logger(run_dir, self.resume_epoch, tensorboard))

@@ -139,3 +139,27 @@ def test_a_members_numbers_depend_neither_on_the_population_size_nor_its_positio
         assert mine == (tmp_path / "alone" / "metrics.csv").read_bytes(), name
     # the other members did train (their rows differ from the member's)
     assert (tmp_path / "last of 6" / "0" / "metrics.csv").read_bytes() != mine
+
+
+def test_batched_writes_flush_together_rename_in_order_and_drop_on_error(tmp_path):
+    """A population's checkpoints go through files.batched_writes: nothing renamed before the batch ends,
+    a replaced file removed only after the renames, and an exception inside leaves the old files and no
+    temporary file."""
+    from mollirl.common.files import batched_writes, unlink_after_writes, write_atomic
+
+    (tmp_path / "old.zip").write_text("old")
+    (tmp_path / "latest.json").write_text("old")
+    with batched_writes():
+        write_atomic(tmp_path / "new.zip", "new", defer=True)
+        write_atomic(tmp_path / "latest.json", "new", defer=True)
+        unlink_after_writes(tmp_path / "old.zip")
+        assert not (tmp_path / "new.zip").exists() and (tmp_path / "latest.json").read_text() == "old"
+        assert (tmp_path / "old.zip").exists()
+    assert (tmp_path / "new.zip").read_text() == "new" and (tmp_path / "latest.json").read_text() == "new"
+    assert not (tmp_path / "old.zip").exists()
+    with pytest.raises(RuntimeError):
+        with batched_writes():
+            write_atomic(tmp_path / "latest.json", "lost", defer=True)
+            raise RuntimeError("a fault in the batch")
+    assert (tmp_path / "latest.json").read_text() == "new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["latest.json", "new.zip"]
