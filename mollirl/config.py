@@ -28,7 +28,7 @@ POLICY_INITS = ("reference", "random", "zero")
 
 
 def option(default: Any = dataclasses.MISSING, *flags: str, help: str = "", dest: str | None = None,
-           to_config: Callable[[Any], Any] | None = None, **argparse_kwargs: Any):
+           to_config: Callable[[Any], Any] | None = None, hparam: bool = False, **argparse_kwargs: Any):
     """A :class:`RunConfig` field and, with ``flags``, its command-line flag: the single source of the flag's
     spelling, help text and argparse options (:func:`add_config_arguments`), of its name in errors
     (:func:`flag_name`), of the ``-conf`` / ``-params`` key (the field's name) and of ``--show-hyperparams``.
@@ -37,9 +37,11 @@ def option(default: Any = dataclasses.MISSING, *flags: str, help: str = "", dest
     :param flags: the option strings (``"-f", "--log-folder"``); none: set with ``-params KEY:VALUE`` or ``-conf``.
     :param dest: the argparse destination when it is not the field's name (``--no-progress``: ``no_progress``).
     :param to_config: the config value of a given flag's parsed value (default: the value itself).
+    :param hparam: one of the run's TensorBoard HParams (what the HParams tab compares runs by).
     :param argparse_kwargs: ``type``, ``choices``, ``action``, ``nargs``, ``metavar`` of ``add_argument``.
     """
-    meta = {"flags": tuple(flags), "help": help, "dest": dest, "to_config": to_config, "argparse": argparse_kwargs}
+    meta = {"flags": tuple(flags), "help": help, "dest": dest, "to_config": to_config, "hparam": hparam,
+            "argparse": argparse_kwargs}
     if default in (dict, list):
         return field(default_factory=default, metadata=meta)
     return field(default=default, metadata=meta)
@@ -84,30 +86,34 @@ class RunConfig:
         from its parameters (mean network, critic); sigma is the config's.
     """
 
-    algo: str = option("reinforce", "--algo",
+    algo: str = option("reinforce", "--algo", hparam=True,
                        help="algorithm: reinforce, ppo, trpo, ars, or a plugin's (--list); default reinforce")
-    env: str = option("double-pendulum", "--env", help="env short name or Gymnasium id; default double-pendulum")
-    policy: str = option("linear", "--policy", help="mean network: linear or mlp (default: the env preset's)")
+    env: str = option("double-pendulum", "--env", hparam=True,
+                      help="env short name or Gymnasium id; default double-pendulum")
+    policy: str = option("linear", "--policy", hparam=True,
+                         help="mean network: linear or mlp (default: the env preset's)")
     policy_init: str = option("reference", "--policy-init", choices=list(POLICY_INITS),
                               help="initial mean parameters (reference: the env's reference controller)")
     policy_kwargs: dict[str, Any] = option(dict)
-    sigma: float = option(0.1, "--sigma", metavar="S[,S2,...]",
+    sigma: float = option(0.1, "--sigma", hparam=True, metavar="S[,S2,...]",
                           help="initial or fixed exploration std (> 0); several values train a population, "
                                "one member each")
-    learn_sigma: bool = option(False, "--learn-sigma", action="store_true", help="train log(sigma) too")
-    sigma_schedule: str | None = option(None, "--sigma-schedule",
+    learn_sigma: bool = option(False, "--learn-sigma", hparam=True, action="store_true", help="train log(sigma) too")
+    sigma_schedule: str | None = option(None, "--sigma-schedule", hparam=True,
                                         help="constant[:V] | linear:START:END | exp:START:END | cosine:START:END "
                                              "(per epoch)")
-    epochs: int = option(50, "--epochs", type=int, help="number of updates")
+    epochs: int = option(50, "--epochs", hparam=True, type=int, help="number of updates")
     schedule_epochs: int | None = option(None)
-    batch_episodes: int = option(16, "--batch-episodes", type=int, help="episodes per update (= parallel envs)")
-    horizon: int = option(1000, "--horizon", type=int, help="steps per episode")
-    gamma: float = option(0.99, "--gamma", type=float, help="discount factor in (0, 1]")
-    step_size: float = option(1.0, "--step-size", type=float,
+    batch_episodes: int = option(16, "--batch-episodes", hparam=True, type=int,
+                                 help="episodes per update (= parallel envs)")
+    horizon: int = option(1000, "--horizon", hparam=True, type=int, help="steps per episode")
+    gamma: float = option(0.99, "--gamma", hparam=True, type=float, help="discount factor in (0, 1]")
+    step_size: float = option(1.0, "--step-size", hparam=True, type=float,
                               help="REINFORCE: normalized step delta (or optimizer lr); PPO: Adam lr")
-    baseline: str = option("mean", "--baseline", choices=list(BASELINES), help="REINFORCE baseline")
-    update: str = option("normalized", "--update", help="REINFORCE update: normalized | adam | sgd | rmsprop | adamw")
-    seed: int = option(0, "--seed", type=int, help="random seed (default 0)")
+    baseline: str = option("mean", "--baseline", hparam=True, choices=list(BASELINES), help="REINFORCE baseline")
+    update: str = option("normalized", "--update", hparam=True,
+                         help="REINFORCE update: normalized | adam | sgd | rmsprop | adamw")
+    seed: int = option(0, "--seed", hparam=True, type=int, help="random seed (default 0)")
     log_folder: str = option("runs", "-f", "--log-folder", help="root of run folders (default runs)")
     env_kwargs: dict[str, Any] = option(dict, "--env-kwargs", nargs="+", metavar="KEY:VALUE",
                                         help="env keyword arguments",
@@ -267,6 +273,11 @@ def __getattr__(name: str) -> Any:  # FIELDS and FLAGS as module attributes, com
     if name == "FLAGS":
         return flags()
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def hparam_keys() -> list[str]:
+    """The config keys a run records as TensorBoard HParams (fields declared with ``hparam=True``)."""
+    return [f.name for f in config_fields() if f.metadata.get("hparam")]
 
 
 def flag_name(key: str) -> str:

@@ -27,6 +27,7 @@ import yaml
 from mollirl import registry
 from mollirl.common.env_util import EnvPlugin, get_env_plugin, make_env, make_vec_env
 from mollirl.config import RunConfig, parse_value
+from mollirl.rollout import pure_dynamics
 
 logger = logging.getLogger(__name__)
 
@@ -196,7 +197,7 @@ def make_envs(config: RunConfig) -> Envs:
     try:
         envs.venv = make_vec_env(config.env, config.batch_episodes, max_episode_steps=config.horizon,
                                  n_threads=config.n_threads, **config.env_kwargs)
-        if getattr(envs.venv, "batched_dynamics", None) is None:  # the epoch's rows, its J_det row included
+        if pure_dynamics(envs.venv) is None:  # VecEnv-stepped: the epoch's rows, its J_det row included
             envs.rollout_env = make_vec_env(config.env, config.batch_episodes + 1, max_episode_steps=config.horizon,
                                             n_threads=config.n_threads, **config.env_kwargs)
     except BaseException:
@@ -366,8 +367,9 @@ def _configure_logger(run_dir: Path, resume_epoch: int | None, tensorboard: Path
 
 
 def _hparams(config: RunConfig) -> dict[str, Any]:
-    keep = ("algo", "env", "policy", "sigma", "learn_sigma", "sigma_schedule", "epochs", "batch_episodes",
-            "horizon", "gamma", "step_size", "baseline", "update", "seed")
+    from mollirl.config import hparam_keys
+
+    keep = set(hparam_keys())
     return {k: (v if isinstance(v, (int, float, str, bool)) else str(v)) for k, v in config.to_dict().items()
             if k in keep}
 

@@ -18,6 +18,7 @@ from suite import ALGOS, CONTRACT_ENVS, tiny_args
 
 from mollirl import registry
 from mollirl.common.env_util import make_vec_env
+from mollirl.rollout import pure_dynamics
 from mollirl.train import main
 from mollirl.training.checkpoint import load_checkpoint_state
 from mollirl.training.metrics import read_metrics
@@ -31,7 +32,7 @@ def run_dir(root, algo, env):
 def load(algo, env, path, horizon=20, n=4):
     cls = registry.get("algos", algo).resolve()
     venv = make_vec_env(env, n, max_episode_steps=horizon)
-    rollout_env = None if getattr(venv, "batched_dynamics", None) is not None else make_vec_env(
+    rollout_env = None if pure_dynamics(venv) is not None else make_vec_env(
         env, n + 1, max_episode_steps=horizon)
     return cls.load(path, env=venv, rollout_env=rollout_env)
 
