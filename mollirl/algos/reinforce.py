@@ -204,9 +204,10 @@ class REINFORCE(EpochAlgorithm, OnPolicyAlgorithm):
         return [*super()._excluded_save_params(), "rollout_buffer"]
 
 
-def _advantages(models: list[REINFORCE]) -> tuple[Buffers, np.ndarray]:
-    """The members' buffers side by side ``(T, P * N)`` and their advantages ``(T, P, N)`` (returns-to-go less
-    the member's baseline, zero at steps after an episode's end), each member's from its own columns."""
+def _advantages(models: list[REINFORCE]):
+    """The members' buffers side by side ``(T, P * N)`` and ``weights(members) -> (T, G, N)``: the advantages of a
+    slice of them (returns-to-go less the member's baseline, zero at steps after an episode's end), each member's
+    from its own columns, computed group by group by the kernel."""
     bufs = [m._last_batch.result.buffers for m in models]
     buf = Buffers.side_by_side(bufs)
     T, B = buf.rewards.shape
@@ -218,12 +219,18 @@ def _advantages(models: list[REINFORCE]) -> tuple[Buffers, np.ndarray]:
         G = returns_to_go(buf.rewards, buf.dones, gammas[0] if np.all(gammas == gammas[0]) else gammas)
     G = G.reshape(T, P, N)
     alive = buf.alive.reshape(T, P, N)
-    kept = np.where(alive, G, 0.0)
-    if models[0].baseline == "none":
-        return buf, kept
-    count = alive.sum(axis=2, keepdims=True)
-    b = kept.sum(axis=2, keepdims=True) / np.maximum(count, 1)
-    return buf, np.where(alive, G - b, 0.0)
+    mean = models[0].baseline != "none"
+
+    def weights(members: slice) -> np.ndarray:
+        g, live = G[:, members], alive[:, members]
+        kept = np.where(live, g, 0.0)
+        if not mean:
+            return kept
+        count = live.sum(axis=2, keepdims=True)
+        b = kept.sum(axis=2, keepdims=True) / np.maximum(count, 1)
+        return np.where(live, g - b, 0.0)
+
+    return buf, weights
 
 
 def _reinforce_steps(models: list[REINFORCE]) -> list[NonFiniteError | None]:

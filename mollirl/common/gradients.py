@@ -29,14 +29,16 @@ loaded 2-core machine (its split never touches the summed dimension, so the numb
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
 #: the constant of torch's ``Normal.log_prob``
 LOG_SQRT_2PI = math.log(math.sqrt(2 * math.pi))
-#: elements of a group's per-step arrays (bounds the members handled at once; no effect on the numbers)
-MAX_ELEMENTS = 1 << 23
+#: elements of a group's largest per-step array: the members handled at once (no effect on the numbers). Kept
+#: at 8 MB, under glibc's mmap threshold, the arrays are reused from the heap group after group and epoch after
+#: epoch; larger ones are mapped afresh each time, and their first-touch page faults cost as much as the sums
+MAX_ELEMENTS = 1 << 20
 
 
 def _split(params: np.ndarray, named_shapes: Sequence[tuple[str, tuple[int, ...]]]) -> dict[str, np.ndarray]:
@@ -79,8 +81,8 @@ def _rows_of(x: np.ndarray, out: np.ndarray) -> np.ndarray:
 
 
 def reinforce_gradients(kind: str, named_shapes: Sequence[tuple[str, tuple[int, ...]]], params: np.ndarray,
-                        log_std: np.ndarray, obs: np.ndarray, actions: np.ndarray, weights: np.ndarray,
-                        learn_sigma: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+                        log_std: np.ndarray, obs: np.ndarray, actions: np.ndarray,
+                        weights: np.ndarray | Callable[[slice], np.ndarray], learn_sigma: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """``(F, dF/dtheta, dF/dlog_std)`` of P members (see the module docstring).
 
     :param kind: ``"linear"`` (parameters ``K``, optional ``b``) or ``"mlp"`` (``W1``, ``W2``, optional
@@ -88,7 +90,9 @@ def reinforce_gradients(kind: str, named_shapes: Sequence[tuple[str, tuple[int, 
     :param named_shapes: the mean network's ``(name, shape)`` in its flat order.
     :param params: ``(P, d)`` flat mean parameters.
     :param log_std: ``(P, S)`` log sigma, ``S`` 1 (isotropic) or the action dimension.
-    :param obs: ``(T, P, N, obs_dim)``; ``actions`` ``(T, P, N, action_dim)`` raw; ``weights`` ``(T, P, N)``.
+    :param obs: ``(T, P, N, obs_dim)``; ``actions`` ``(T, P, N, action_dim)`` raw.
+    :param weights: ``(T, P, N)``, or ``weights(members) -> (T, G, N)`` for a slice of the members (computed
+        group by group: the advantages of a population need no array of all members at once).
     :param learn_sigma: also return ``dF/dlog_std`` ``(P, S)``.
     :return: ``F`` ``(P,)``, ``dF/dtheta`` ``(P, d)``, ``dF/dlog_std`` or None.
     """
@@ -105,7 +109,7 @@ def reinforce_gradients(kind: str, named_shapes: Sequence[tuple[str, tuple[int, 
     F = np.empty(P)
     grad = np.empty((P, params.shape[1]))
     grad_log_std = np.empty((P, S)) if learn_sigma else None
-    group = max(1, MAX_ELEMENTS // (R * (2 * O + 3 * A + 3 * hidden + 4)))
+    group = max(1, MAX_ELEMENTS // (R * (max(O, hidden) + A + 1)))
     with one_blas_thread():
         for g0 in range(0, P, group):
             _group(kind, named_shapes, parts, slice(g0, min(P, g0 + group)), obs, actions, weights, var, log_std_a,
@@ -144,7 +148,7 @@ def _group(kind, named_shapes, parts, g, obs, actions, weights, var, log_std_a, 
     right[:, -1] = 1.0
     left = np.empty((G, A + 1, R))
     w = left[:, A]
-    np.copyto(w.reshape(G, T, N), np.transpose(weights[:, g], (1, 0, 2)))
+    np.copyto(w.reshape(G, T, N), np.transpose(weights(g) if callable(weights) else weights[:, g], (1, 0, 2)))
     np.multiply(diff, w[:, None, :], out=left[:, :A])
     sums = np.matmul(left, np.swapaxes(right, 1, 2))  # (G, A + 1, feats + A + 1)
     v = var[g]  # (G, A)
