@@ -138,6 +138,7 @@ class EpochDriver:
         self.stop_flag = stop_flag
         self.seats: list[Seat | None] = [None] * len(self.models)
         self._buffers = None  # the rollout's buffers, reused from epoch to epoch
+        self._rtg = None  # and their returns-to-go
 
     # --- the members' setup and end (SB3's _setup_learn / on_training_start / on_training_end) -------
     def start(self, i: int, total_timesteps: int, callback=None, reset_num_timesteps: bool = True,
@@ -275,7 +276,9 @@ class EpochDriver:
         if not result.stopped and result.buffers is not None and any(s.model.uses_returns_to_go for s in seats):
             buf = result.buffers  # every member's returns-to-go at once (per-column gamma: the same bits)
             buf.rtg_gamma = np.broadcast_to(np.asarray(gamma, dtype=np.float64), (rows.n_rows,))[:n_train]
-            buf.rtg = returns_to_go(buf.rewards, buf.dones, buf.rtg_gamma)
+            if self._rtg is None or self._rtg.shape != buf.rewards.shape:
+                self._rtg = np.empty_like(buf.rewards)
+            buf.rtg = returns_to_go(buf.rewards, buf.dones, buf.rtg_gamma, out=self._rtg)
         return result, n_train, blocks
 
     @staticmethod
