@@ -59,6 +59,13 @@ def run_json(code: str, *args: str) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def cpu_seconds() -> float:
+    """User + system CPU seconds of this process (every thread): unlike wall time, not stretched by other
+    processes' load (the machine this runs on is shared)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
@@ -156,7 +163,7 @@ def child_bare(n_rows: str, epochs: str) -> None:
     obs_buf, act_buf, rew_buf = np.empty((T, N, 4)), np.empty((T, N, 2)), np.empty((T, N))
     for buf in (obs_buf, act_buf, rew_buf):  # touched before the clock starts, as the trainer's are after its
         buf.fill(0.0)                         # warm-up epoch (first-touch page faults are not the floor's work)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), cpu_seconds()
     for epoch in range(E):
         noise = 0.5 * np.random.default_rng([0, epoch]).standard_normal((T, N, 2))
         s = np.tile(start, (N, 1))
@@ -166,8 +173,8 @@ def child_bare(n_rows: str, epochs: str) -> None:
             act_buf[t] = u
             s, r, _, _ = batch_step(DOUBLE_PENDULUM, params, s, u)
             rew_buf[t] = r
-    seconds = time.perf_counter() - t0
-    print(json.dumps({"rate": N * T * E / seconds}))
+    seconds, cpu = time.perf_counter() - t0, cpu_seconds() - c0
+    print(json.dumps({"rate": N * T * E / seconds, "cpu_rate": N * T * E / cpu}))
 
 
 def population_members(env: str, n_members: int, batch_episodes: int, epochs: int, folder: str, **extra):
@@ -196,10 +203,10 @@ def child_population(env: str, n_members: str, batch_episodes: str, epochs: str)
     with tempfile.TemporaryDirectory() as tmp:
         members = population_members(env, P, B, E + 1, tmp)
         pop = Population(members, command="benchmark")
-        marks = {}
+        marks, cpu = {}, {}
 
         def on_epoch(k, j_det):
-            marks[k] = time.perf_counter()
+            marks[k], cpu[k] = time.perf_counter(), cpu_seconds()
             return {}
 
         t_start = time.perf_counter()
@@ -211,7 +218,8 @@ def child_population(env: str, n_members: str, batch_episodes: str, epochs: str)
         buffers = estimate_bytes(members, int(np.prod(template.observation_space.shape)),
                                  int(np.prod(template.action_space.shape)))
     steps = P * B * 1000 * E  # training rows of the timed epochs (the J_det rows not counted)
-    print(json.dumps({"rate": steps / (marks[E] - marks[0]), "whole_seconds": t_end - t_start,
+    print(json.dumps({"rate": steps / (marks[E] - marks[0]), "cpu_rate": steps / (cpu[E] - cpu[0]),
+                      "whole_seconds": t_end - t_start,
                       "peak_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
                       "rss_imports": rss_imports, "buffers": buffers}))
 
@@ -219,18 +227,20 @@ def child_population(env: str, n_members: str, batch_episodes: str, epochs: str)
 def bench_pendulum(args) -> list[str]:
     rows = []
     for r in range(args.repeat):
-        bare = run_json("child_bare", "1024", str(args.epochs))["rate"]
+        bare_run = run_json("child_bare", "1024", str(args.epochs))
+        bare, bare_cpu = bare_run["rate"], bare_run["cpu_rate"]
         pop = run_json("child_population", "double-pendulum", "64", "16", str(args.epochs))
-        rows.append((pop["rate"], bare, pop["rate"] / bare, pop["peak_rss"], pop["rss_imports"], pop["buffers"]))
+        rows.append((pop["rate"], bare, pop["rate"] / bare, pop["peak_rss"], pop["rss_imports"], pop["buffers"],
+                     pop["cpu_rate"] / bare_cpu))
         print(f"  repeat {r}: population {pop['rate']:,.0f} env-steps/s, bare {bare:,.0f}, "
-              f"{pop['rate'] / bare:.0%}", flush=True)
-    rate, bare, ratio, peak, base, buffers = (statistics.median(r[k] for r in rows) for k in range(6))
+              f"{pop['rate'] / bare:.0%}; per CPU second {pop['cpu_rate'] / bare_cpu:.0%}", flush=True)
+    rate, bare, ratio, peak, base, buffers, cpu_ratio = (statistics.median(r[k] for r in rows) for k in range(7))
     mib = 2**20
     return [
         f"population REINFORCE, double pendulum, 64 members x 16 episodes x 1000 steps ({args.epochs} timed epochs, "
         f"medians of {args.repeat}):",
         f"  {rate:,.0f} env-steps/s of training rows; bare numpy collection of 1,024 rows {bare:,.0f}; "
-        f"{ratio:.0%} (target >= 80%)",
+        f"{ratio:.0%} (target >= 80%); per CPU second (user + system, all threads) {cpu_ratio:.0%}",
         f"  peak RSS {peak / mib:,.0f} MiB (after imports {base / mib:,.0f} MiB); buffers sized by the trainer "
         f"{buffers / mib:,.0f} MiB",
     ]
@@ -256,10 +266,10 @@ def child_large(n_sigmas: str, n_seeds: str, epochs: str) -> None:
         t0 = time.perf_counter()
         pop = Population(members, command="benchmark")
         t_build = time.perf_counter() - t0
-        marks = {}
+        marks, cpu = {}, {}
 
         def on_epoch(k, j_det):
-            marks[k] = time.perf_counter()
+            marks[k], cpu[k] = time.perf_counter(), cpu_seconds()
             return {}
 
         t1 = time.perf_counter()
@@ -272,7 +282,8 @@ def child_large(n_sigmas: str, n_seeds: str, epochs: str) -> None:
     assert all(o.status == "finished" for o in outcomes)
     P = len(members)
     steps = P * 16 * 1000 * E
-    print(json.dumps({"rate": steps / (marks[E] - marks[0]), "members": P, "build_seconds": t_build,
+    print(json.dumps({"rate": steps / (marks[E] - marks[0]), "cpu_rate": steps / (cpu[E] - cpu[0]),
+                      "members": P, "build_seconds": t_build,
                       "open_and_first_epoch_seconds": marks[0] - t1, "finish_seconds": t_end - marks[E],
                       "peak_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
                       "rss_imports": rss_imports, "estimate": estimate}))
@@ -282,21 +293,23 @@ def bench_large(args) -> list[str]:
     rows = []
     rows_total = args.large_sigmas * args.large_seeds * 16
     for r in range(args.repeat):
-        bare = run_json("child_bare", str(rows_total), str(args.large_epochs))["rate"]
+        bare_run = run_json("child_bare", str(rows_total), str(args.large_epochs))
+        bare = bare_run["rate"]
         pop = run_json("child_large", str(args.large_sigmas), str(args.large_seeds), str(args.large_epochs))
         rows.append((pop["rate"], bare, pop["rate"] / bare, pop["peak_rss"], pop["rss_imports"], pop["estimate"],
-                     pop["build_seconds"], pop["open_and_first_epoch_seconds"], pop["finish_seconds"]))
-        print(f"  repeat {r}: population {pop['rate']:,.0f} env-steps/s, bare {bare:,.0f}, {pop['rate'] / bare:.0%}",
-              flush=True)
-    rate, bare, ratio, peak, base, estimate, build, first, finish = (statistics.median(r[k] for r in rows)
-                                                                      for k in range(9))
+                     pop["build_seconds"], pop["open_and_first_epoch_seconds"], pop["finish_seconds"],
+                     pop["cpu_rate"] / bare_run["cpu_rate"]))
+        print(f"  repeat {r}: population {pop['rate']:,.0f} env-steps/s, bare {bare:,.0f}, {pop['rate'] / bare:.0%}; "
+              f"per CPU second {rows[-1][-1]:.0%}", flush=True)
+    rate, bare, ratio, peak, base, estimate, build, first, finish, cpu_ratio = (
+        statistics.median(r[k] for r in rows) for k in range(10))
     mib = 2**20
     return [
         f"population REINFORCE, double pendulum, {args.large_sigmas} sigmas x {args.large_seeds} seeds = "
         f"{args.large_sigmas * args.large_seeds} members x 16 episodes x 1000 steps in one process "
         f"({args.large_epochs} timed epochs, medians of {args.repeat}):",
         f"  {rate:,.0f} env-steps/s of training rows; bare numpy collection of {rows_total:,} rows {bare:,.0f}; "
-        f"{ratio:.0%} (target >= 70%)",
+        f"{ratio:.0%} (target >= 70%); per CPU second (user + system, all threads) {cpu_ratio:.0%}",
         f"  peak RSS {peak / mib:,.0f} MiB (after imports {base / mib:,.0f} MiB); the trainer's estimate of its "
         f"per-epoch arrays {estimate / mib:,.0f} MiB",
         f"  outside the timed epochs: building the members {build:.1f} s, opening their folders and the first "
