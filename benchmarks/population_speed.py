@@ -333,45 +333,52 @@ def child_bookkeeping(writers: str, dumps: str, flush_seconds: str) -> None:
         for i in range(int(writers)):
             (Path(tmp) / str(i)).mkdir()
             loggers.append(_configure_logger(Path(tmp) / str(i), None))
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), cpu_seconds()
         for e in range(int(dumps)):
             for lg in loggers:
                 for k in keys:
                     lg.record(k, float(e))
                 lg.record("time/iterations", e, exclude="tensorboard")
                 lg.dump(step=e)
-        seconds = time.perf_counter() - t0
+        seconds, cpu = time.perf_counter() - t0, cpu_seconds() - c0
         for lg in loggers:
             lg.close()
-    print(json.dumps({"ms_per_dump": 1000 * seconds / (int(writers) * int(dumps))}))
+    n = int(writers) * int(dumps)
+    print(json.dumps({"ms_per_dump": 1000 * seconds / n, "cpu_ms_per_dump": 1000 * cpu / n}))
 
 
 def bench_bookkeeping(args) -> list[str]:
     rows = []
     for r in range(args.repeat):
-        lazy = run_json("child_bookkeeping", "64", "50", "2.0")["ms_per_dump"]
-        eager = run_json("child_bookkeeping", "64", "50", "0")["ms_per_dump"]
-        rows.append((lazy, eager))
-        print(f"  repeat {r}: held back {lazy:.3f} ms, flushed every dump {eager:.3f} ms", flush=True)
-    lazy, eager = (statistics.median(r[k] for r in rows) for k in range(2))
+        lazy = run_json("child_bookkeeping", "64", "50", "2.0")
+        eager = run_json("child_bookkeeping", "64", "50", "0")
+        rows.append((lazy["ms_per_dump"], eager["ms_per_dump"], lazy["cpu_ms_per_dump"], eager["cpu_ms_per_dump"]))
+        print(f"  repeat {r}: held back {rows[-1][0]:.3f} ms ({rows[-1][2]:.3f} ms CPU), flushed every dump "
+              f"{rows[-1][1]:.3f} ms ({rows[-1][3]:.3f} ms CPU)", flush=True)
+    lazy, eager, lazy_cpu, eager_cpu = (statistics.median(r[k] for r in rows) for k in range(4))
     return [f"bookkeeping of one member-epoch (16 scalars to TensorBoard and metrics.csv; 64 writers x 50 dumps, "
-            f"medians of {args.repeat}): {lazy:.3f} ms written in batches vs {eager:.3f} ms flushed at every dump; "
-            f"{eager / lazy:.1f}x less"]
+            f"medians of {args.repeat}): {lazy:.3f} ms ({lazy_cpu:.3f} ms CPU) written in batches vs {eager:.3f} ms "
+            f"({eager_cpu:.3f} ms CPU) flushed at every dump; {eager / lazy:.1f}x less wall, "
+            f"{eager_cpu / lazy_cpu:.1f}x less CPU"]
 
 
 # --- 6. refusal -----------------------------------------------------------------------------------
 def bench_refusal(args) -> list[str]:
-    times = []
+    times, cpus = [], []
     with tempfile.TemporaryDirectory() as tmp:
         for _ in range(max(3, args.repeat)):
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
             t0 = time.perf_counter()
             out = subprocess.run([sys.executable, "-m", "mollirl.train", "--seeds", "30000", "--horizon", "100000",
                                   "--no-progress", "-f", tmp], capture_output=True, text=True)
             times.append(time.perf_counter() - t0)
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpus.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
             assert out.returncode == 2 and "GiB of buffers" in out.stderr, out.stderr
         t_python = timed([sys.executable, "-c", "pass"])
-    return [f"refusing --seeds 30000 --horizon 100000: {statistics.median(times):.2f} s for the whole command "
-            f"(median of {len(times)}; the interpreter alone starts in {t_python:.2f} s)"]
+    return [f"refusing --seeds 30000 --horizon 100000: {statistics.median(times):.2f} s wall, "
+            f"{statistics.median(cpus):.2f} s CPU for the whole command (medians of {len(times)}; the interpreter "
+            f"alone starts in {t_python:.2f} s)"]
 
 
 # --- 3. hopper population vs separate runs vs the floor ----------------------------------------
