@@ -14,7 +14,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-import mollirl.envs  # noqa: F401  (registers the Gymnasium ids)
+import mollirl  # noqa: F401  (registers the envs)
 from mollirl import video
 from mollirl.envs.hopper_stand import HopperStandEnv
 from mollirl.video import select_gl_backend, write_video

@@ -2,7 +2,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-import mollirl.envs  # noqa: F401  (registers the Gymnasium ids)
+import mollirl  # noqa: F401
 from mollirl.control import continuous_lqr, discrete_lqr, linearize, reference_policy
 from mollirl.control.lqr import euler_discretize
 

@@ -2,7 +2,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-import mollirl.envs  # noqa: F401  (registers the Gymnasium ids)
+import mollirl  # noqa: F401
 from mollirl.envs import make_vec_env
 from mollirl.envs.double_pendulum import DoublePendulumEnv
 from mollirl.envs.quadrotor import PlanarQuadrotorEnv, QuadrotorParams

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from stable_baselines3.common.vec_env import DummyVecEnv
 
-import mollirl.envs  # noqa: F401  (registers the Gymnasium ids)
+import mollirl  # noqa: F401  (registers the envs)
 
 HOPPER_STAND_ID = "mollirl/HopperStand-v0"
 from mollirl.envs.hopper_stand import HopperStandEnv

@@ -7,7 +7,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-import mollirl.envs  # noqa: F401  (registers the Gymnasium ids)
+import mollirl  # noqa: F401
 from mollirl import registry
 from mollirl.analysis import lyapunov_exponent
 from mollirl.envs import get_env_plugin
