@@ -1,14 +1,20 @@
 """One validated run configuration: env preset < YAML file < command-line flags.
 
-:class:`RunConfig` holds every choice of a training run. :func:`resolve_config`
-merges the layers and validates once, raising ``ValueError`` with a message
-that names the bad key and value.
+:class:`RunConfig` holds every choice of a training run; its fields are the single
+source of the command-line flags (:func:`option`, :func:`add_config_arguments`,
+:func:`cli_config_layer`), their names in errors (:func:`flag_name`), the ``-conf`` and
+``-params`` keys and ``--show-hyperparams``. The one resolver of the layers (env
+preset < hyperparameter file < ``-conf`` < flags) is
+:func:`mollirl.hyperparams.resolve_with_sources`, used by train, study, landscape
+and reproduce; it validates once, raising ``ValueError`` with a message that names
+the bad key and value.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +25,26 @@ from mollirl.common.returns import BASELINES
 from mollirl.sigma import check_sigma, parse_sigma_schedule
 
 POLICY_INITS = ("reference", "random", "zero")
+
+
+def option(default: Any = dataclasses.MISSING, *flags: str, help: str = "", dest: str | None = None,
+           to_config: Callable[[Any], Any] | None = None, hparam: bool = False, **argparse_kwargs: Any):
+    """A :class:`RunConfig` field and, with ``flags``, its command-line flag: the single source of the flag's
+    spelling, help text and argparse options (:func:`add_config_arguments`), of its name in errors
+    (:func:`flag_name`), of the ``-conf`` / ``-params`` key (the field's name) and of ``--show-hyperparams``.
+
+    :param default: the default value, or a factory (``dict``, ``list``) for a mutable one.
+    :param flags: the option strings (``"-f", "--log-folder"``); none: set with ``-params KEY:VALUE`` or ``-conf``.
+    :param dest: the argparse destination when it is not the field's name (``--no-progress``: ``no_progress``).
+    :param to_config: the config value of a given flag's parsed value (default: the value itself).
+    :param hparam: one of the run's TensorBoard HParams (what the HParams tab compares runs by).
+    :param argparse_kwargs: ``type``, ``choices``, ``action``, ``nargs``, ``metavar`` of ``add_argument``.
+    """
+    meta = {"flags": tuple(flags), "help": help, "dest": dest, "to_config": to_config, "hparam": hparam,
+            "argparse": argparse_kwargs}
+    if default in (dict, list):
+        return field(default_factory=default, metadata=meta)
+    return field(default=default, metadata=meta)
 
 
 @dataclass
@@ -60,38 +86,66 @@ class RunConfig:
         from its parameters (mean network, critic); sigma is the config's.
     """
 
-    algo: str = "reinforce"
-    env: str = "double-pendulum"
-    policy: str = "linear"
-    policy_init: str = "reference"
-    policy_kwargs: dict[str, Any] = field(default_factory=dict)
-    sigma: float = 0.1
-    learn_sigma: bool = False
-    sigma_schedule: str | None = None
-    epochs: int = 50
-    schedule_epochs: int | None = None
-    batch_episodes: int = 16
-    horizon: int = 1000
-    gamma: float = 0.99
-    step_size: float = 1.0
-    baseline: str = "mean"
-    update: str = "normalized"
-    seed: int = 0
-    log_folder: str = "runs"
-    env_kwargs: dict[str, Any] = field(default_factory=dict)
-    algo_kwargs: dict[str, Any] = field(default_factory=dict)
-    callbacks: list[str] = field(default_factory=list)
-    plugins: list[str] = field(default_factory=list)
-    checkpoint_every: int = 10
-    n_threads: int | None = None
-    device: str = "cpu"
-    progress: bool = True
-    save_freq: int = 0
-    eval_freq: int = 0
-    eval_episodes: int = 5
-    tensorboard_log: str | None = None
-    log_interval: int = 0
-    trained_agent: str | None = None
+    algo: str = option("reinforce", "--algo", hparam=True,
+                       help="algorithm: reinforce, ppo, trpo, ars, or a plugin's (--list); default reinforce")
+    env: str = option("double-pendulum", "--env", hparam=True,
+                      help="env short name or Gymnasium id; default double-pendulum")
+    policy: str = option("linear", "--policy", hparam=True,
+                         help="mean network: linear or mlp (default: the env preset's)")
+    policy_init: str = option("reference", "--policy-init", choices=list(POLICY_INITS),
+                              help="initial mean parameters (reference: the env's reference controller)")
+    policy_kwargs: dict[str, Any] = option(dict)
+    sigma: float = option(0.1, "--sigma", hparam=True, metavar="S[,S2,...]",
+                          help="initial or fixed exploration std (> 0); several values train a population, "
+                               "one member each")
+    learn_sigma: bool = option(False, "--learn-sigma", hparam=True, action="store_true", help="train log(sigma) too")
+    sigma_schedule: str | None = option(None, "--sigma-schedule", hparam=True,
+                                        help="constant[:V] | linear:START:END | exp:START:END | cosine:START:END "
+                                             "(per epoch)")
+    epochs: int = option(50, "--epochs", hparam=True, type=int, help="number of updates")
+    schedule_epochs: int | None = option(None)
+    batch_episodes: int = option(16, "--batch-episodes", hparam=True, type=int,
+                                 help="episodes per update (= parallel envs)")
+    horizon: int = option(1000, "--horizon", hparam=True, type=int, help="steps per episode")
+    gamma: float = option(0.99, "--gamma", hparam=True, type=float, help="discount factor in (0, 1]")
+    step_size: float = option(1.0, "--step-size", hparam=True, type=float,
+                              help="REINFORCE: normalized step delta (or optimizer lr); PPO: Adam lr")
+    baseline: str = option("mean", "--baseline", hparam=True, choices=list(BASELINES), help="REINFORCE baseline")
+    update: str = option("normalized", "--update", hparam=True,
+                         help="REINFORCE update: normalized | adam | sgd | rmsprop | adamw")
+    seed: int = option(0, "--seed", hparam=True, type=int, help="random seed (default 0)")
+    log_folder: str = option("runs", "-f", "--log-folder", help="root of run folders (default runs)")
+    env_kwargs: dict[str, Any] = option(dict, "--env-kwargs", nargs="+", metavar="KEY:VALUE",
+                                        help="env keyword arguments",
+                                        to_config=lambda v: parse_key_values(v, "--env-kwargs"))
+    algo_kwargs: dict[str, Any] = option(dict)
+    callbacks: list[str] = option(list, "--callback", dest="callback", action="append", metavar="NAME[:k=v,...]",
+                                  help="add a registered callback (repeatable)", to_config=list)
+    plugins: list[str] = option(list, "--plugin", dest="plugin", action="append", metavar="MODULE_OR_FILE",
+                                help="import a plugin module or .py file first (repeatable)", to_config=list)
+    checkpoint_every: int = option(10, "--checkpoint-every", type=int,
+                                   help="epochs between checkpoints (0: end only)")
+    n_threads: int | None = option(None)
+    device: str = option("cpu", "--device", help="torch device (default cpu)")
+    progress: bool = option(True, "--no-progress", dest="no_progress", action="store_true", help="no progress bar",
+                            to_config=lambda v: False)
+    save_freq: int = option(0, "--save-freq", type=int, metavar="N",
+                            help="also keep the checkpoint of every N-th epoch in checkpoints/ (for --at epoch:N); "
+                                 "default 0: only the latest")
+    eval_freq: int = option(0, "--eval-freq", type=int, metavar="N",
+                            help="evaluate every N epochs: evaluations.npz (SB3 EvalCallback's format) and "
+                                 "best_model.zip (--at best); default 0: never")
+    eval_episodes: int = option(5, "--eval-episodes", type=int, metavar="N",
+                                help="deterministic episodes per evaluation (default 5)")
+    tensorboard_log: str | None = option(None, "--tensorboard-log", metavar="DIR",
+                                         help="TensorBoard events in DIR/<env>/<algo>_<n> (rl-zoo3's layout) instead "
+                                              "of the run folder")
+    log_interval: int = option(0, "--log-interval", type=int, metavar="N",
+                               help="print a line (epoch, steps, J_det, J_sigma, sigma) every N epochs; default 0: "
+                                    "none")
+    trained_agent: str | None = option(None, "-i", "--trained-agent", metavar="MODEL.zip",
+                                       help="start a new run from this model's parameters (same algo, env and "
+                                            "policy; sigma from --sigma)")
 
     @property
     def steps_per_epoch(self) -> int:
@@ -194,30 +248,84 @@ def check_device(device: Any) -> str:
     raise ValueError(f"--device {device!r}: mollirl trains on cpu, cuda or mps, not {parsed.type}")
 
 
-FIELDS = {f.name for f in dataclasses.fields(RunConfig)}
 DICT_FIELDS = ("env_kwargs", "algo_kwargs", "policy_kwargs")
 
-#: the command-line flag of a config key (``python -m mollirl.train``); keys without one are set with
-#: ``-params KEY:VALUE`` or in a ``-conf`` file
-FLAGS = {
-    "algo": "--algo", "env": "--env", "policy": "--policy", "policy_init": "--policy-init", "sigma": "--sigma",
-    "learn_sigma": "--learn-sigma", "sigma_schedule": "--sigma-schedule", "epochs": "--epochs",
-    "batch_episodes": "--batch-episodes", "horizon": "--horizon", "gamma": "--gamma", "step_size": "--step-size",
-    "baseline": "--baseline", "update": "--update", "seed": "--seed", "log_folder": "-f/--log-folder",
-    "env_kwargs": "--env-kwargs", "callbacks": "--callback", "plugins": "--plugin",
-    "checkpoint_every": "--checkpoint-every", "device": "--device", "progress": "--no-progress",
-    "save_freq": "--save-freq", "eval_freq": "--eval-freq", "eval_episodes": "--eval-episodes",
-    "tensorboard_log": "--tensorboard-log", "log_interval": "--log-interval", "trained_agent": "-i/--trained-agent",
-}
+
+def config_fields() -> list[dataclasses.Field]:
+    """RunConfig's fields (read at call time: a field added to RunConfig is everywhere at once)."""
+    return list(dataclasses.fields(RunConfig))
+
+
+def field_names() -> set[str]:
+    """The config keys (``-conf``, ``-params``, ``config.yml``)."""
+    return {f.name for f in config_fields()}
+
+
+def flags() -> dict[str, str]:
+    """The command-line flag of each config key that has one (``python -m mollirl.train``), e.g.
+    ``{"log_folder": "-f/--log-folder"}``; keys without one are set with ``-params KEY:VALUE`` or ``-conf``."""
+    return {f.name: "/".join(f.metadata["flags"]) for f in config_fields() if f.metadata.get("flags")}
+
+
+def __getattr__(name: str) -> Any:  # FIELDS and FLAGS as module attributes, computed when read
+    if name == "FIELDS":
+        return field_names()
+    if name == "FLAGS":
+        return flags()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def hparam_keys() -> list[str]:
+    """The config keys a run records as TensorBoard HParams (fields declared with ``hparam=True``)."""
+    return [f.name for f in config_fields() if f.metadata.get("hparam")]
 
 
 def flag_name(key: str) -> str:
     """How an error names config key ``key``: its flag and the key (``--batch-episodes (batch_episodes)``),
     or ``key (-params key:VALUE)`` for a key without a flag."""
-    flag = FLAGS.get(key)
+    flag = flags().get(key)
     if flag and flag.lstrip("-").replace("-", "_") == key:
         return flag  # the key is the flag's own name
     return f"{flag} ({key})" if flag else f"{key} (-params {key}:VALUE)"
+
+
+def add_config_arguments(parser, names: Sequence[str] | None = None, *, help: dict[str, str] | None = None) -> None:
+    """Add the flags of config keys ``names`` (default: every key with a flag, in field order) to ``parser``
+    (an ``ArgumentParser`` or an argument group), each with default None (given or not: :func:`cli_config_layer`).
+
+    :param help: help texts that differ in this command (``--seed`` of a study: its first seed).
+    """
+    chosen = None if names is None else set(names)
+    for f in config_fields():
+        flag_strings = f.metadata.get("flags")
+        if not flag_strings or (chosen is not None and f.name not in chosen):
+            continue
+        kwargs = dict(f.metadata["argparse"])
+        kwargs.setdefault("default", None)
+        parser.add_argument(*flag_strings, dest=f.metadata["dest"] or f.name,
+                            help=(help or {}).get(f.name, f.metadata["help"]), **kwargs)
+
+
+def cli_config_layer(args, names: Sequence[str] | None = None) -> dict[str, Any]:
+    """The config keys given on the command line (their flags' values, converted), then ``-params
+    KEY:VALUE`` (``args.hyperparams``): config keys, the others algorithm keyword arguments."""
+    chosen = None if names is None else set(names)
+    layer: dict[str, Any] = {}
+    for f in config_fields():
+        if not f.metadata.get("flags") or (chosen is not None and f.name not in chosen):
+            continue
+        value = getattr(args, f.metadata["dest"] or f.name, None)
+        if value is None or value is False:
+            continue
+        convert = f.metadata["to_config"]
+        layer[f.name] = value if convert is None else convert(value)
+    names_ = field_names()
+    for key, value in parse_key_values(getattr(args, "hyperparams", None), "-params").items():
+        if key.replace("-", "_") in names_:
+            layer[key.replace("-", "_")] = value
+        else:
+            layer.setdefault("algo_kwargs", {})[key] = value
+    return layer
 
 
 def parse_value(text: str) -> Any:
@@ -265,10 +373,11 @@ def merge_layer(base: dict[str, Any], layer: dict[str, Any], source: str) -> dic
     out = dict(base)
     for key, value in layer.items():
         key = key.replace("-", "_")
-        if key not in FIELDS:
+        names = field_names()
+        if key not in names:
             import difflib
 
-            close = difflib.get_close_matches(key, sorted(FIELDS), n=1)
+            close = difflib.get_close_matches(key, sorted(names), n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
             raise ValueError(f"unknown config key {key!r} in {source}{hint}")
         if key in DICT_FIELDS and isinstance(value, dict):
@@ -276,18 +385,3 @@ def merge_layer(base: dict[str, Any], layer: dict[str, Any], source: str) -> dic
         else:
             out[key] = value
     return out
-
-
-def resolve_config(env: str | None, algo: str, yaml_layer: dict[str, Any], cli_layer: dict[str, Any],
-                   preset: dict[str, Any]) -> RunConfig:
-    """Defaults < env preset (incl. its per-algo part) < YAML < CLI; validated."""
-    merged: dict[str, Any] = {}
-    algo_part = preset.get("algos", {}).get(algo, {})
-    merged = merge_layer(merged, {k: v for k, v in preset.items() if k != "algos"}, "the env preset")
-    merged = merge_layer(merged, algo_part, f"the env preset for {algo}")
-    merged = merge_layer(merged, yaml_layer, "the config file")
-    merged = merge_layer(merged, cli_layer, "the command line")
-    merged["algo"] = algo
-    if env is not None:
-        merged["env"] = env
-    return RunConfig(**merged).validate()

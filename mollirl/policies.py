@@ -40,6 +40,9 @@ SIGMA_MODES = ("fixed", "learnable", "scheduled")
 class LinearMean(nn.Module):
     """``u = -K s + b``; ``K`` is ``(action_dim, obs_dim)``, ``b`` is ``(action_dim,)`` (absent if ``bias=False``)."""
 
+    #: the rollout core evaluates it in numpy, bit for bit (:class:`mollirl.rollout.BatchedMean`)
+    batched_kind = "linear"
+
     def __init__(self, obs_dim: int, action_dim: int, bias: bool = True) -> None:
         super().__init__()
         self.K = nn.Parameter(th.zeros(action_dim, obs_dim, dtype=DTYPE))
@@ -52,6 +55,9 @@ class LinearMean(nn.Module):
 
 class MLPMean(nn.Module):
     """``u = W2 tanh(W1 s + b1) + b2`` (biases only if ``bias=True``); W ~ N(0, 1/fan_in) at init."""
+
+    #: the rollout core evaluates it in numpy, bit for bit (:class:`mollirl.rollout.BatchedMean`)
+    batched_kind = "mlp"
 
     def __init__(self, obs_dim: int, action_dim: int, hidden: int = 16, bias: bool = False) -> None:
         super().__init__()

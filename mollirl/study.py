@@ -22,13 +22,13 @@ import sys
 
 from mollirl import registry
 from mollirl.cli import ArgumentParser, check_output_dir, run_main
-from mollirl.config import FIELDS, parse_key_values
+from mollirl.config import add_config_arguments, cli_config_layer
 
 PROG = "python -m mollirl.study"
 
 #: config keys the study takes as plain flags
 CONFIG_FLAGS = ("epochs", "horizon", "batch_episodes", "step_size", "gamma", "policy", "policy_init", "baseline",
-                "update", "seed")
+                "update", "seed", "env_kwargs", "plugins")
 
 
 def build_parser() -> ArgumentParser:
@@ -60,21 +60,11 @@ def build_parser() -> ArgumentParser:
     g.add_argument("--pruner", default=None, choices=["median", "hyperband", "wilcoxon", "none"],
                    help="prune on per-epoch J_det (default median; none for grid and --objective both)")
     t = p.add_argument_group("training of each seed (as python -m mollirl.train)")
-    t.add_argument("--epochs", type=int, default=None, help="updates per run")
-    t.add_argument("--horizon", type=int, default=None, help="steps per episode")
-    t.add_argument("--batch-episodes", type=int, default=None, help="episodes per update")
-    t.add_argument("--step-size", type=float, default=None, help="REINFORCE delta / PPO lr (unless searched)")
-    t.add_argument("--gamma", type=float, default=None, help="discount in (0, 1]")
-    t.add_argument("--policy", default=None, help="linear or mlp")
-    t.add_argument("--policy-init", default=None, choices=["reference", "random", "zero"])
-    t.add_argument("--baseline", default=None, choices=["none", "mean"])
-    t.add_argument("--update", default=None, help="REINFORCE update: normalized | adam | sgd | rmsprop | adamw")
-    t.add_argument("--seed", type=int, default=None, help="first training seed (seeds SEED .. SEED+S-1; default 0)")
+    add_config_arguments(t, CONFIG_FLAGS, help={
+        "epochs": "updates per run", "step_size": "REINFORCE delta / PPO lr (unless searched)",
+        "seed": "first training seed (seeds SEED .. SEED+S-1; default 0)"})
     t.add_argument("-params", "--hyperparams", nargs="+", default=None, metavar="KEY:VALUE",
                    help="config keys or algorithm kwargs, e.g. -params baseline:none")
-    t.add_argument("--env-kwargs", nargs="+", default=None, metavar="KEY:VALUE", help="env keyword arguments")
-    t.add_argument("--plugin", action="append", default=None, metavar="MODULE_OR_FILE",
-                   help="import a plugin module or .py file first (repeatable)")
     r = p.add_argument_group("where and how it runs")
     r.add_argument("--n-jobs", type=int, default=None, help="worker processes on this machine (default 1)")
     r.add_argument("--batch-trials", default=None, type=_batch_trials, metavar="B|auto",
@@ -107,24 +97,12 @@ def _batch_trials(text: str):
 
 def config_layer(args) -> dict:
     """Training config keys given explicitly on the command line."""
-    layer = {k: getattr(args, k) for k in CONFIG_FLAGS if getattr(args, k) is not None}
-    if args.env_kwargs:
-        layer["env_kwargs"] = parse_key_values(args.env_kwargs, "--env-kwargs")
-    if args.plugin:
-        layer["plugins"] = list(args.plugin)
-    for key, value in parse_key_values(args.hyperparams, "-params").items():
-        name = key.replace("-", "_")
-        if name in FIELDS:
-            layer[name] = value
-        else:
-            layer.setdefault("algo_kwargs", {})[key] = value
-    return layer
+    return cli_config_layer(args, CONFIG_FLAGS)
 
 
 def spec_from_args(args):
     """Preset < command line -> one validated :class:`~mollirl.studies.spec.StudySpec` (nothing written)."""
-    from mollirl.config import resolve_config
-    from mollirl.common.env_util import get_env_plugin
+    from mollirl.hyperparams import resolve_with_sources
     from mollirl.studies.spec import build_spec, merge_options, searched_config_conflicts
 
     registry.load_all_plugins(list(args.plugin or []))
@@ -136,10 +114,10 @@ def spec_from_args(args):
     options = merge_options(dict(preset.options) if preset else {}, cli_options)
     env = args.env or (preset.env if preset else "double-pendulum")
     algo = args.algo or (preset.algo if preset else "reinforce")
-    base = {**get_env_plugin(env).preset, **registry.get("algos", algo).defaults}
     layer = config_layer(args)
     study_layer = dict(preset.config) if preset and env == preset.env else {}
-    config = resolve_config(env, algo, study_layer, layer, base)
+    config = resolve_with_sources(env, algo, (study_layer, f"the study preset {args.preset}") if study_layer else None,
+                                  layer)[0]
     study_name = args.study_name
     if study_name is None and preset is not None and env != preset.env:
         study_name = f"{args.preset}-{env}"  # the preset's search on another env: not the preset's study

@@ -16,40 +16,22 @@ from pathlib import Path
 
 from mollirl import registry
 from mollirl.cli import ArgumentParser, check_output_dir, run_main
-from mollirl.config import RunConfig, load_yaml, parse_key_values
+from mollirl.config import RunConfig, add_config_arguments, cli_config_layer, load_yaml
 
 PROG = "python -m mollirl.train"
 
 
 def build_parser() -> ArgumentParser:
+    """The command line: RunConfig's flags (their spellings and help are the config fields', :func:`mollirl.config.
+    option`), then the command's own."""
     p = ArgumentParser(prog=PROG, description="Train REINFORCE, PPO, TRPO or ARS (or a plugin's algorithm) with a "
                                               "fixed, learnable or scheduled sigma.")
-    p.add_argument("--algo", default=None,
-                   help="algorithm: reinforce, ppo, trpo, ars, or a plugin's (--list); default reinforce")
-    p.add_argument("--env", default=None, help="env short name or Gymnasium id; default double-pendulum")
-    p.add_argument("--policy", default=None, help="mean network: linear or mlp (default: the env preset's)")
-    p.add_argument("--policy-init", default=None, choices=["reference", "random", "zero"],
-                   help="initial mean parameters (reference: the env's reference controller)")
-    p.add_argument("--sigma", default=None, metavar="S[,S2,...]",
-                   help="initial or fixed exploration std (> 0); several values train a population, one member each")
-    p.add_argument("--learn-sigma", action="store_true", default=None, help="train log(sigma) too")
-    p.add_argument("--sigma-schedule", default=None,
-                   help="constant[:V] | linear:START:END | exp:START:END | cosine:START:END (per epoch)")
-    p.add_argument("--epochs", type=int, default=None, help="number of updates")
+    add_config_arguments(p)
     p.add_argument("-n", "--n-timesteps", type=int, default=None, metavar="N",
                    help="env steps to train instead of --epochs: N / (batch-episodes x horizon) epochs, rounded "
                         "up (at least N steps, as SB3's learn())")
-    p.add_argument("--batch-episodes", type=int, default=None, help="episodes per update (= parallel envs)")
-    p.add_argument("--horizon", type=int, default=None, help="steps per episode")
-    p.add_argument("--gamma", type=float, default=None, help="discount factor in (0, 1]")
-    p.add_argument("--step-size", type=float, default=None,
-                   help="REINFORCE: normalized step delta (or optimizer lr); PPO: Adam lr")
-    p.add_argument("--baseline", default=None, choices=["none", "mean"], help="REINFORCE baseline")
-    p.add_argument("--update", default=None, help="REINFORCE update: normalized | adam | sgd | rmsprop | adamw")
-    p.add_argument("--seed", type=int, default=None, help="random seed (default 0)")
     p.add_argument("--seeds", default=None, metavar="N|S1,S2,...",
                    help="train a population: seeds 0..N-1, or the seeds listed (times each --sigma value)")
-    p.add_argument("-f", "--log-folder", default=None, help="root of run folders (default runs)")
     p.add_argument("-conf", "--conf-file", default=None,
                    help="YAML file: config keys, flat or rl-zoo3's layout (one section per env); over the presets")
     p.add_argument("-params", "--hyperparams", nargs="+", default=None, metavar="KEY:VALUE",
@@ -57,59 +39,16 @@ def build_parser() -> ArgumentParser:
                         "(--algo ppo -params n_epochs:5)")
     p.add_argument("--show-hyperparams", action="store_true",
                    help="print the resolved hyperparameters of --algo on --env and where each came from; exit")
-    p.add_argument("--env-kwargs", nargs="+", default=None, metavar="KEY:VALUE", help="env keyword arguments")
-    p.add_argument("--callback", action="append", default=None, metavar="NAME[:k=v,...]",
-                   help="add a registered callback (repeatable)")
-    p.add_argument("--plugin", action="append", default=None, metavar="MODULE_OR_FILE",
-                   help="import a plugin module or .py file first (repeatable)")
-    p.add_argument("--checkpoint-every", type=int, default=None, help="epochs between checkpoints (0: end only)")
-    p.add_argument("--save-freq", type=int, default=None, metavar="N",
-                   help="also keep the checkpoint of every N-th epoch in checkpoints/ (for --at epoch:N); "
-                        "default 0: only the latest")
-    p.add_argument("--eval-freq", type=int, default=None, metavar="N",
-                   help="evaluate every N epochs: evaluations.npz (SB3 EvalCallback's format) and best_model.zip "
-                        "(--at best); default 0: never")
-    p.add_argument("--eval-episodes", type=int, default=None, metavar="N",
-                   help="deterministic episodes per evaluation (default 5)")
-    p.add_argument("--tensorboard-log", default=None, metavar="DIR",
-                   help="TensorBoard events in DIR/<env>/<algo>_<n> (rl-zoo3's layout) instead of the run folder")
-    p.add_argument("--log-interval", type=int, default=None, metavar="N",
-                   help="print a line (epoch, steps, J_det, J_sigma, sigma) every N epochs; default 0: none")
-    p.add_argument("-i", "--trained-agent", default=None, metavar="MODEL.zip",
-                   help="start a new run from this model's parameters (same algo, env and policy; sigma from "
-                        "--sigma)")
     p.add_argument("--resume", default=None, metavar="RUN_DIR", help="continue a run from its latest checkpoint")
-    p.add_argument("--device", default=None, help="torch device (default cpu)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--list", action="store_true", help="list everything registered and exit")
     return p
 
 
 def cli_layer(args) -> dict:
-    """Config keys given explicitly on the command line."""
-    layer = {}
-    for key in ("policy", "policy_init", "sigma", "learn_sigma", "sigma_schedule", "epochs", "batch_episodes",
-                "horizon", "gamma", "step_size", "baseline", "update", "seed", "log_folder", "checkpoint_every",
-                "device", "save_freq", "eval_freq", "eval_episodes", "tensorboard_log", "log_interval",
-                "trained_agent"):
-        value = getattr(args, key)
-        if value is not None:
-            layer[key] = value
-    if args.no_progress:
-        layer["progress"] = False
-    if args.env_kwargs:
-        layer["env_kwargs"] = parse_key_values(args.env_kwargs, "--env-kwargs")
-    if args.callback:
-        layer["callbacks"] = list(args.callback)
-    if args.plugin:
-        layer["plugins"] = list(args.plugin)
-    from mollirl.config import FIELDS
-
-    for key, value in parse_key_values(args.hyperparams, "-params").items():
-        if key.replace("-", "_") in FIELDS:
-            layer[key.replace("-", "_")] = value
-        else:
-            layer.setdefault("algo_kwargs", {})[key] = value
+    """Config keys given explicitly on the command line (``--algo`` and ``--env`` are resolved apart)."""
+    layer = cli_config_layer(args)
+    layer.pop("algo", None)
+    layer.pop("env", None)
     return layer
 
 

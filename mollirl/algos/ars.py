@@ -10,6 +10,7 @@ candidate episodes per update, ``2 n_delta`` (one episode per candidate).
 
 from __future__ import annotations
 
+import math
 from typing import Any, ClassVar
 
 import numpy as np
@@ -18,7 +19,8 @@ from gymnasium import spaces
 from sb3_contrib import ARS
 
 from mollirl.common.algorithm import EpochAlgorithm, EpochBatch
-from mollirl.common.seeding import RESETS, derive_seed
+from mollirl.common.errors import NonFiniteError
+from mollirl.common.seeding import ARS_DELTAS, RESETS, derive_seed
 from mollirl.policies import GaussianPolicy, NoOptimizer
 from mollirl.rollout import EVAL_SEED, BatchedMean, Rows
 
@@ -52,9 +54,10 @@ class MollifiedARS(EpochAlgorithm, ARS):
       and the J_det row at theta itself; the VecEnv has one copy per candidate
       (``n_envs = 2 n_delta``). ``J_sigma`` is the mean discounted return of the candidates:
       the parameter-space mollified objective.
-    * The deltas are sb3-contrib's draw (``torch.normal`` from the global generator, which the
-      contract reseeds from ``(seed, k)``); the update is sb3-contrib's: the top ``n_top``
-      directions by undiscounted return, the step scaled by the returns' standard deviation.
+    * The deltas are sb3-contrib's draw (``torch.normal``), from an explicit generator of the
+      stream ``(seed, k, ARS_DELTAS)`` (:mod:`mollirl.common.seeding`); the update is sb3-contrib's:
+      the top ``n_top`` directions by undiscounted return, the step scaled by the returns' standard
+      deviation.
     * ``sigma_schedule`` (optional) sets ``delta_std`` per epoch.
 
     :param horizon: steps per candidate episode.
@@ -84,7 +87,7 @@ class MollifiedARS(EpochAlgorithm, ARS):
 
     # --- the contract ------------------------------------------------------------------------
     def begin_epoch(self, epoch: int) -> None:
-        super().begin_epoch(epoch)  # reseeds torch's global generator: the deltas below
+        super().begin_epoch(epoch)
         if self.sigma_schedule is not None:
             self.delta_std = float(self.sigma_schedule(epoch, self.planned_epochs))
         else:
@@ -95,7 +98,10 @@ class MollifiedARS(EpochAlgorithm, ARS):
         return float(self.delta_std)
 
     def epoch_rows(self, epoch: int) -> tuple[Rows, int, dict[str, Any]]:
-        deltas = th.normal(mean=0.0, std=1.0, size=(self.n_delta, self.n_params), device=self.device)
+        generator = th.Generator(device=self.device)  # the ARS_DELTAS stream: nothing global
+        generator.manual_seed(derive_seed(self.seed, epoch, ARS_DELTAS))
+        deltas = th.normal(mean=0.0, std=1.0, size=(self.n_delta, self.n_params), generator=generator,
+                           device=self.device)
         policy_deltas = deltas * self.delta_std
         candidates = th.cat([self.weights + policy_deltas, self.weights - policy_deltas])
         points = candidates.detach().cpu().numpy().astype(np.float64)
@@ -111,26 +117,33 @@ class MollifiedARS(EpochAlgorithm, ARS):
         return rows, n, {"deltas": deltas}
 
     def update(self, batch: EpochBatch) -> None:
-        """sb3-contrib's ARS step from the candidates' undiscounted returns."""
-        r, n = batch.result, batch.n_train
-        # float32 like sb3-contrib's own returns (its update multiplies them with float32 deltas)
-        returns = th.as_tensor(r.undiscounted[:n] + self.alive_bonus_offset * r.lengths[:n], dtype=th.float32)
-        deltas = batch.extra["deltas"]
-        learning_rate = self.lr_schedule(self._current_progress_remaining)
-        plus, minus = returns[: self.n_delta], returns[self.n_delta:]
-        top_returns, _ = th.max(th.vstack((plus, minus)), dim=0)
-        top_idx = th.argsort(top_returns, descending=True)[: self.n_top]
-        plus, minus, deltas = plus[top_idx], minus[top_idx], deltas[top_idx]
-        return_std = th.cat([plus, minus]).std()
-        step_size = learning_rate / (self.n_top * return_std + 1e-6)
-        self.weights = self.weights + step_size * ((plus - minus) @ deltas)
-        self.policy.load_from_vector(self.weights.cpu())
-        self._n_updates += 1
-        self.logger.record("train/iterations", self._n_updates, exclude="tensorboard")
-        self.logger.record("train/delta_std", self.delta_std)
-        self.logger.record("train/learning_rate", learning_rate)
-        self.logger.record("train/step_size", step_size.item())
-        self.logger.record("rollout/return_std", return_std.item())
+        """sb3-contrib's ARS step from the candidates' undiscounted returns: the batched step of a
+        population of one (:meth:`train_members`)."""
+        self._last_batch = batch
+        error = _ars_steps([self])[0]
+        if error is not None:
+            raise error
+
+    @classmethod
+    def train_members(cls, models: list) -> list[NonFiniteError | None]:
+        """Every member's ARS step in one call per group of members alike (``n_delta``, ``n_top``, the
+        number of parameters): returns, top directions, return spreads and steps as stacked tensors, each
+        member's numbers computed by element-wise operations and sums in a fixed order (not BLAS), so
+        they do not depend on the group. A subclass with its own :meth:`update` is updated alone."""
+        errors: dict[int, NonFiniteError | None] = {}
+        groups: dict[tuple, list[int]] = {}
+        alone = []
+        for i, m in enumerate(models):
+            if type(m).update is not MollifiedARS.update:
+                alone.append(i)
+            else:
+                groups.setdefault((m.n_delta, m.n_top, m.n_params), []).append(i)
+        for i, error in zip(alone, super().train_members([models[i] for i in alone])):
+            errors[i] = error
+        for idx in groups.values():
+            for i, error in zip(idx, _ars_steps([models[i] for i in idx])):
+                errors[i] = error
+        return [errors[i] for i in range(len(models))]
 
     def _snapshot_extra(self) -> dict[str, Any]:
         return {"weights": self.weights.clone()}
@@ -140,3 +153,53 @@ class MollifiedARS(EpochAlgorithm, ARS):
 
     def _parameters_finite(self) -> bool:
         return super()._parameters_finite() and bool(th.isfinite(self.weights).all())
+
+
+def _ars_steps(models: list[MollifiedARS]) -> list[NonFiniteError | None]:
+    """sb3-contrib's ARS update of each model from its last collected epoch, stacked (the same
+    ``n_delta``, ``n_top`` and parameter count): keep the ``n_top`` directions with the best of their two
+    returns, scale the learning rate by the kept returns' standard deviation, step along
+    ``sum_j (r+_j - r-_j) delta_j``. float32 like sb3-contrib's; the standard deviation and the sum over
+    directions are added in a fixed order (a member's bits do not depend on the others)."""
+    first = models[0]
+    n, k = first.n_delta, first.n_top
+    batches = [m._last_batch for m in models]
+    # float32 like sb3-contrib's own returns (its update multiplies them with float32 deltas)
+    returns = th.stack([th.as_tensor(b.result.undiscounted[:b.n_train] + m.alive_bonus_offset * b.result.lengths[
+        :b.n_train], dtype=th.float32) for m, b in zip(models, batches)])
+    deltas = th.stack([b.extra["deltas"] for b in batches])  # (P, n_delta, n_params)
+    plus, minus = returns[:, :n], returns[:, n:]
+    top = th.argsort(th.maximum(plus, minus), dim=1, descending=True, stable=True)[:, :k]
+    plus, minus = plus.gather(1, top), minus.gather(1, top)
+    deltas = deltas.gather(1, top[:, :, None].expand(-1, -1, deltas.shape[2]))
+    kept = th.cat([plus, minus], dim=1)  # (P, 2 n_top); torch's std (Bessel-corrected), summed in order
+    mean = kept[:, 0].clone()
+    for j in range(1, 2 * k):
+        mean += kept[:, j]
+    mean /= 2 * k
+    var = (kept[:, 0] - mean) ** 2
+    for j in range(1, 2 * k):
+        var += (kept[:, j] - mean) ** 2
+    return_std = th.sqrt(var / max(2 * k - 1, 1))
+    rates = th.tensor([m.lr_schedule(m._current_progress_remaining) for m in models], dtype=th.float32)
+    step_size = rates / (k * return_std + 1e-6)
+    diff = plus - minus
+    direction = diff[:, 0:1] * deltas[:, 0]
+    for j in range(1, k):
+        direction += diff[:, j:j + 1] * deltas[:, j]
+    out: list[NonFiniteError | None] = []
+    for p, m in enumerate(models):
+        weights = m.weights + step_size[p] * direction[p]
+        if not (bool(th.isfinite(weights).all()) and math.isfinite(float(return_std[p]))):
+            out.append(NonFiniteError(f"the update of epoch {batches[p].epoch} produced non-finite parameters"))
+            continue
+        m.weights = weights
+        m.policy.load_from_vector(weights.cpu())
+        m._n_updates += 1
+        m.logger.record("train/iterations", m._n_updates, exclude="tensorboard")
+        m.logger.record("train/delta_std", m.delta_std)
+        m.logger.record("train/learning_rate", float(rates[p]))
+        m.logger.record("train/step_size", step_size[p].item())
+        m.logger.record("rollout/return_std", return_std[p].item())
+        out.append(None)
+    return out

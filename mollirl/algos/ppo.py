@@ -58,6 +58,9 @@ class MaskedRolloutBuffer(RolloutBuffer):
 class ActorCriticEpochs(EpochAlgorithm):
     """The contract's epoch for SB3 actor-critic algorithms (PPO, TRPO): fill the buffer, then SB3's ``train``."""
 
+    #: each member holds SB3's ``RolloutBuffer`` (values, log-probabilities, advantages) beside the core's buffers
+    critic_buffer = True
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("rollout_buffer_class", MaskedRolloutBuffer)
         with warnings.catch_warnings():
@@ -66,9 +69,12 @@ class ActorCriticEpochs(EpochAlgorithm):
             super().__init__(*args, **kwargs)
 
     def update(self, batch: EpochBatch) -> None:
+        """SB3's own ``train()`` (PPO's, TRPO's) on the epoch's ``RolloutBuffer``: per member, as SB3 wrote it
+        (minibatch order from the global generators, which the contract sets from the member's ``(seed, k)``;
+        Adam's or the conjugate-gradient step's state is the member's own), so not stacked with other members."""
         self.fill_rollout_buffer(batch)
         self.policy.set_training_mode(True)
-        super().train()
+        super(EpochAlgorithm, self).train()  # the SB3 algorithm's (the contract's train() calls this update)
 
     def fill_rollout_buffer(self, batch: EpochBatch) -> None:
         """SB3's ``RolloutBuffer`` from the epoch's buffers: values and log-probs in one pass, timeout

@@ -12,8 +12,10 @@ from stable_baselines3.common.type_aliases import GymEnv
 
 from mollirl.common.algorithm import EpochAlgorithm, EpochBatch
 from mollirl.common.errors import NonFiniteError
-from mollirl.common.returns import BASELINES, buffer_returns, reinforce_surrogate
+from mollirl.common.gradients import reinforce_gradients, squared_norms
+from mollirl.common.returns import BASELINES, buffer_returns, reinforce_surrogate, returns_to_go
 from mollirl.policies import GaussianPolicy, NoOptimizer
+from mollirl.rollout import Buffers
 
 OPTIMIZERS = {"adam": th.optim.Adam, "sgd": th.optim.SGD, "rmsprop": th.optim.RMSprop, "adamw": th.optim.AdamW}
 UPDATES = ("normalized", *OPTIMIZERS)
@@ -109,8 +111,53 @@ class REINFORCE(EpochAlgorithm, OnPolicyAlgorithm):
         self.policy = self.policy.to(self.device)
         self.rollout_buffer = None  # type: ignore[assignment]  # the rollout core's buffers instead
 
+    # --- the update: one call for many members ---------------------------------------------------
+    def _batched_kind(self) -> str | None:
+        """``"linear"`` or ``"mlp"`` when this model's update runs in the batched kernel
+        (:mod:`mollirl.common.gradients`): REINFORCE's own update on a mean network the kernel knows."""
+        kind = getattr(type(self.policy.mean), "batched_kind", None)
+        return kind if kind in ("linear", "mlp") and type(self).update is REINFORCE.update else None
+
+    @classmethod
+    def train_members(cls, models: list) -> list[NonFiniteError | None]:
+        """Every member's REINFORCE step in one call per group of members alike (the same batch size, mean
+        network, sigma parametrization and baseline): their parameters stacked, the gradients of all of
+        them by :func:`mollirl.common.gradients.reinforce_gradients`, the normalized steps as one array
+        operation. A member's numbers do not depend on the group (a single run is a group of one). A
+        subclass with its own :meth:`update`, or a mean network the kernel does not know, is updated alone."""
+        errors: dict[int, NonFiniteError | None] = {}
+        groups: dict[tuple, list[int]] = {}
+        alone = []
+        for i, m in enumerate(models):
+            kind = m._batched_kind()
+            if kind is None:
+                alone.append(i)
+                continue
+            key = (kind, m.n_envs, tuple(m._mean_shapes()), tuple(m.policy.log_std.shape),
+                   m.policy.sigma_mode == "learnable", m.baseline)
+            groups.setdefault(key, []).append(i)
+        for i, error in zip(alone, super().train_members([models[i] for i in alone])):
+            errors[i] = error
+        for idx in groups.values():
+            for i, error in zip(idx, _reinforce_steps([models[i] for i in idx])):
+                errors[i] = error
+        return [errors[i] for i in range(len(models))]
+
+    def _mean_shapes(self) -> list[tuple[str, tuple[int, ...]]]:
+        return [(name, tuple(p.shape)) for name, p in self.policy.mean.named_parameters()]
+
     def update(self, batch: EpochBatch) -> None:
-        """One REINFORCE step from the epoch's buffers (refused, before any change, if non-finite)."""
+        """One REINFORCE step from the epoch's buffers (refused, before any change, if non-finite): the
+        batched kernel's for a population of one, or torch's autograd for a mean network it does not know."""
+        if self._batched_kind() is None:
+            self._autograd_update(batch)
+            return
+        self._last_batch = batch
+        error = _reinforce_steps([self])[0]
+        if error is not None:
+            raise error
+
+    def _autograd_update(self, batch: EpochBatch) -> None:
         buf = batch.result.buffers
         self.policy.set_training_mode(True)
         loss = reinforce_surrogate(self.policy, buf.obs, buf.actions, buf.rewards, buf.alive, buf.dones, self.gamma,
@@ -133,10 +180,105 @@ class REINFORCE(EpochAlgorithm, OnPolicyAlgorithm):
         else:
             self._update_learning_rate(self.policy.optimizer)
             self.policy.optimizer.step()
+        self._record_update(grad_norm, loss_value)
+
+    def _optimizer_step(self, grad: np.ndarray, d: int) -> None:
+        """The torch optimizer's step (``--update adam`` ...) from a flat gradient (the mean's ``d`` entries,
+        then ``log_std``'s)."""
+        offset = 0
+        for _, p in self.policy.mean.named_parameters():
+            p.grad = th.as_tensor(grad[offset: offset + p.numel()]).reshape(p.shape).to(p.dtype)
+            offset += p.numel()
+        if self.policy.log_std.requires_grad:
+            self.policy.log_std.grad = th.as_tensor(grad[d:]).reshape(self.policy.log_std.shape)
+        self._update_learning_rate(self.policy.optimizer)
+        self.policy.optimizer.step()
+
+    def _record_update(self, grad_norm: float, loss: float) -> None:
         self._n_updates += 1
         self.logger.record("train/grad_norm", grad_norm)
-        self.logger.record("train/loss", loss_value)
+        self.logger.record("train/loss", loss)
         self.logger.record("train/n_updates", self._n_updates)
 
     def _excluded_save_params(self) -> list[str]:
         return [*super()._excluded_save_params(), "rollout_buffer"]
+
+
+def _advantages(models: list[REINFORCE]):
+    """The members' buffers side by side ``(T, P * N)`` and ``weights(members) -> (T, G, N)``: the advantages of a
+    slice of them (returns-to-go less the member's baseline, zero at steps after an episode's end), each member's
+    from its own columns, computed group by group by the kernel."""
+    bufs = [m._last_batch.result.buffers for m in models]
+    buf = Buffers.side_by_side(bufs)
+    T, B = buf.rewards.shape
+    P, N = len(models), B // len(models)
+    gammas = np.repeat(np.array([m.gamma for m in models], dtype=np.float64), N)
+    if buf.rtg is not None and buf.rtg_gamma is not None and np.array_equal(buf.rtg_gamma, gammas):
+        G = buf.rtg
+    else:
+        G = returns_to_go(buf.rewards, buf.dones, gammas[0] if np.all(gammas == gammas[0]) else gammas)
+    G = G.reshape(T, P, N)
+    alive = buf.alive.reshape(T, P, N)
+    mean = models[0].baseline != "none"
+
+    def weights(members: slice) -> np.ndarray:
+        g, live = G[:, members], alive[:, members]
+        kept = np.where(live, g, 0.0)
+        if not mean:
+            return kept
+        count = live.sum(axis=2, keepdims=True)
+        b = kept.sum(axis=2, keepdims=True) / np.maximum(count, 1)
+        return np.where(live, g - b, 0.0)
+
+    return buf, weights
+
+
+def _reinforce_steps(models: list[REINFORCE]) -> list[NonFiniteError | None]:
+    """One REINFORCE step of each model from its last collected epoch (models alike: see
+    :meth:`REINFORCE.train_members`); returns each model's error (None: stepped). Nothing of a member
+    is changed when its loss, gradient or new parameters are not finite."""
+    first = models[0]
+    P = len(models)
+    shapes = first._mean_shapes()
+    learn = first.policy.sigma_mode == "learnable"
+    buf, adv = _advantages(models)
+    T, B = buf.rewards.shape
+    N = B // P
+    params = np.stack([m.policy.get_mean_vector() for m in models])
+    log_std = np.stack([m.policy.log_std.detach().cpu().numpy().astype(np.float64) for m in models])
+    F, dtheta, dlog_std = reinforce_gradients(first._batched_kind(), shapes, params, log_std,
+                                              buf.obs.reshape(T, P, N, -1), buf.actions.reshape(T, P, N, -1), adv,
+                                              learn_sigma=learn)
+    loss = -F / N  # the surrogate loss -(1/N) sum w log pi, and its gradient
+    grads = -dtheta / N if dlog_std is None else np.concatenate([-dtheta / N, -dlog_std / N], axis=1)
+    norm = np.sqrt(squared_norms(grads))
+    step = np.array([m.step_size for m in models], dtype=np.float64)
+    normalized = np.array([m.update_rule == "normalized" for m in models])
+    moved = np.where((normalized & (norm > 0))[:, None], grads, 0.0)
+    new = np.concatenate([params, log_std], axis=1) if learn else params
+    new = new - step[:, None] * moved / np.where(norm > 0, norm, 1.0)[:, None]
+    out: list[NonFiniteError | None] = []
+    d = params.shape[1]
+    for p, m in enumerate(models):
+        epoch = m._last_batch.epoch
+        if not (np.isfinite(loss[p]) and np.isfinite(norm[p])):
+            out.append(NonFiniteError(f"non-finite REINFORCE loss ({loss[p]}) or gradient norm ({norm[p]}) "
+                                      f"at epoch {epoch}"))
+            continue
+        if m.update_rule == "normalized":
+            if not np.isfinite(new[p]).all():
+                out.append(NonFiniteError(f"the update of epoch {epoch} produced non-finite parameters"))
+                continue
+            m.policy.set_mean_vector(new[p, :d])
+            if learn:
+                with th.no_grad():
+                    m.policy.log_std.copy_(th.as_tensor(new[p, d:]).reshape(m.policy.log_std.shape))
+        else:  # a torch optimizer's step from the kernel's gradient, guarded like any update
+            try:
+                m._guarded_update(m._last_batch, lambda m=m, p=p: m._optimizer_step(grads[p], d))
+            except NonFiniteError as exc:
+                out.append(exc)
+                continue
+        m._record_update(float(norm[p]), float(loss[p]))
+        out.append(None)
+    return out

@@ -2,10 +2,17 @@
 
 :class:`EpochAlgorithm` is a mixin put before an SB3 algorithm class
 (``class REINFORCE(EpochAlgorithm, OnPolicyAlgorithm)``,
-``class MollifiedPPO(EpochAlgorithm, PPO)``). It owns ``learn()``; an algorithm
-adds its hyperparameters, the rows of its epoch (:meth:`~EpochAlgorithm.epoch_rows`;
-the default is ``n_envs`` Gaussian-action episodes at theta_k) and its update
-(:meth:`~EpochAlgorithm.update`). What the contract fixes:
+``class MollifiedPPO(EpochAlgorithm, PPO)``). It keeps SB3's template: ``learn()``
+alternates ``collect_rollouts()`` (the epoch's rows through the rollout core) and
+``train()`` (the update from the last collected epoch), then ``dump_logs()``; and
+``learn()`` is the epoch driver (:mod:`mollirl.common.driver`) over a population of
+one, the model itself, so a single run and a population member run the same steps.
+An algorithm adds its hyperparameters, the rows of its epoch
+(:meth:`~EpochAlgorithm.epoch_rows`; the default is ``n_envs`` Gaussian-action
+episodes at theta_k) and its update (:meth:`~EpochAlgorithm.update`, what ``train()``
+runs); optionally :meth:`~EpochAlgorithm.train_members` (many members' updates in
+one call over stacked parameters) and declarations as class attributes
+(``uses_returns_to_go``, ``critic_buffer``, ``update_threads``). What the contract fixes:
 
 * **Epochs.** Training is a sequence of epochs; epoch k is one batched rollout
   through the rollout core (:mod:`mollirl.rollout`) and one update. ``epoch`` counts
@@ -47,60 +54,25 @@ the default is ``n_envs`` Gaussian-action episodes at theta_k) and its update
 from __future__ import annotations
 
 import copy
+import inspect
 import math
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import torch as th
 
+from mollirl.common.driver import (  # noqa: F401  (EpochBatch, det_metrics: re-exported for algorithms)
+    EpochBar, EpochBatch, EpochDriver, Seat, det_metrics, final_metrics, wants_steps,
+)
 from mollirl.common.errors import NonFiniteError
 from mollirl.common.seeding import ACTION_NOISE, NUMPY, RESETS, TORCH, default_seed, derive_seed
-from mollirl.rollout import EVAL_SEED, BatchedMean, RolloutResult, Rows, backend_for
+from mollirl.rollout import EVAL_SEED, BatchedMean, RolloutResult, Rows, backend_for, pure_dynamics
 
 
 #: update statistics that are legitimately NaN (SB3's explained variance of constant returns)
 NAN_ALLOWED = ("train/explained_variance",)
-
-
-@dataclass
-class EpochBatch:
-    """One epoch's rollout: ``n_train`` training rows (with buffers), then the J_det row (if any).
-
-    :param epoch: k.
-    :param result: the rollout core's per-row result.
-    :param n_train: number of training rows (the batch episodes or ARS candidates).
-    :param has_det: whether the last row is the noise-free J_det row at theta_k.
-    :param extra: what the algorithm's update needs besides the rows (ARS: its deltas).
-    """
-
-    epoch: int
-    result: RolloutResult
-    n_train: int
-    has_det: bool
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def det(self) -> int | None:
-        return self.n_train if self.has_det else None
-
-    def metrics(self, gamma_note: str = "") -> dict[str, float]:
-        """The epoch's row of ``train/`` numbers (batch statistics; J_det when the row exists)."""
-        r, n = self.result, self.n_train
-        out = {"J_sigma": float(np.mean(r.discounted[:n])), "ep_return_mean": float(np.mean(r.undiscounted[:n])),
-               "diverged_fraction": float(np.mean(r.diverged[:n]))}
-        if self.has_det:
-            out.update(det_metrics(r, n))
-        return out
-
-
-def det_metrics(result: RolloutResult, row: int) -> dict[str, Any]:
-    """``J_det``, ``J_det_undiscounted``, ``final_state_norm``, ``J_det_diverged`` (and ``final_state``) of a row."""
-    final = result.final_obs[row]
-    return {"J_det": float(result.discounted[row]), "J_det_undiscounted": float(result.undiscounted[row]),
-            "final_state_norm": float(np.linalg.norm(final)), "J_det_diverged": float(result.diverged[row]),
-            "final_state": np.array(final)}
 
 
 def _nonfinite_message(batch: EpochBatch) -> str:
@@ -130,12 +102,14 @@ class EpochAlgorithm:
     #: on 2 cores a second thread made no update faster, and its workers, spinning after each update,
     #: slowed the next numpy rollout by a quarter (README, measured performance)
     update_threads: int | None = 1
-    #: the update reads the buffers' returns-to-go (a population computes them for all such members at once)
+    #: the update reads the buffers' returns-to-go (the epoch driver computes them for all such members at once)
     uses_returns_to_go: bool = False
+    #: each member holds SB3's ``RolloutBuffer`` beside the rollout core's buffers (PPO, TRPO: a population's
+    #: memory estimate counts it)
+    critic_buffer: bool = False
 
     #: attributes a checkpoint must not carry (rebuilt or passed again at load)
-    _contract_excluded = ("rollout_env", "_backend", "_backend_key", "_buffers", "_callback", "_per_step",
-                          "_total_timesteps")
+    _contract_excluded = ("rollout_env", "_backend", "_backend_key", "_last_batch")
 
     def __init__(self, *args: Any, horizon: int = 1000, planned_epochs: int = 1, sigma_schedule=None,
                  eval_options: dict | None = None, rollout_env=None, **kwargs: Any) -> None:
@@ -148,7 +122,7 @@ class EpochAlgorithm:
         self.epoch = 0
         self._backend = None
         self._backend_key = None
-        self._buffers = None
+        self._last_batch: EpochBatch | None = None
         kwargs["seed"] = default_seed(kwargs.get("seed"))
         super().__init__(*args, **kwargs)
 
@@ -162,8 +136,9 @@ class EpochAlgorithm:
         """
         n = self.n_envs
         sigma = np.asarray(self.policy.sigma, dtype=np.float64)
-        eps = np.random.default_rng(derive_seed(self.seed, epoch, ACTION_NOISE)).standard_normal(
+        noise = np.random.default_rng(derive_seed(self.seed, epoch, ACTION_NOISE)).standard_normal(
             (self.horizon, n, sigma.shape[0]))
+        noise *= sigma  # sigma * eps in place (the same products: one array less per epoch)
         base = derive_seed(self.seed, epoch, RESETS)
         seeds = [base + i for i in range(n)]
         options: list | None = None
@@ -171,7 +146,7 @@ class EpochAlgorithm:
             seeds.append(EVAL_SEED)
             options = [None] * n + [self.eval_options]
         rows = Rows(mean=BatchedMean.of_policy(self.policy), seeds=np.array(seeds), options=options,
-                    noise=sigma * eps)
+                    noise=noise)
         return rows, n, {}
 
     def update(self, batch: EpochBatch) -> None:
@@ -201,22 +176,22 @@ class EpochAlgorithm:
         return int(self.n_envs * self.horizon)
 
     def _has_det_row(self) -> bool:
-        return getattr(self.env, "batched_dynamics", None) is not None or self.rollout_env is not None
+        return pure_dynamics(self.env) is not None or self.rollout_env is not None
 
     def rollout_backend(self):
-        """The core backend of the epoch's rows: the env's pure dynamics, or the rollout env's copies
-        (without one, the training env's copies and no J_det row); built once per env."""
+        """The core backend of this model's epoch rows (:func:`mollirl.rollout.backend_for` on the env's pure
+        dynamics, or on the rollout env's copies; without one, the training env's copies and no J_det
+        row); built once per env."""
         key = (id(self.env), id(self.rollout_env))
         if self._backend is None or self._backend_key != key:
-            venv = self.env if self.rollout_env is None else self.rollout_env
-            dynamics = getattr(self.env, "batched_dynamics", None)
-            self._backend = backend_for(self.env if dynamics is not None else venv)
+            pure = pure_dynamics(self.env) is not None
+            self._backend = backend_for(self.env if pure or self.rollout_env is None else self.rollout_env)
             self._backend_key = key
         return self._backend
 
     def evaluate_det(self) -> dict[str, Any]:
         """J_det of the current policy: the noise-free row alone, exactly as in an epoch's rollout."""
-        backend = self.rollout_backend() if getattr(self.env, "batched_dynamics", None) is not None else \
+        backend = self.rollout_backend() if pure_dynamics(self.env) is not None else \
             backend_for(self.env)  # the training env's copies, all running the J_det row (the same bits)
         result = backend.run(self.det_rows(), horizon=self.horizon, gamma=self.gamma)
         return self.final_metrics(result, 0)
@@ -226,90 +201,106 @@ class EpochAlgorithm:
         rolls every member's at once)."""
         return Rows(mean=BatchedMean.of_policy(self.policy), seeds=np.array([EVAL_SEED]), options=[self.eval_options])
 
-    @staticmethod
-    def final_metrics(result: RolloutResult, row: int) -> dict[str, Any]:
-        """:func:`det_metrics` of the final policy's row; a non-finite row raises :class:`NonFiniteError`."""
-        if result.nonfinite[row]:
-            raise NonFiniteError("the env returned a non-finite reward or observation in the noise-free J_det "
-                                 "rollout of the final policy")
-        return det_metrics(result, row)
+    final_metrics = staticmethod(final_metrics)
 
-    # --- learn -----------------------------------------------------------------------------
+    # --- SB3's template: learn() = collect_rollouts() + train() + dump_logs(), for a population of one ----
     def learn(self, total_timesteps: int, callback=None, log_interval: int = 1, tb_log_name: str = "run",
               reset_num_timesteps: bool = True, progress_bar: bool = False, stop_flag=None):
         """Train until ``total_timesteps`` (SB3's meaning: with ``reset_num_timesteps=False``, that
-        many more) rounded down to whole epochs. ``log_interval`` is accepted for SB3's signature;
-        every epoch is dumped (one row per epoch).
+        many more) rounded down to whole epochs: the epoch driver (:mod:`mollirl.common.driver`) over
+        this model alone, which per epoch runs :meth:`open_epoch` and the rollout of the epoch's rows
+        (with :meth:`end_rollout`, SB3's ``collect_rollouts``), :meth:`train_members` (``train()``) and
+        :meth:`dump_logs`. ``log_interval`` is accepted for SB3's signature; every epoch is dumped.
 
         :param stop_flag: an object whose ``raised`` attribute turns non-None to stop at the next
             step (SIGINT/SIGTERM: :class:`mollirl.training.checkpoint.StopFlag`).
 
         Callbacks' ``on_step`` runs at every time step unless every callback is an
-        :class:`EpochCallback` (then a rollout step costs no callback call). The loop is
-        :meth:`start_epochs`, then per epoch :meth:`open_epoch`, one rollout of its rows,
-        :meth:`close_epoch`; a population (:mod:`mollirl.population`) runs the same steps for
-        every member around one rollout of all their rows.
+        :class:`EpochCallback` (then a rollout step costs no callback call).
         """
-        target = self.start_epochs(total_timesteps, callback, reset_num_timesteps, tb_log_name)
-        bar = _EpochBar(target - self.epoch, type(self).__name__) if progress_bar else None
+        driver = EpochDriver([self], stop_flag=stop_flag)
+        driver.start(0, total_timesteps, callback, reset_num_timesteps, tb_log_name)
+        bar = EpochBar(driver.remaining(), type(self).__name__) if progress_bar else None
         try:
-            while self.epoch < target:
-                k = self.epoch
-                rows, n_train, extra = self.open_epoch(k)
-
-                def on_step(t: int) -> bool:
-                    if stop_flag is not None and stop_flag.raised is not None:
-                        return False
-                    return self.epoch_step(t)
-
-                hook = on_step if self._per_step or stop_flag is not None else None
-                result = self.rollout_backend().run(rows, horizon=self.horizon, gamma=self.gamma,
-                                                    buffer_rows=n_train, buffers=self._buffers, on_step=hook)
-                self._buffers = result.buffers
-                if result.stopped:  # nothing applied, nothing counted
-                    self.num_timesteps = k * self.steps_per_epoch
-                    break
-                batch = EpochBatch(epoch=k, result=result, n_train=n_train, has_det=rows.n_rows > n_train,
-                                   extra=extra)
-                self.close_epoch(batch)
-                if bar is not None:
-                    bar.update(self.logger.name_to_value, batch)
+            driver.run(bar=bar)
         finally:
             if bar is not None:
                 bar.close()
-        self.end_epochs()
+        driver.end()
         return self
 
-    def start_epochs(self, total_timesteps: int, callback=None, reset_num_timesteps: bool = True,
-                     tb_log_name: str = "run") -> int:
-        """SB3's ``_setup_learn`` and the callbacks' ``on_training_start``; returns the epoch to stop at."""
-        total_timesteps, callback = self._setup_learn(total_timesteps, callback, reset_num_timesteps, tb_log_name,
-                                                      False)
-        self._callback = callback
-        self._per_step = wants_steps(callback)
-        self._total_timesteps = total_timesteps
-        if reset_num_timesteps:
-            self.epoch = 0
-        self.num_timesteps = self.epoch * self.steps_per_epoch
-        callback.on_training_start(locals(), globals())
-        return int(total_timesteps // self.steps_per_epoch)
+    def collect_rollouts(self, env=None, callback=None, rollout_buffer=None, n_rollout_steps: int | None = None) -> bool:
+        """SB3's ``collect_rollouts``: epoch k's rows (:meth:`epoch_rows`, the J_det row included) in one
+        batched rollout, recorded and handed to ``on_rollout_end``; :meth:`train` then updates from it.
+        ``env``, ``rollout_buffer`` and ``n_rollout_steps`` are accepted for SB3's signature (the rows are
+        this model's own, ``n_envs`` episodes of ``horizon`` steps). Returns False when a callback
+        stopped the rollout (nothing counted).
 
-    def open_epoch(self, epoch: int) -> tuple[Rows, int, dict[str, Any]]:
+        :raises NonFiniteError: for a non-finite reward or observation (nothing counted).
+        """
+        from stable_baselines3.common.callbacks import BaseCallback
+
+        callback = callback if isinstance(callback, BaseCallback) else self._init_callback(callback)
+        if callback.model is None:
+            callback.init_callback(self)
+        driver = EpochDriver([self])
+        total = getattr(self, "_total_timesteps", 0) or (self.epoch + 1) * self.steps_per_epoch
+        seat = Seat(self, callback, wants_steps(callback), self.epoch + 1, total)
+        k = self.epoch
+        rows, n_train, extra = self.open_epoch(k, callback)
+        result, _, _ = driver.collect([seat], [(rows, n_train)])
+        if result.stopped:
+            self.num_timesteps = k * self.steps_per_epoch
+            return False
+        self.end_rollout(EpochBatch(epoch=k, result=result, n_train=n_train, has_det=rows.n_rows > n_train,
+                                    extra=extra), callback, seat.total_timesteps)
+        return True
+
+    def train(self) -> None:
+        """SB3's ``train``: the update from the last collected epoch (:meth:`collect_rollouts`), guarded
+        (:meth:`update`; a non-finite update is undone and raises :class:`NonFiniteError`); epoch k is
+        then done (``epoch = k + 1``)."""
+        batch = self._last_batch
+        if batch is None:
+            raise RuntimeError("train() updates from the last collected epoch: call collect_rollouts() first")
+        error = type(self).train_members([self])[0]
+        if error is not None:
+            raise error
+        self.epoch = batch.epoch + 1
+
+    @classmethod
+    def train_members(cls, models: list) -> list[NonFiniteError | None]:
+        """Update every model (all of this class, each with its last collected epoch) from its own
+        epoch; return each model's error (None: updated). An algorithm that can update many members in
+        one call over stacked parameters overrides this (REINFORCE, ARS); a member's result must not
+        depend on the others (a single run is a population of one). Default: each model's guarded
+        :meth:`update`."""
+        out: list[NonFiniteError | None] = []
+        for model in models:
+            try:
+                model._guarded_update(model._last_batch)
+                out.append(None)
+            except NonFiniteError as exc:
+                out.append(exc)
+        return out
+
+    def open_epoch(self, epoch: int, callback) -> tuple[Rows, int, dict[str, Any]]:
         """Epoch k begins: schedule and seeding, ``on_rollout_start``, the epoch's rows."""
         self.begin_epoch(epoch)
-        self._callback.on_rollout_start()
+        self._last_batch = None
+        callback.on_rollout_start()
         return self.epoch_rows(epoch)
 
-    def epoch_step(self, t: int) -> bool:
+    def epoch_step(self, t: int, callback) -> bool:
         """One time step of the epoch's rollout: ``num_timesteps`` and the callbacks' ``on_step``."""
         self.num_timesteps += self.n_envs
-        return self._callback.on_step() if self._per_step else True
+        return callback.on_step()
 
-    def close_epoch(self, batch: EpochBatch) -> None:
-        """Epoch k's rollout is done: the non-finite check, the record, ``on_rollout_end``, the update, the dump.
+    def end_rollout(self, batch: EpochBatch, callback, total_timesteps: int) -> None:
+        """Epoch k's rollout is done (the end of SB3's ``collect_rollouts``): the non-finite check, the
+        epoch's record, ``on_rollout_end``; :meth:`train` follows.
 
-        :raises NonFiniteError: (nothing applied, nothing counted) for a non-finite reward or
-            observation, or a non-finite update.
+        :raises NonFiniteError: (nothing counted) for a non-finite reward or observation.
         """
         k, spe = batch.epoch, self.steps_per_epoch
         if batch.result.nonfinite.any():
@@ -317,16 +308,10 @@ class EpochAlgorithm:
             raise NonFiniteError(_nonfinite_message(batch))
         self.num_timesteps = (k + 1) * spe
         self._record_epoch(batch)
-        self._callback.update_locals({"batch": batch})
-        self._callback.on_rollout_end()
-        self._update_current_progress_remaining(self.num_timesteps, self._total_timesteps)
-        self._guarded_update(batch)
-        self.epoch = k + 1
-        self._dump_epoch(k)
-
-    def end_epochs(self) -> None:
-        """The callbacks' ``on_training_end``."""
-        self._callback.on_training_end()
+        callback.update_locals({"batch": batch})
+        callback.on_rollout_end()
+        self._update_current_progress_remaining(self.num_timesteps, total_timesteps)
+        self._last_batch = batch
 
     def _record_epoch(self, batch: EpochBatch) -> None:
         k = batch.epoch
@@ -340,16 +325,16 @@ class EpochAlgorithm:
         for i in range(n):
             self.ep_info_buffer.append({"r": float(r.undiscounted[i]), "l": int(r.lengths[i]), "t": now})
 
-    def _guarded_update(self, batch: EpochBatch) -> None:
-        """``update`` with a snapshot: on a non-finite value (or an exception caused by one) the
-        policy, optimizer and algorithm state are restored and :class:`NonFiniteError` is raised."""
+    def _guarded_update(self, batch: EpochBatch, step: Callable[[], None] | None = None) -> None:
+        """``update(batch)`` (or ``step()``) with a snapshot: on a non-finite value (or an exception caused
+        by one) the policy, optimizer and algorithm state are restored and :class:`NonFiniteError` is raised."""
         saved = self._snapshot()
         self.seed_globals(batch.epoch)
         threads = th.get_num_threads()
         if self.update_threads is not None:
             th.set_num_threads(self.update_threads)
         try:
-            self.update(batch)
+            self.update(batch) if step is None else step()
         except NonFiniteError:
             self._restore(saved)
             raise
@@ -393,51 +378,24 @@ class EpochAlgorithm:
     def _restore_extra(self, saved: dict[str, Any]) -> None:
         pass
 
-    def _dump_epoch(self, k: int) -> None:
-        from stable_baselines3.common.utils import safe_mean
-
-        time_elapsed = max((time.time_ns() - self.start_time) / 1e9, 1e-9)
-        fps = int((self.num_timesteps - self._num_timesteps_at_start) / time_elapsed)
-        if len(self.ep_info_buffer) > 0:
-            self.logger.record("rollout/ep_rew_mean", safe_mean([ep["r"] for ep in self.ep_info_buffer]))
-            self.logger.record("rollout/ep_len_mean", safe_mean([ep["l"] for ep in self.ep_info_buffer]))
-        self.logger.record("time/iterations", k + 1, exclude="tensorboard")
-        self.logger.record("time/fps", fps)
-        self.logger.record("time/time_elapsed", int(time_elapsed), exclude="tensorboard")
-        self.logger.record("time/total_timesteps", self.num_timesteps, exclude="tensorboard")
-        self.logger.dump(step=k * self.steps_per_epoch)
+    def dump_logs(self, iteration: int = 0) -> None:
+        """SB3's ``dump_logs`` of the algorithm's SB3 base (``OnPolicyAlgorithm``'s, sb3-contrib ARS's): the
+        episodes' ``rollout/ep_rew_mean`` and ``ep_len_mean``, ``time/fps`` and the totals, with
+        ``time/iterations`` = epochs done, dumped with the epoch's ``train/`` numbers at x = the env steps
+        before epoch ``iteration - 1``'s rollout (``(iteration - 1) * steps_per_epoch``: the TensorBoard
+        point of a ``metrics.csv`` row) instead of SB3's ``num_timesteps``."""
+        self.logger.record("time/iterations", iteration, exclude="tensorboard")
+        logger = self.logger
+        dump = logger.dump
+        logger.dump = lambda step=0: dump(step=max(iteration - 1, 0) * self.steps_per_epoch)  # the row's x
+        try:
+            parent = super().dump_logs
+            if "iteration" in inspect.signature(parent).parameters:
+                parent(iteration)
+            else:
+                parent()
+        finally:
+            del logger.dump
 
     def _excluded_save_params(self) -> list[str]:
         return [*super()._excluded_save_params(), *self._contract_excluded]
-
-
-def wants_steps(callback) -> bool:
-    """Whether ``callback`` (or one in a ``CallbackList``) may act on a step: anything but an
-    :class:`EpochCallback`."""
-    from stable_baselines3.common.callbacks import CallbackList
-
-    if isinstance(callback, CallbackList):
-        return any(wants_steps(c) for c in callback.callbacks)
-    from mollirl.common.callbacks import EpochCallback
-
-    return not isinstance(callback, EpochCallback)
-
-
-class _EpochBar:
-    """A tqdm bar over epochs on stderr, showing the last J_det."""
-
-    def __init__(self, total: int, name: str) -> None:
-        import sys
-
-        from tqdm import tqdm
-
-        self.bar = tqdm(total=max(total, 0), desc=name, unit="epoch", file=sys.stderr, leave=False)
-
-    def update(self, values: dict[str, Any], batch: EpochBatch) -> None:
-        j = values.get("train/J_det")
-        if j is not None:
-            self.bar.set_postfix_str(f"J_det {j:.4g}", refresh=False)
-        self.bar.update(1)
-
-    def close(self) -> None:
-        self.bar.close()

@@ -2,13 +2,24 @@
 
 A crash, an interrupt or a full disk at any moment leaves the previous file (or none), never a
 partial one, and no temporary file behind (a failed write removes it).
+
+Many members' files at once (:func:`batched_writes`): the writes that ask for it (``defer=True``:
+checkpoints, ``model.zip``, a run folder's ``config.yml``) are flushed to disk together, by
+parallel ``fsync`` calls that the file system commits as one, then renamed in the order they were
+written (and the files they replace removed after): P members' checkpoints cost about one flush,
+not P, and each member's files still appear whole and in order.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
+import threading
+from collections.abc import Iterator
 from pathlib import Path
+
+_BATCH = threading.local()
 
 
 def fsync_path(path: Path) -> None:
@@ -33,9 +44,10 @@ def temporary_name(path: Path) -> Path:
     return path.with_name(f".{path.stem}.{_unique()}.tmp{path.suffix}")
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder, flushed, then renamed."""
-    write_bytes_atomic(path, lambda tmp: Path(tmp).write_text(text))
+def write_atomic(path: Path, text: str, *, defer: bool = False) -> None:
+    """Write ``text`` to ``path`` through a temporary file in the same folder, flushed, then renamed
+    (``defer``: see :func:`write_bytes_atomic`)."""
+    write_bytes_atomic(path, lambda tmp: Path(tmp).write_text(text), defer=defer)
 
 
 def remove_quietly(path: Path) -> None:
@@ -46,18 +58,73 @@ def remove_quietly(path: Path) -> None:
         pass
 
 
-def write_bytes_atomic(path: Path, write) -> None:
+def write_bytes_atomic(path: Path, write, *, defer: bool = False) -> None:
     """``write(tmp_path)`` creates the file's content at a temporary name; flushed, then renamed to ``path``.
 
     For files written by other libraries (``np.savez``, ``savefig``): a crash or a full disk
     leaves the previous file or none, never a partial one.
+
+    :param defer: inside :func:`batched_writes`, flush and rename at the end of the batch (nothing in
+        the batch may read ``path`` back before then).
     """
     path = Path(path)
     tmp = temporary_name(path)
+    pending = getattr(_BATCH, "pending", None) if defer else None
     try:
         write(tmp)
+        if pending is not None:
+            pending.append(("replace", tmp, path))
+            return
         fsync_path(tmp)
         os.replace(tmp, path)
     except BaseException:
         remove_quietly(tmp)
+        raise
+
+
+def unlink_after_writes(path: Path) -> None:
+    """Remove ``path`` now, or at the end of the current :func:`batched_writes` (after its renames: a file
+    replaced by a pointer written in the batch goes only once the pointer is in place)."""
+    pending = getattr(_BATCH, "pending", None)
+    if pending is not None:
+        pending.append(("unlink", None, Path(path)))
+    else:
+        Path(path).unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def batched_writes() -> Iterator[None]:
+    """Deferred writes (``defer=True``) inside are flushed together at the end, in parallel, then renamed
+    in order; an exception inside drops them (their temporary files removed: the previous files stay)."""
+    if getattr(_BATCH, "pending", None) is not None:  # nested: the outer batch flushes
+        yield
+        return
+    _BATCH.pending = pending = []
+    try:
+        yield
+    except BaseException:
+        _BATCH.pending = None
+        for op, tmp, _ in pending:
+            if op == "replace":
+                remove_quietly(tmp)
+        raise
+    _BATCH.pending = None
+    tmps = [tmp for op, tmp, _ in pending if op == "replace"]
+    try:
+        if len(tmps) > 1:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(max_workers=min(32, len(tmps))) as pool:
+                list(pool.map(fsync_path, tmps))
+        else:
+            for tmp in tmps:
+                fsync_path(tmp)
+        for op, tmp, path in pending:
+            if op == "replace":
+                os.replace(tmp, path)
+            else:
+                path.unlink(missing_ok=True)
+    except BaseException:
+        for tmp in tmps:
+            remove_quietly(tmp)
         raise

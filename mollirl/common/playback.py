@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from mollirl.common.env_util import get_env_plugin, make_env, make_vec_env
+from mollirl.common.seeding import PLAYBACK_NOISE, stream_rng
 from mollirl.rollout import EVAL_SEED, BatchedMean, Rows, VecEnvBackend, backend_for
 from mollirl.rollout.core import Progress
 from mollirl.video import check_video_path, gif_frame_stride, has_display, select_gl_backend, write_video
@@ -114,7 +115,8 @@ def play_episodes(env: str, policy, *, horizon: int, gamma: float, env_kwargs: d
     episode is the same one). Deterministic (default): the mean action ``mu_theta(s)``, and with the
     default ``seed`` episode 0 is the J_det row of a training run at this policy. Stochastic: the raw
     action ``mu_theta(s_t) + sigma * eps[t, i]`` (the policy's sigma; ``eps`` standard normal from
-    ``np.random.default_rng(seed)``, shape ``(horizon, episodes, action_dim)``), saturated by the env
+    the stream ``(seed, 0, PLAYBACK_NOISE)`` of :mod:`mollirl.common.seeding`, shape ``(horizon, episodes,
+    action_dim)``), saturated by the env
     as in training.
 
     :param env: env short name or Gymnasium id.
@@ -137,7 +139,7 @@ def play_episodes(env: str, policy, *, horizon: int, gamma: float, env_kwargs: d
     noise = None
     if stochastic:
         sigma = np.asarray(policy.sigma, dtype=np.float64).reshape(-1)
-        eps = np.random.default_rng(seed).standard_normal((horizon, n, sigma.shape[0]))
+        eps = stream_rng(seed, PLAYBACK_NOISE).standard_normal((horizon, n, sigma.shape[0]))
         noise = sigma * eps
     rows = Rows(mean=BatchedMean.of_policy(policy), seeds=seed + np.arange(n), options=eval_options, noise=noise)
     venv = make_vec_env(env, n, max_episode_steps=horizon, n_threads=n_threads, **env_kwargs)

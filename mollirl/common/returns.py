@@ -16,7 +16,8 @@ if TYPE_CHECKING:
 BASELINES = ("none", "mean")
 
 
-def returns_to_go(rewards: np.ndarray, dones: np.ndarray, gamma: float | np.ndarray) -> np.ndarray:
+def returns_to_go(rewards: np.ndarray, dones: np.ndarray, gamma: float | np.ndarray,
+                  out: np.ndarray | None = None) -> np.ndarray:
     """Monte Carlo discounted returns-to-go ``G_t = sum_{t' >= t} gamma^(t'-t) r_t'`` within each episode.
 
     :param rewards: ``(T, N)`` rewards ``r_t`` received for the action at step t.
@@ -24,6 +25,7 @@ def returns_to_go(rewards: np.ndarray, dones: np.ndarray, gamma: float | np.ndar
         step); the sum never crosses it. No bootstrapping: the return of an
         episode cut by the end of the batch is the sum of what was observed.
     :param gamma: the discount, or one per column ``(N,)``.
+    :param out: a ``(T, N)`` float64 array to write into (a population's, reused epoch after epoch), or None.
     :return: ``(T, N)`` float64.
 
     When every column is one episode followed by zero rewards (the rollout core's
@@ -37,13 +39,13 @@ def returns_to_go(rewards: np.ndarray, dones: np.ndarray, gamma: float | np.ndar
     gammas = np.broadcast_to(np.asarray(gamma, dtype=np.float64), (rewards.shape[1],))
     if _one_episode_per_column(rewards, dones):
         g = float(gammas[0]) if np.all(gammas == gammas[0]) else gammas
-        out = np.empty_like(rewards)
+        out = np.empty_like(rewards) if out is None else out
         out[-1] = rewards[-1]
         for t in range(rewards.shape[0] - 2, -1, -1):
             np.multiply(out[t + 1], g, out=out[t])
             out[t] += rewards[t]
         return out
-    out = np.empty_like(rewards)
+    out = np.empty_like(rewards) if out is None else out
     running = np.zeros(rewards.shape[1])
     for t in range(rewards.shape[0] - 1, -1, -1):
         running = rewards[t] + gammas * running * (~dones[t])

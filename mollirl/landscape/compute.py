@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from mollirl.common.seeding import PARAM_SIGMA_NOISE, stream_rng
 from mollirl.landscape.directions import Directions, make_directions
 from mollirl.landscape.engine import make_backend
 from mollirl.landscape.evaluate import MODES, PointValues, check_sigma_vector, evaluate_points
@@ -57,7 +58,7 @@ def evaluate_param_sigma(backend, mean_module, points: np.ndarray, *, param_sigm
     """J mollified in parameter space, ``E_eps[J(theta + param_sigma eps)]``, ``eps ~ N(0, I_d)``.
 
     Common random numbers: the same ``episodes`` perturbations ``eps_m`` (drawn from
-    ``np.random.default_rng([seed, 2])``) for every point, each evaluated with the
+    the stream ``(seed, 0, PARAM_SIGMA_NOISE)`` of :mod:`mollirl.common.seeding`) for every point, each evaluated with the
     deterministic policy from the same start, all P x M rollouts in one batch. This is
     the objective ARS ascends (its ``delta_std`` is ``param_sigma``).
     """
@@ -67,7 +68,7 @@ def evaluate_param_sigma(backend, mean_module, points: np.ndarray, *, param_sigm
         raise ValueError(f"param_sigma must be a finite number > 0, got {param_sigma!r}")
     points = np.asarray(points, dtype=np.float64)
     n_points, d = points.shape
-    eps = np.random.default_rng([int(seed), 2]).standard_normal((episodes, d))
+    eps = stream_rng(seed, PARAM_SIGMA_NOISE).standard_normal((episodes, d))
     perturbed = (points[:, None, :] + param_sigma * eps[None, :, :]).reshape(n_points * episodes, d)
     t0 = time.perf_counter()
     r = evaluate_points(backend, mean_module, perturbed, mode="det", horizon=horizon, gamma=gamma, seed=seed,

@@ -40,6 +40,7 @@ from pathlib import Path
 import numpy as np
 
 from mollirl.common.files import write_bytes_atomic
+from mollirl.common.seeding import DIRECTIONS, stream_rng
 
 KINDS = ("random", "filter", "gradient")
 _SPEC_HELP = "random, filter, gradient, axis:NAME, a parameter name like K[0,4], or a .npz file of directions"
@@ -238,7 +239,7 @@ def make_directions(
     :param centre: ``(d,)`` the slice centre (the policy's mean vector).
     :param labels: ``(d,)`` its parameter labels.
     :param shapes: shapes of the mean network's parameters in flat order (filter normalization).
-    :param seed: seed of the Gaussian draws (``np.random.default_rng(seed)``).
+    :param seed: seed of the Gaussian draws (the stream ``(seed, 0, DIRECTIONS)`` of :mod:`mollirl.common.seeding`).
     :param gradient_fn: ``() -> (d,)`` gradient estimate; needed for ``gradient``.
     :raises ValueError: on a bad spec, a loaded file for other parameters or of
         another dimension, a zero direction, or dependent directions.
@@ -253,7 +254,7 @@ def make_directions(
             raise ValueError(f"{spec_str!r} holds {loaded.dims} directions, a {dims}-D slice needs {dims}")
         return loaded
     kinds = parse_direction_spec(spec_str, dims, labels)
-    rng = np.random.default_rng(seed)
+    rng = stream_rng(seed, DIRECTIONS)
     vectors: list[np.ndarray] = []
     for kind in kinds:
         if kind == "random":

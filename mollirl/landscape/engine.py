@@ -31,8 +31,4 @@ def make_backend(env: str, env_kwargs: dict[str, Any] | None = None, *, horizon:
     def make(n: int):
         return make_vec_env(env, n, max_episode_steps=horizon, **kwargs)
 
-    probe = make(1)
-    backend = backend_for(probe, make_venv=make, max_envs=max_envs)
-    if isinstance(backend, AnalyticBackend):
-        probe.close()
-    return backend
+    return backend_for(make_venv=make, max_envs=max_envs)

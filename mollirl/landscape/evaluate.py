@@ -26,6 +26,7 @@ import math
 import numpy as np
 from torch import nn
 
+from mollirl.common.seeding import SIGMA_NOISE, SIGMA_STARTS, derive_seed, stream_rng
 from mollirl.rollout import EVAL_SEED, AnalyticBackend, BatchedMean, Rows, VecEnvBackend
 from mollirl.rollout.core import Progress
 
@@ -101,8 +102,9 @@ def evaluate_points(
     :param gamma: discount in (0, 1].
     :param sigma: action-noise standard deviation (scalar or per action dim), > 0; sigma mode only.
     :param episodes: M, episodes per point in sigma mode (>= 1).
-    :param seed: sigma mode: episode m resets with seed ``seed + m`` and the noise is drawn from
-        ``np.random.default_rng([seed, 1])`` as one ``(horizon, M, action_dim)`` array; det rows reset
+    :param seed: sigma mode: episode m resets with seed ``derive_seed(seed, 0, SIGMA_STARTS) + m`` and the
+        noise is drawn from the stream ``(seed, 0, SIGMA_NOISE)`` as one ``(horizon, M, action_dim)`` array
+        (:mod:`mollirl.common.seeding`); det rows reset
         with :data:`~mollirl.rollout.EVAL_SEED` (the J_det row's start) whatever ``seed``.
     :param first_actions: ``(P, action_dim)`` raw first actions (Q-landscape), det mode only.
     :param eval_options: reset options of every row (the env's evaluation start), or None.
@@ -126,15 +128,15 @@ def evaluate_points(
         if first_actions is not None:
             raise ValueError("first_actions (a Q-landscape) is det mode only")
         sig = check_sigma_vector(sigma if sigma is not None else np.nan, backend.action_dim)
-        eps = np.random.default_rng([int(seed), 1]).standard_normal((int(horizon), int(episodes), backend.action_dim))
+        eps = stream_rng(seed, SIGMA_NOISE).standard_normal((int(horizon), int(episodes), backend.action_dim))
         noise = eps * sig
         n_episodes = int(episodes)
     else:
         n_episodes = 1
     rows_idx = np.arange(n_points * n_episodes)
     point, episode = rows_idx // n_episodes, rows_idx % n_episodes
-    # det rows start where a training run's J_det row does; sigma rows' episode m at seed + m
-    starts = np.full(rows_idx.size, EVAL_SEED) if mode == "det" else episode + int(seed)
+    # det rows start where a training run's J_det row does; sigma rows' episode m at its stream's seed + m
+    starts = np.full(rows_idx.size, EVAL_SEED) if mode == "det" else episode + derive_seed(seed, 0, SIGMA_STARTS)
     rows = Rows(
         mean=BatchedMean(mean_module, points), seeds=starts,
         param_index=point if points.shape[0] > 1 else None, options=eval_options, noise=noise,

@@ -132,8 +132,8 @@ def problem_from_env(env: str, center: str = "reference", *, seed: int = 0, hori
     :param policy: mean network (``linear``/``mlp``), default: the preset's.
     :raises ValueError: on an unknown env or centre, or an env without a reference policy.
     """
-    from mollirl.config import resolve_config
     from mollirl.common.env_util import get_env_plugin
+    from mollirl.hyperparams import resolve_with_sources
 
     if center not in CENTRES:
         raise ValueError(f"unknown center {center!r}; expected one of {list(CENTRES)}")
@@ -146,7 +146,7 @@ def problem_from_env(env: str, center: str = "reference", *, seed: int = 0, hori
             cli[key] = value
     if env_kwargs:
         cli["env_kwargs"] = dict(env_kwargs)
-    config = resolve_config(env, "reinforce", {}, cli, dict(plugin.preset))
+    config = resolve_with_sources(env, "reinforce", None, cli)[0]
     return LandscapeProblem(
         env=env, policy=policy_from_config(config), horizon=config.horizon, gamma=config.gamma,
         env_kwargs=dict(config.env_kwargs), eval_options=_eval_options(plugin, config), label=center,

@@ -41,15 +41,14 @@ def mlp_problem(env: str, seed: int, *, hidden: int = 16, horizon: int | None = 
     ``--policy mlp --policy-init random --seed SEED`` starts from) in ``env``, from its evaluation start."""
     import dataclasses
 
-    from mollirl.common.env_util import get_env_plugin
-    from mollirl.config import resolve_config
+    from mollirl.hyperparams import resolve_with_sources
     from mollirl.landscape import problem_from_env
     from mollirl.landscape.problem import policy_from_config
 
     base = problem_from_env(env, "random", seed=seed, policy="mlp", horizon=horizon)
     cli = {"policy": "mlp", "policy_init": "random", "seed": int(seed), "horizon": base.horizon,
            "policy_kwargs": {"hidden": int(hidden), "bias": False}}
-    config = resolve_config(env, "reinforce", {}, cli, dict(get_env_plugin(env).preset))
+    config = resolve_with_sources(env, "reinforce", None, cli)[0]
     return dataclasses.replace(base, policy=policy_from_config(config), label=f"random tanh MLP, seed {seed}",
                                metadata={**base.metadata, "policy": "mlp", "hidden": int(hidden), "bias": False})
 

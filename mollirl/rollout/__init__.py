@@ -12,9 +12,9 @@ ARS candidates, the policy-gradient direction and populations all call it.
 Importing this package imports neither MuJoCo nor any env.
 """
 
-from mollirl.rollout.backends import AnalyticBackend, BatchedDynamics, VecEnvBackend, backend_for
+from mollirl.rollout.backends import AnalyticBackend, BatchedDynamics, VecEnvBackend, backend_for, pure_dynamics
 from mollirl.rollout.core import EVAL_SEED, Block, Buffers, RolloutResult, Rows, concat_rows
 from mollirl.rollout.mean import BatchedMean
 
 __all__ = ["EVAL_SEED", "AnalyticBackend", "BatchedDynamics", "BatchedMean", "Block", "Buffers", "RolloutResult", "Rows",
-           "VecEnvBackend", "backend_for", "concat_rows"]
+           "VecEnvBackend", "backend_for", "concat_rows", "pure_dynamics"]

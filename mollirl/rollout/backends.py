@@ -25,11 +25,16 @@ from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 import numpy as np
-from gymnasium.utils import seeding
 
 from mollirl.rollout.core import (
     Accumulator, ActionMaker, Buffers, Progress, RolloutResult, Rows, StepHook, check_gamma, check_horizon,
 )
+
+
+def reset_rng(seed: int) -> np.random.Generator:
+    """The generator a Gymnasium env's ``reset(seed=seed)`` draws from (``gymnasium.utils.seeding.np_random``:
+    PCG64 over ``SeedSequence(seed)``), built without importing Gymnasium."""
+    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(int(seed))))
 
 
 class BatchedDynamics(Protocol):
@@ -77,7 +82,7 @@ class AnalyticBackend:
 
     def initial_observation(self, seed: int, options: dict | None = None) -> np.ndarray:
         """The start state of a row reset with ``seed`` and ``options``."""
-        rng, _ = seeding.np_random(int(seed))
+        rng = reset_rng(seed)
         return np.asarray(self.dynamics.initial_state(rng, options), dtype=np.float64)
 
     def _initial_states(self, rows: Rows) -> np.ndarray:
@@ -398,19 +403,33 @@ def _with_progress(on_step: StepHook | None, tick: Callable[[int], None]) -> Ste
     return hook
 
 
-def backend_for(venv, *, extra: Sequence[Any] = (), make_venv: Callable[[int], Any] | None = None,
-                max_envs: int = 2048) -> AnalyticBackend | VecEnvBackend:
-    """The fastest backend for rows on ``venv``'s env.
+def pure_dynamics(venv) -> BatchedDynamics | None:
+    """The env's pure batched dynamics when its VecEnv exposes them (``batched_dynamics``: the analytic
+    envs), else None (the env is stepped through VecEnvs). The one place that asks."""
+    return getattr(venv, "batched_dynamics", None)
 
-    :param venv: a VecEnv of the env; if it exposes ``batched_dynamics``, its pure dynamics are
-        stepped (no VecEnv is used at all).
+
+def backend_for(venv=None, *, extra: Sequence[Any] = (), make_venv: Callable[[int], Any] | None = None,
+                max_envs: int = 2048) -> AnalyticBackend | VecEnvBackend:
+    """The one backend chooser: the fastest backend for rows on ``venv``'s env.
+
+    :param venv: a VecEnv of the env; if it exposes pure dynamics (:func:`pure_dynamics`), they are
+        stepped (no VecEnv is used at all). None with ``make_venv``: a one-copy probe is made (and closed
+        again when the env has pure dynamics).
     :param extra: further VecEnvs stepped in lockstep after ``venv``'s copies (fixed segments;
         ignored for pure dynamics).
     :param make_venv: instead of fixed segments, a factory of VecEnvs of any size (``venv`` is
-        then a probe cached by its size).
+        then a probe cached by its size); rollouts of more than ``max_envs`` rows run in chunks.
     """
-    dynamics = getattr(venv, "batched_dynamics", None)
+    own_probe = venv is None
+    if own_probe:
+        if make_venv is None:
+            raise ValueError("backend_for needs a VecEnv or a make_venv factory")
+        venv = make_venv(1)
+    dynamics = pure_dynamics(venv)
     if dynamics is not None:
+        if own_probe:
+            venv.close()
         return AnalyticBackend(dynamics)
     if make_venv is not None:
         return VecEnvBackend(make_venv, max_envs=max_envs, probe=venv)

@@ -223,6 +223,10 @@ class Buffers:
     #: REINFORCE members), with the per-column gamma they were computed with; None otherwise
     rtg: np.ndarray | None = None
     rtg_gamma: np.ndarray | None = None
+    #: for one part's buffers (:meth:`RolloutResult.part`): the buffers of the whole rollout and the
+    #: part's columns in them (so that many parts' columns can be read again as one view)
+    parent: Buffers | None = None
+    columns: slice | None = None
 
     @classmethod
     def allocate(cls, horizon: int, rows: int, obs_dim: int, action_dim: int) -> Buffers:
@@ -249,6 +253,26 @@ class Buffers:
         """Rows ``rows`` ended after step t: their later steps are not part of an episode."""
         self.dones[t, rows] = True
         self.alive[t + 1:, rows] = False
+
+    @staticmethod
+    def side_by_side(parts: list[Buffers]) -> Buffers:
+        """Many parts' buffers as one ``(T, B_1 + ... + B_P)`` set of arrays, part after part: a view of their
+        rollout's buffers when the parts are adjacent columns of it in this order, else copies."""
+        first = parts[0]
+        if first.parent is not None and all(
+                p.parent is first.parent and p.columns.start == q.columns.stop for q, p in zip(parts, parts[1:])):
+            cols = slice(first.columns.start, parts[-1].columns.stop)
+            b = first.parent
+            return Buffers(obs=b.obs[:, cols], actions=b.actions[:, cols], rewards=b.rewards[:, cols],
+                           alive=b.alive[:, cols], dones=b.dones[:, cols],
+                           rtg=None if b.rtg is None else b.rtg[:, cols],
+                           rtg_gamma=None if b.rtg_gamma is None else b.rtg_gamma[cols])
+        if len(parts) == 1:
+            return first
+        rtg = None if any(p.rtg is None for p in parts) else np.concatenate([p.rtg for p in parts], axis=1)
+        return Buffers(*(np.concatenate([getattr(p, name) for p in parts], axis=1)
+                         for name in ("obs", "actions", "rewards", "alive", "dones")), rtg=rtg,
+                       rtg_gamma=None if rtg is None else np.concatenate([p.rtg_gamma for p in parts]))
 
     @property
     def nbytes(self) -> int:
@@ -300,7 +324,8 @@ class RolloutResult:
                               rewards=b.rewards[:, block.train], alive=b.alive[:, block.train],
                               dones=b.dones[:, block.train],
                               rtg=None if b.rtg is None else b.rtg[:, block.train],
-                              rtg_gamma=None if b.rtg_gamma is None else b.rtg_gamma[block.train])
+                              rtg_gamma=None if b.rtg_gamma is None else b.rtg_gamma[block.train],
+                              parent=b, columns=block.train)
         return RolloutResult(discounted=self.discounted[idx], undiscounted=self.undiscounted[idx],
                              lengths=self.lengths[idx], final_obs=self.final_obs[idx], diverged=self.diverged[idx],
                              nonfinite=self.nonfinite[idx], truncated=self.truncated[idx], stopped=self.stopped,

@@ -21,11 +21,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import numpy as np
-import torch as th
-from torch import nn
+from typing import Any
 
-from mollirl.policies import LinearMean, MLPMean
+import numpy as np
 
 
 def _split(points: np.ndarray, named_shapes: Sequence[tuple[str, tuple[int, ...]]]) -> dict[str, np.ndarray]:
@@ -69,11 +67,14 @@ def _matvec(W: np.ndarray, x: np.ndarray) -> np.ndarray:
 class BatchedMean:
     """Mean actions of ``n_sets`` parameter sets (or one set broadcast to every row).
 
-    :param mean: the policy's mean network (``policy.mean``): its structure, not its values, is used.
+    :param mean: the policy's mean network (``policy.mean``, a torch module): its structure, not its values, is
+        used. A module whose class declares ``batched_kind = "linear"`` (``u = -K s + b``) or ``"mlp"``
+        (``u = W2 tanh(W1 s + b1) + b2``) is evaluated in numpy bit for bit (:class:`mollirl.policies.LinearMean`,
+        :class:`mollirl.policies.MLPMean`); any other through ``torch.func.vmap``.
     :param points: ``(n_sets, d)`` flat mean vectors (``policy.get_mean_vector()`` layout), n_sets >= 1.
     """
 
-    def __init__(self, mean: nn.Module, points: np.ndarray) -> None:
+    def __init__(self, mean: Any, points: np.ndarray) -> None:
         points = np.asarray(points, dtype=np.float64)
         if points.ndim != 2:
             raise ValueError(f"points must be (n_points, d), got shape {points.shape}")
@@ -83,12 +84,8 @@ class BatchedMean:
         self.params = _split(points, self.named_shapes)
         if "K" in self.params:  # u = -K s + b as (-K) s + b: the same bits, one operation fewer per step
             self.params["-K"] = -self.params["K"]
-        if isinstance(mean, LinearMean):
-            self.kind = "linear"
-        elif isinstance(mean, MLPMean):
-            self.kind = "mlp"
-        else:
-            self.kind = "torch"
+        kind = getattr(type(mean), "batched_kind", None)
+        self.kind = kind if kind in ("linear", "mlp") else "torch"
 
     @classmethod
     def of_policy(cls, policy) -> BatchedMean:
@@ -126,13 +123,14 @@ class BatchedMean:
         return self._torch_call(obs)
 
     def _torch_call(self, obs: np.ndarray) -> np.ndarray:
+        import torch as th
         from torch.func import functional_call, vmap
 
         params = {name: th.as_tensor(v) for name, v in self.params.items()}
         x = th.as_tensor(obs)
         module = self.module
 
-        def one(param_row: dict[str, th.Tensor], obs_row: th.Tensor) -> th.Tensor:
+        def one(param_row: dict, obs_row):
             return functional_call(module, param_row, (obs_row[None],))[0]
 
         with th.no_grad():

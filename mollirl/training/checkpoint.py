@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from mollirl.common.callbacks import EpochCallback
-from mollirl.common.files import write_atomic, write_bytes_atomic
+from mollirl.common.files import unlink_after_writes, write_atomic, write_bytes_atomic
 
 CHECKPOINT_DIR = "checkpoints"
 LATEST = "latest.json"
@@ -43,10 +43,16 @@ def sha256(path: Path) -> str:
 
 
 def save_model_atomic(model, path: Path) -> str:
-    """``model.save`` to ``path`` (a ``.zip``) through a temporary file; returns the file's SHA-256."""
-    path = Path(path)
-    write_bytes_atomic(path, model.save)  # the temporary name ends in .zip: SB3's save keeps it
-    return sha256(path)
+    """``model.save`` to ``path`` (a ``.zip``) through a temporary file; returns the file's SHA-256. Inside
+    :func:`mollirl.common.files.batched_writes` it is flushed and renamed with the batch."""
+    digest: list[str] = []
+
+    def write(tmp: Path) -> None:
+        model.save(tmp)  # the temporary name ends in .zip: SB3's save keeps it
+        digest.append(sha256(tmp))
+
+    write_bytes_atomic(Path(path), write, defer=True)
+    return digest[0]
 
 
 def read_pointer(run_dir: str | Path) -> dict[str, Any] | None:
@@ -58,11 +64,22 @@ def read_pointer(run_dir: str | Path) -> dict[str, Any] | None:
         return None
 
 
+def flush_logger(model) -> None:
+    """Write out what the model's logger outputs hold back (``metrics.csv`` rows and TensorBoard events are
+    flushed lazily, at most :data:`mollirl.training.metrics.FLUSH_SECONDS` apart)."""
+    logger_ = getattr(model, "_logger", None)
+    for fmt in getattr(logger_, "output_formats", []):
+        flush = getattr(fmt, "flush_pending", None)
+        if flush is not None:
+            flush()
+
+
 def save_checkpoint(model, run_dir: str | Path, *, keep: bool = False) -> int:
     """Checkpoint ``model`` at its completed epoch ``model.epoch``; return that epoch.
 
     :param keep: keep this epoch's zip when a later checkpoint replaces it.
     """
+    flush_logger(model)  # every row before this epoch is on disk before the checkpoint that continues after it
     ckpt = Path(run_dir) / CHECKPOINT_DIR
     ckpt.mkdir(parents=True, exist_ok=True)
     epoch = int(model.epoch)
@@ -77,10 +94,10 @@ def save_checkpoint(model, run_dir: str | Path, *, keep: bool = False) -> int:
     kept = sorted(set(previous.get("kept", [])) | ({name} if keep else set()))
     state = {"format": FORMAT, "epoch": epoch, "num_timesteps": epoch * model.steps_per_epoch, "zip": name,
              "sha256": digest, "kept": kept}
-    write_atomic(ckpt / LATEST, json.dumps(state))
+    write_atomic(ckpt / LATEST, json.dumps(state), defer=True)
     old = previous.get("zip")
     if isinstance(old, str) and old != name and old not in kept and (ckpt / old).is_file():
-        (ckpt / old).unlink()
+        unlink_after_writes(ckpt / old)
     return epoch
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import time
 from pathlib import Path
 from typing import Any
 
@@ -22,13 +23,18 @@ from mollirl.common.files import write_atomic
 METRIC_COLUMNS = ("epoch", "timesteps", "J_det", "J_sigma", "ep_return_mean", "sigma", "grad_norm",
                   "J_det_undiscounted", "final_state_norm", "J_det_diverged", "diverged_fraction")
 _INTEGER_COLUMNS = ("epoch", "timesteps")
+#: seconds between writes of held-back rows (and of TensorBoard events)
+FLUSH_SECONDS = 2.0
 
 
 class MetricsCSVWriter(KVWriter):
     """SB3 logger output writing ``metrics.csv``: one row per dump that carries ``train/epoch``.
 
     Columns are fixed (:data:`METRIC_COLUMNS`); a value not recorded in a dump is left
-    empty. Every row is flushed when written (a crash loses no finished row). On resume
+    empty. Rows are written in batches, at most :data:`FLUSH_SECONDS` apart, and always before a
+    checkpoint (:func:`mollirl.training.checkpoint.save_checkpoint`) and at ``close``: a crash loses
+    only rows after the last checkpoint, which a resume writes again (a population of P members
+    writes P files per flush, not per epoch). On resume
     the file is cut to the rows before the resumed epoch (rewritten whole, under a temporary
     name; a row a crash cut short is dropped) and appended to, so an interrupted-and-resumed
     run ends with the same file as an uninterrupted one.
@@ -55,9 +61,14 @@ class MetricsCSVWriter(KVWriter):
         writer = csv.writer(buffer)
         writer.writerow(METRIC_COLUMNS)
         writer.writerows(rows)
-        write_atomic(self.path, buffer.getvalue())  # the kept rows, whole, before appending
+        if resume_epoch is None:  # a new run's file: its header (a crash before it leaves a file with no row)
+            self.path.write_text(buffer.getvalue(), newline="")
+        else:
+            write_atomic(self.path, buffer.getvalue())  # the kept rows, whole, before appending
         self._fh = self.path.open("a", newline="")
-        self._writer = csv.writer(self._fh)
+        self._pending = io.StringIO(newline="")
+        self._writer = csv.writer(self._pending)
+        self._last_flush = time.monotonic()
 
     def write(self, key_values: dict[str, Any], key_excluded: dict[str, tuple[str, ...]], step: int = 0) -> None:
         if "train/epoch" not in key_values:
@@ -72,10 +83,25 @@ class MetricsCSVWriter(KVWriter):
             else:
                 row.append(repr(float(value)))
         self._writer.writerow(row)
+        if time.monotonic() - self._last_flush >= FLUSH_SECONDS:
+            self.flush_pending()
+
+    def flush_pending(self) -> None:
+        """Write and flush the rows held back."""
+        text = self._pending.getvalue()
+        if text:
+            self._fh.write(text)
+            self._pending.seek(0)
+            self._pending.truncate()
         self._fh.flush()
+        self._last_flush = time.monotonic()
 
     def close(self) -> None:
-        self._fh.close()
+        if not self._fh.closed:
+            try:
+                self.flush_pending()
+            finally:
+                self._fh.close()
 
 
 def read_metrics(path: str | Path) -> list[dict[str, float]]:

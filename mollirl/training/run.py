@@ -27,6 +27,7 @@ import yaml
 from mollirl import registry
 from mollirl.common.env_util import EnvPlugin, get_env_plugin, make_env, make_vec_env
 from mollirl.config import RunConfig, parse_value
+from mollirl.rollout import pure_dynamics
 
 logger = logging.getLogger(__name__)
 
@@ -201,7 +202,7 @@ def make_envs(config: RunConfig) -> Envs:
     try:
         envs.venv = make_vec_env(config.env, config.batch_episodes, max_episode_steps=config.horizon,
                                  n_threads=config.n_threads, **config.env_kwargs)
-        if getattr(envs.venv, "batched_dynamics", None) is None:  # the epoch's rows, its J_det row included
+        if pure_dynamics(envs.venv) is None:  # VecEnv-stepped: the epoch's rows, its J_det row included
             envs.rollout_env = make_vec_env(config.env, config.batch_episodes + 1, max_episode_steps=config.horizon,
                                             n_threads=config.n_threads, **config.env_kwargs)
     except BaseException:
@@ -272,30 +273,35 @@ def prepare(config: RunConfig, envs: Envs | None = None) -> Prepared:
     return Prepared(env_plugin, envs, model, specs, own_envs=own)
 
 
-#: seconds between TensorBoard flushes (SB3 flushes at every dump: a population's members dump every epoch)
-TENSORBOARD_FLUSH_SECONDS = 2.0
-
-
 def _tensorboard_format(folder: str):
     """SB3's TensorBoard output with a dump's scalars written as one event (one ``Summary`` of all
     ``train/`` values at that step: what TensorBoard reads from ``add_scalar`` calls, an event per
-    dump instead of one per key) and the file flushed at most every
-    :data:`TENSORBOARD_FLUSH_SECONDS` (``close()`` flushes everything)."""
+    dump instead of one per key), the events handed to the writer in batches and the file flushed
+    at most every :data:`mollirl.training.metrics.FLUSH_SECONDS` (before a checkpoint and at ``close()``
+    everything)."""
     from stable_baselines3.common.logger import TensorBoardOutputFormat
     from torch.utils.tensorboard.summary import Summary, scalar
+
+    from mollirl.training.metrics import FLUSH_SECONDS
 
     class BatchedTensorBoardFormat(TensorBoardOutputFormat):
         def __init__(self, folder: str) -> None:
             super().__init__(folder)
             self._last_flush = time.monotonic()
+            self._pending: list[tuple[Any, int]] = []
             self._flush = self.writer.flush
             self.writer.flush = self._maybe_flush  # SB3's write() calls it for the other value types
 
         def _maybe_flush(self) -> None:
-            now = time.monotonic()
-            if now - self._last_flush >= TENSORBOARD_FLUSH_SECONDS:
-                self._last_flush = now
-                self._flush()
+            if time.monotonic() - self._last_flush >= FLUSH_SECONDS:
+                self.flush_pending()
+
+        def flush_pending(self) -> None:
+            for summary, step in self._pending:
+                self.writer.file_writer.add_summary(summary, step)
+            self._pending.clear()
+            self._last_flush = time.monotonic()
+            self._flush()
 
         def write(self, key_values, key_excluded, step: int = 0) -> None:
             values, rest, rest_excluded = [], {}, {}
@@ -308,11 +314,19 @@ def _tensorboard_format(folder: str):
                 else:
                     rest[key], rest_excluded[key] = value, excluded
             if values:
-                self.writer.file_writer.add_summary(Summary(value=values), step)
+                self._pending.append((Summary(value=values), step))
             if rest:
+                self.flush_pending()  # events in order: the scalars held back first
                 super().write(rest, rest_excluded, step)
             else:
                 self._maybe_flush()
+
+        def close(self) -> None:
+            if self.writer is not None and self._pending:
+                for summary, step in self._pending:
+                    self.writer.file_writer.add_summary(summary, step)
+                self._pending.clear()
+            super().close()
 
     return BatchedTensorBoardFormat(folder)
 
@@ -358,8 +372,9 @@ def _configure_logger(run_dir: Path, resume_epoch: int | None, tensorboard: Path
 
 
 def _hparams(config: RunConfig) -> dict[str, Any]:
-    keep = ("algo", "env", "policy", "sigma", "learn_sigma", "sigma_schedule", "epochs", "batch_episodes",
-            "horizon", "gamma", "step_size", "baseline", "update", "seed")
+    from mollirl.config import hparam_keys
+
+    keep = set(hparam_keys())
     return {k: (v if isinstance(v, (int, float, str, bool)) else str(v)) for k, v in config.to_dict().items()
             if k in keep}
 
@@ -458,10 +473,10 @@ class RunSession:
             self.created = not run_dir.exists()
             run_dir.mkdir(parents=True, exist_ok=True)
             save_model_atomic(self.model, run_dir / "initial.zip")  # theta_0, for landscapes around it
-        write_atomic(run_dir / "config.yml", yaml.safe_dump(config.to_dict(), sort_keys=False))
+        write_atomic(run_dir / "config.yml", yaml.safe_dump(config.to_dict(), sort_keys=False), defer=True)
         line = f"{self.command} " + shlex.join(self.argv if self.argv is not None else sys.argv[1:])
         previous = (run_dir / "command.txt").read_text() if (run_dir / "command.txt").is_file() else ""
-        write_atomic(run_dir / "command.txt", previous + line.rstrip() + "\n")
+        write_atomic(run_dir / "command.txt", previous + line.rstrip() + "\n", defer=True)
         tensorboard = tensorboard_dir(config, run_dir)
         tensorboard.mkdir(parents=True, exist_ok=True)
         self.model.set_logger(_configure_logger(run_dir, self.resume_epoch, tensorboard))
@@ -490,7 +505,7 @@ class RunSession:
     def finish(self, interrupted: bool, final: dict[str, Any] | None = None) -> int:
         """Checkpoint; unless interrupted, the final policy's row, ``model.zip`` and the HParams. Returns the epochs done.
 
-        :param final: the final policy's :func:`~mollirl.common.algorithm.det_metrics` when already
+        :param final: the final policy's :func:`~mollirl.common.driver.det_metrics` when already
             rolled (a population rolls every member's row at once); default: ``model.evaluate_det()``.
         """
         from stable_baselines3.common.logger import HParam

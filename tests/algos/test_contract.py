@@ -18,6 +18,7 @@ from suite import ALGOS, CONTRACT_ENVS, tiny_args
 
 from mollirl import registry
 from mollirl.common.env_util import make_vec_env
+from mollirl.rollout import pure_dynamics
 from mollirl.train import main
 from mollirl.training.checkpoint import load_checkpoint_state
 from mollirl.training.metrics import read_metrics
@@ -31,7 +32,7 @@ def run_dir(root, algo, env):
 def load(algo, env, path, horizon=20, n=4):
     cls = registry.get("algos", algo).resolve()
     venv = make_vec_env(env, n, max_episode_steps=horizon)
-    rollout_env = None if getattr(venv, "batched_dynamics", None) is not None else make_vec_env(
+    rollout_env = None if pure_dynamics(venv) is not None else make_vec_env(
         env, n + 1, max_episode_steps=horizon)
     return cls.load(path, env=venv, rollout_env=rollout_env)
 
@@ -152,3 +153,30 @@ def test_resume_with_more_epochs_keeps_the_schedule_span(tmp_path, algo):
     assert [r["sigma"] for r in rows] == pytest.approx([1.0, 0.6, 0.2, 0.2, 0.2, 0.2])
     # the first epochs are the original run's, byte for byte (the final row of epoch 3 is recomputed as epoch 3)
     assert (run / "metrics.csv").read_text().splitlines()[:4] == before[:4]
+
+
+@pytest.mark.parametrize("algo", ALGOS)
+def test_sb3_template_collect_rollouts_train_dump_logs_repeats_learn(algo):
+    """SB3's loop written by hand (``collect_rollouts``, ``train``, ``dump_logs``) gives the parameters
+    ``learn()`` gives: learn() is that loop, run by the epoch driver over the model alone."""
+    from mollirl.config import RunConfig
+    from mollirl.training import prepare
+
+    config = RunConfig(algo=algo, env="double-pendulum", horizon=20, batch_episodes=4, epochs=2, seed=5,
+                       plugins=[]).validate()
+    a, b = prepare(config), prepare(config)
+    try:
+        a.model.learn(2 * 80)
+        model = b.model
+        total, callback = model._setup_learn(2 * 80, None)
+        callback.on_training_start(locals(), globals())
+        while model.num_timesteps < total:
+            assert model.collect_rollouts(model.env, callback, getattr(model, "rollout_buffer", None), 20)
+            model.train()
+            model.dump_logs(model.epoch)
+        assert model.epoch == a.model.epoch == 2
+        assert np.array_equal(model.policy.get_mean_vector(), a.model.policy.get_mean_vector())
+        assert model.logger.name_to_value == {} and model.num_timesteps == a.model.num_timesteps
+    finally:
+        a.close()
+        b.close()

@@ -47,15 +47,15 @@ def test_population_bar_counts_member_epochs_and_drops_pruned_ones(tmp_path, cap
     def on_epoch(k, j_det):
         return {1: "pruned"} if k == 0 else {}
 
-    import mollirl.population.trainer as trainer
+    from mollirl.common.driver import EpochBar
 
-    original = trainer._PopulationBar.drop
+    original = EpochBar.drop
 
     def drop(self, epochs):
         original(self, epochs)
         totals.append(self.bar.total)
 
-    monkeypatch.setattr(trainer._PopulationBar, "drop", drop)
+    monkeypatch.setattr(EpochBar, "drop", drop)
     try:
         outcomes = population.train(progress="my label", on_epoch=on_epoch)
     finally:

@@ -219,3 +219,33 @@ def test_real_command_in_subprocess(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "mollirl.train", "--sigma", "-1"], capture_output=True, text=True,
                          timeout=300)
     assert bad.returncode == 2 and "Traceback" not in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_a_new_config_field_reaches_the_flags_help_show_hyperparams_and_conf(tmp_path, monkeypatch, capsys):
+    """RunConfig's fields are the single source: a field added to it (here by subclassing, as a developer adds
+    one to the class) is a flag with its help, a row of --show-hyperparams and a -conf key, with no other list
+    to edit."""
+    import dataclasses
+
+    from mollirl import config as config_module
+    from mollirl import train as train_module
+
+    extended = dataclasses.make_dataclass(
+        "RunConfig", [("noise_clip", float, config_module.option(0.25, "--noise-clip", type=float,
+                                                                  help="clip of the test's new setting"))],
+        bases=(config_module.RunConfig,))
+    monkeypatch.setattr(config_module, "RunConfig", extended)
+    monkeypatch.setattr(train_module, "RunConfig", extended)
+    with pytest.raises(SystemExit):
+        train_module.build_parser().parse_args(["--help"])
+    assert "--noise-clip NOISE_CLIP" in capsys.readouterr().out.replace("\n", " ")
+    assert "clip of the test's new setting" in train_module.build_parser().format_help()
+    assert train_module.main(["--show-hyperparams", "--noise-clip", "0.5"]) == 0
+    row = [line for line in capsys.readouterr().out.splitlines() if line.strip().startswith("noise_clip")]
+    assert row and row[0].split()[1:] == ["0.5", "the", "command", "line"]
+    conf = tmp_path / "conf.yml"
+    conf.write_text("noise_clip: 0.75\n")
+    assert train_module.main(["--show-hyperparams", "-conf", str(conf)]) == 0
+    row = [line for line in capsys.readouterr().out.splitlines() if line.strip().startswith("noise_clip")]
+    assert row and row[0].split()[1:3] == ["0.75", "-conf"]
+    assert config_module.flag_name("noise_clip") == "--noise-clip"

@@ -101,3 +101,65 @@ def test_single_values_keep_the_single_run(tmp_path):
     rows = read_metrics(run / "metrics.csv")
     assert rows[0]["sigma"] == pytest.approx(0.2)
     assert np.isfinite(rows[-1]["J_det"])
+
+
+@pytest.mark.parametrize("algo,extra", [
+    ("reinforce", {}),
+    ("reinforce", {"policy": "mlp", "learn_sigma": True, "policy_kwargs": {"sigma_per_dim": True}}),
+    ("reinforce", {"update": "adam", "step_size": 0.01, "baseline": "none"}),
+    ("ars", {}),
+    ("ars", {"policy": "mlp"}),
+])
+def test_a_members_numbers_depend_neither_on_the_population_size_nor_its_position(tmp_path, algo, extra):
+    """REINFORCE and ARS update all members in one call over stacked parameters: the member under test
+    (sigma 0.3, seed 7) gives the same metrics.csv alone (a population of one, through the same kernel),
+    first of three, and last of six beside members of other sigmas, seeds and step sizes."""
+    from mollirl.config import RunConfig
+    from mollirl.population import Member, Population
+    from mollirl.training import train
+
+    base = dict(algo=algo, env="double-pendulum", horizon=20, batch_episodes=4, epochs=3, progress=False,
+                policy_init="random", **extra)
+
+    def config(sigma, seed, **more):
+        return RunConfig(**{**base, "sigma": sigma, "seed": seed, **more}).validate()
+
+    me = config(0.3, 7)
+    train(me, run_dir=tmp_path / "alone", argv=[])
+    others = [config(0.1, 0), config(0.3, 1), config(1.0, 7, step_size=me.step_size * 2), config(0.05, 3),
+              config(0.3, 8)]
+    for name, configs, where in [("first of 3", [me, *others[:2]], 0), ("last of 6", [*others, me], 5)]:
+        members = [Member(c, tmp_path / name / str(i), label=str(i)) for i, c in enumerate(configs)]
+        population = Population(members)
+        try:
+            assert [o.status for o in population.train()] == ["finished"] * len(configs)
+        finally:
+            population.close()
+        mine = (tmp_path / name / str(where) / "metrics.csv").read_bytes()
+        assert mine == (tmp_path / "alone" / "metrics.csv").read_bytes(), name
+    # the other members did train (their rows differ from the member's)
+    assert (tmp_path / "last of 6" / "0" / "metrics.csv").read_bytes() != mine
+
+
+def test_batched_writes_flush_together_rename_in_order_and_drop_on_error(tmp_path):
+    """A population's checkpoints go through files.batched_writes: nothing renamed before the batch ends,
+    a replaced file removed only after the renames, and an exception inside leaves the old files and no
+    temporary file."""
+    from mollirl.common.files import batched_writes, unlink_after_writes, write_atomic
+
+    (tmp_path / "old.zip").write_text("old")
+    (tmp_path / "latest.json").write_text("old")
+    with batched_writes():
+        write_atomic(tmp_path / "new.zip", "new", defer=True)
+        write_atomic(tmp_path / "latest.json", "new", defer=True)
+        unlink_after_writes(tmp_path / "old.zip")
+        assert not (tmp_path / "new.zip").exists() and (tmp_path / "latest.json").read_text() == "old"
+        assert (tmp_path / "old.zip").exists()
+    assert (tmp_path / "new.zip").read_text() == "new" and (tmp_path / "latest.json").read_text() == "new"
+    assert not (tmp_path / "old.zip").exists()
+    with pytest.raises(RuntimeError):
+        with batched_writes():
+            write_atomic(tmp_path / "latest.json", "lost", defer=True)
+            raise RuntimeError("a fault in the batch")
+    assert (tmp_path / "latest.json").read_text() == "new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["latest.json", "new.zip"]
