@@ -66,10 +66,11 @@ def _train_group(jobs: list[RunJob], progress: bool | str = False, position: int
 
 def _pure_dynamics(config: RunConfig) -> bool:
     from mollirl.common.env_util import make_vec_env
+    from mollirl.rollout import pure_dynamics
 
     venv = make_vec_env(config.env, 1, max_episode_steps=config.horizon, **config.env_kwargs)
     try:
-        return getattr(venv, "batched_dynamics", None) is not None
+        return pure_dynamics(venv) is not None
     finally:
         venv.close()
 
