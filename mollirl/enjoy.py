@@ -121,6 +121,9 @@ def main(argv: list[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         check_count(args.episodes, "--episodes")  # every command's rules (mollirl.common.budget)
         check_seed(args.seed)
+        from mollirl.common.budget import check_episodes_memory
+
+        check_episodes_memory(args.episodes, noise=args.stochastic, at_least=True)  # before any import: a bound
         from mollirl.video import check_video_path
 
         video = check_video_path(args.video) if args.video is not None else None

@@ -32,12 +32,12 @@ from pathlib import Path
 INT64_MAX = 2**63 - 1
 #: fraction of the available memory one command's arrays may take (the population's rule)
 MEMORY_FRACTION = 0.5
-#: bytes a study or reproduction worker process takes once PyTorch, SB3 and an env are imported
-#: (resident size measured on this machine: ``benchmarks``-free, ``ps -o rss`` of a spawned worker, 0.33 GiB)
-WORKER_BYTES = 400 * 2**20
-#: tasks (threads) one worker process counts against a process limit: its main thread, Optuna's heartbeat,
-#: PyTorch's and OpenMP's pools with one thread each, SQLite's: measured 6 on this machine, rounded up
-WORKER_TASKS = 8
+#: bytes a study or reproduction worker process takes once PyTorch, SB3 and an env are imported and it trains:
+#: 308 MiB resident measured here (``VmRSS`` of a worker of ``study --n-jobs 2`` on double-pendulum), rounded up
+WORKER_BYTES = 320 * 2**20
+#: tasks (threads) a worker process counts against a process limit besides its members' writer threads: its
+#: main thread and Optuna's heartbeat (2 measured, ``Threads`` of the same worker), and room for library pools
+WORKER_TASKS = 4
 #: open files and threads of a population member: metrics.csv and TensorBoard's event file; its writer thread
 MEMBER_FILES = 2
 MEMBER_THREADS = 1
@@ -164,11 +164,12 @@ def available_memory() -> tuple[int, str] | None:
     return min(found) if found else None
 
 
-def check_memory(need: int, what: str, hint: str, limit: int | None = None) -> None:
+def check_memory(need: int, what: str, hint: str, limit: int | None = None, *, at_least: bool = False) -> None:
     """Refuse when ``need`` bytes exceed :data:`MEMORY_FRACTION` of the available memory (or ``limit``).
 
     :param what: the allocation, as a sentence subject (``one epoch of 16 episodes x 1000 steps``).
     :param hint: what to lower (``lower --batch-episodes or --horizon``).
+    :param at_least: ``need`` is a lower bound (computed before the sizes that add to it are known).
     """
     if limit is None:
         avail = available_memory()
@@ -178,8 +179,8 @@ def check_memory(need: int, what: str, hint: str, limit: int | None = None) -> N
     else:
         source = "the limit given"
     if need > limit:
-        raise ValueError(f"{what} needs about {size(need)} of memory; the limit is {size(limit)} ({source}): "
-                         f"{hint}")
+        raise ValueError(f"{what} needs {'at least' if at_least else 'about'} {size(need)} of memory; the limit is "
+                         f"{size(limit)} ({source}): {hint}")
 
 
 def rollout_bytes(horizon: int, rows: int, obs_dim: int, action_dim: int, *, buffers: bool = True,
@@ -212,28 +213,36 @@ def check_training_memory(config, obs_shape: tuple[int, ...], action_shape: tupl
     check_memory(need, f"one epoch of {n} episodes x {T} steps", "lower --batch-episodes or --horizon")
 
 
-def check_landscape_memory(points: int, modes: tuple[str, ...], *, episodes: int, horizon: int, obs_dim: int,
-                           action_dim: int, n_params: int) -> None:
+def check_landscape_memory(points: int, modes: tuple[str, ...], *, episodes: int, horizon: int | None,
+                           obs_dim: int = 1, action_dim: int = 1, n_params: int = 1, at_least: bool = False) -> None:
     """A landscape of ``points`` grid points: the parameter vectors of every point, and the largest of its
     modes' rollouts (``det``: one row per point; ``sigma``: ``episodes`` rows per point and a
-    ``(horizon, episodes, action_dim)`` noise array; ``param-sigma``: ``episodes`` perturbed vectors per point)."""
+    ``(horizon, episodes, action_dim)`` noise array; ``param-sigma``: ``episodes`` perturbed vectors per point).
+    With ``at_least`` (sizes not known yet: one-dimensional states, actions, parameters; ``horizon`` None: 1 step)
+    the estimate is a lower bound."""
+    steps = 1 if horizon is None else int(horizon)
     largest = 0
     for mode in modes:
         rows = points if mode == "det" else points * episodes
-        need = rollout_bytes(horizon, rows, obs_dim, action_dim, buffers=False,
+        need = rollout_bytes(steps, rows, obs_dim, action_dim, buffers=False,
                              noise_rows=episodes if mode == "sigma" else 0)
         if mode == "param-sigma":
             need += 2 * 8 * rows * n_params  # the perturbed vectors and the batched mean's copy
         largest = max(largest, need)
     need = largest + 2 * 8 * points * n_params + 64 * points * len(modes)  # points, the mean's copy; results
-    check_memory(need, f"a landscape of {points:,} points ({', '.join(modes)}; {episodes} episodes, {horizon} steps)",
-                 "lower --grid, --episodes or --horizon")
+    shape = f"{episodes} episodes" + ("" if horizon is None else f", {horizon} steps")
+    check_memory(need, f"a landscape of {points:,} points ({', '.join(modes)}; {shape})",
+                 "lower --grid, --episodes or --horizon", at_least=at_least)
 
 
-def check_episodes_memory(episodes: int, horizon: int, obs_dim: int, action_dim: int, *, noise: bool) -> None:
-    """``episodes`` stored whole (their observations and actions, for returns and videos)."""
-    need = rollout_bytes(horizon, episodes, obs_dim, action_dim, buffers=True, noise_rows=episodes if noise else 0)
-    check_memory(need, f"{episodes:,} episodes of {horizon} steps", "lower --episodes")
+def check_episodes_memory(episodes: int, horizon: int | None = None, obs_dim: int = 1, action_dim: int = 1, *,
+                          noise: bool, at_least: bool = False) -> None:
+    """``episodes`` stored whole (their observations and actions, for returns and videos); ``horizon`` None:
+    not known yet (1 step: with ``at_least``, a lower bound)."""
+    need = rollout_bytes(horizon or 1, episodes, obs_dim, action_dim, buffers=True,
+                         noise_rows=episodes if noise else 0)
+    what = f"{episodes:,} episodes" + ("" if horizon is None else f" of {horizon} steps")
+    check_memory(need, what, "lower --episodes", at_least=at_least)
 
 
 # ------------------------------------------------------------------------------- threads, files, processes
@@ -284,21 +293,27 @@ def check_members_fit(n_members: int, hint: str = "train fewer members at once")
                          f"{threads[0]} ({threads[1]}): {hint}")
 
 
-def check_workers(n: int, flag: str) -> None:
-    """``n`` worker processes (``--n-jobs``, ``--jobs``): refused when their tasks pass the process limits or
-    their memory (:data:`WORKER_BYTES` each) passes :data:`MEMORY_FRACTION` of the available memory.
-    Checked before any worker starts."""
+def check_workers(n: int, flag: str, members_each: int = 1) -> None:
+    """``n`` worker processes (``--n-jobs``, ``--jobs``), each training ``members_each`` runs at once: refused
+    when their tasks (:data:`WORKER_TASKS` + a writer thread per member) pass the process limits, or their
+    memory (:data:`WORKER_BYTES` each) passes :data:`MEMORY_FRACTION` of the available memory. Checked before
+    any worker starts; the refusal says how many workers fit."""
     n = check_count(n, flag)
     if n == 1:
         return
+    each = WORKER_TASKS + MEMBER_THREADS * members_each
+    fits: list[tuple[int, str]] = []
     threads = _thread_limit()
-    need = n * WORKER_TASKS + BASE_THREADS
-    if threads is not None and need > threads[0]:
-        fit = max(1, (threads[0] - BASE_THREADS) // WORKER_TASKS)
-        raise ValueError(f"{flag} {n}: {n} worker processes run about {need} tasks; the limit is {threads[0]} "
-                         f"({threads[1]}): give {flag} {fit} or fewer")
-    check_memory(n * WORKER_BYTES, f"{flag} {n}: {n} worker processes ({size(WORKER_BYTES)} each)",
-                 f"give {flag} {max(1, n // 2)} or fewer (this machine has {os.cpu_count()} cores)")
+    if threads is not None:
+        fits.append(((threads[0] - BASE_THREADS) // each, f"{threads[1]} allows {threads[0]} tasks, {each} each"))
+    avail = available_memory()
+    if avail is not None:
+        fits.append((int(MEMORY_FRACTION * avail[0]) // WORKER_BYTES,
+                     f"half of the {avail[1]} is {size(MEMORY_FRACTION * avail[0])}, {size(WORKER_BYTES)} each"))
+    for fit, why in sorted(fits):
+        if n > fit:
+            raise ValueError(f"{flag} {n}: at most {max(fit, 1)} worker processes fit on this machine ({why}; it has "
+                             f"{os.cpu_count()} cores): give {flag} {max(fit, 1)} or fewer")
 
 
 # ------------------------------------------------------------------------------------------------- ETA

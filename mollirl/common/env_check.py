@@ -104,9 +104,16 @@ def _check_obs(name: str, call: str, obs, space) -> None:
         raise _plugin_error(name, call, f"returned an observation of dtype {arr.dtype}, not a real number type")
 
 
+#: (env, env kwargs) that passed :func:`check_env` in this process (a population checks each member's config)
+_PASSED: set[str] = set()
+
+
 def check_env(name: str, env_kwargs: dict[str, Any] | None = None) -> None:
     """The checks a command runs before any folder, for an env that is not mollirl's own (a plugin's, a
-    Gymnasium id): its action space and :func:`check_step_contract`. mollirl's own envs are checked by the
-    test suite, not at every command."""
-    if not is_builtin(name):
-        check_step_contract(name, env_kwargs)
+    Gymnasium id): its action space and :func:`check_step_contract`, once per env and kwargs in a process.
+    mollirl's own envs are checked by the test suite, not at every command."""
+    key = repr((name, sorted((env_kwargs or {}).items())))
+    if key in _PASSED or is_builtin(name):
+        return
+    check_step_contract(name, env_kwargs)
+    _PASSED.add(key)

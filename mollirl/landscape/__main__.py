@@ -85,6 +85,13 @@ def _check_args(args) -> None:
         args.param_sigma = check_sigma(args.param_sigma, "--param-sigma")
     check_seed(args.seed)
     check_count(args.max_envs, "--max-envs")
+    from mollirl.common.budget import check_landscape_memory
+
+    # a lower bound (one-dimensional states, actions and parameters) refuses absurd sizes before any import
+    points = args.grid ** (2 if args.q_landscape else args.dims)
+    modes = ("det",) if args.q_landscape else ("det", "sigma", "param-sigma") if args.mode == "all" else \
+        ("det", "sigma") if args.mode == "both" else (args.mode,)
+    check_landscape_memory(points, modes, episodes=args.episodes, horizon=args.horizon, at_least=True)
 
 
 def _check_cost(args, problem) -> None:
@@ -179,6 +186,10 @@ def main(argv: list[str] | None = None) -> int:
         from mollirl.landscape.summary import format_summary
 
         registry.load_all_plugins(list(args.plugin or []))
+        if args.env is not None:
+            from mollirl.common.env_check import check_env
+
+            check_env(args.env)  # a Box action space; a plugin env's shapes and types
         if args.run is not None:
             problem = problem_from_run(args.run, args.at, horizon=args.horizon, gamma=args.gamma)
         else:

@@ -32,9 +32,9 @@ def check_study_cost(spec) -> None:
     from mollirl.common.budget import check_count, check_members_fit, check_workers
 
     check_count(spec.n_trials, "--n-trials")
-    check_workers(spec.n_jobs, "--n-jobs")
     batch = spec.batch_trials if isinstance(spec.batch_trials, int) else min(AUTO_MAX, spec.n_trials)
     members = min(batch, spec.n_trials) * spec.seeds
+    check_workers(spec.n_jobs, "--n-jobs", members_each=members)
     check_members_fit(members, "lower --batch-trials or --seeds")
     _check_batch_memory(spec, members)
 

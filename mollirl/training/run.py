@@ -258,7 +258,10 @@ def prepare(config: RunConfig, envs: Envs | None = None) -> Prepared:
     :param envs: envs to share (a population's); default: new ones, closed with the result.
     :raises ValueError: on any bad input (nothing is written).
     """
+    from mollirl.common.env_check import check_env
+
     env_plugin, specs = check_names(config)
+    check_env(config.env, config.env_kwargs)  # a Box action space; a plugin env's shapes: before any folder
     own = envs is None
     if own:
         envs = make_envs(config)
