@@ -94,7 +94,7 @@ def check_product(factors: list[tuple[str, int]], what: str) -> int:
     for _, n in factors:
         total *= int(n)
     if total > INT64_MAX:
-        shown = " x ".join(f"{flag} {n:.3g}" if n > 10**6 else f"{flag} {n}" for flag, n in factors)
+        shown = " x ".join(f"{flag} {n}" for flag, n in factors)
         raise ValueError(f"{shown} = {total:.3g} {what}, beyond the largest count mollirl can hold, 2^63 - 1 "
                          f"= {INT64_MAX:.3g} (int64)")
     return total

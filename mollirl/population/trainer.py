@@ -131,7 +131,10 @@ class Population:
 
         from mollirl.training import check_names
 
+        from mollirl.common.budget import check_members_fit
+
         check_members(members)
+        check_members_fit(len(members))  # two open files and a writer thread per member, before any is made
         self.members = members
         first = members[0].config
         self.envs = {}  # batch_episodes -> shared Envs (a VecEnv for SB3's bookkeeping; the core steps its own rows)
