@@ -131,10 +131,7 @@ class Population:
 
         from mollirl.training import check_names
 
-        from mollirl.common.budget import check_members_fit
-
         check_members(members)
-        check_members_fit(len(members))  # two open files and a writer thread per member, before any is made
         self.members = members
         first = members[0].config
         self.envs = {}  # batch_episodes -> shared Envs (a VecEnv for SB3's bookkeeping; the core steps its own rows)
@@ -155,6 +152,9 @@ class Population:
                 raise ValueError(f"a population of {len(members)} members x {first.horizon} steps needs about "
                                  f"{_gib(need)} of buffers; the limit is {_gib(limit)} (half of the memory "
                                  f"available now): use fewer members or a shorter horizon")
+            from mollirl.common.budget import check_members_fit
+
+            check_members_fit(len(members))  # two open files and a writer thread per member, before any is made
             for m in members:
                 n = m.config.batch_episodes
                 if n not in self.envs:

@@ -6,7 +6,6 @@ are bounded (a few seconds in all after the racers' imports).
 
 import multiprocessing as mp
 import os
-import queue
 import shutil
 import signal
 import time
@@ -14,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import racers
+import yaml
 from conftest import TINY, one_line, snapshot
 
 from mollirl.common.locking import FolderBusy, FolderLock, claim_numbered_dir, holder, lock_folder
@@ -112,8 +112,6 @@ def test_claim_moves_past_taken_numbers(tmp_path):
 
 
 def _sigma_of(run: Path) -> float:
-    import yaml
-
     return float(yaml.safe_load((run / "config.yml").read_text())["sigma"])
 
 
@@ -202,7 +200,7 @@ def test_a_run_being_written_refuses_every_other_writer(tmp_path, capsys):
             assert attempt() == 2, name
             line = one_line(capsys.readouterr().err)
             assert f"is being written by process {proc.pid}" in line, (name, line)
-        config = RunConfig(**__import__("yaml").safe_load((run / "config.yml").read_text()))
+        config = RunConfig(**yaml.safe_load((run / "config.yml").read_text()))
         with pytest.raises(FolderBusy, match=f"process {proc.pid}"):
             run_jobs([RunJob(config, run)], log=lambda line: None)
         assert snapshot(run) == before

@@ -127,9 +127,8 @@ def test_reuse_of_an_edited_config_is_refused(run):
 
 
 def test_a_checkpoint_of_another_config_is_not_resumed(tmp_path):
-    from mollirl.training.metrics import read_metrics  # noqa: F401
+    from suite import CONTRACT_PLUGIN as plugin
 
-    plugin = __import__("suite").CONTRACT_PLUGIN
     rc = train_main(["-f", str(tmp_path), "--epochs", "4", *TINY, "--plugin", plugin, "--callback",
                      "signal-at:epoch=2"])
     assert rc == 130

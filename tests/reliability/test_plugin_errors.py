@@ -1,7 +1,6 @@
 """A plugin's error ends the command in one line naming the plugin, the call and the exception (exit 1), and
 leaves no half-made folder; shapes are checked before any folder; --traceback / MOLLIRL_TRACEBACK give the rest."""
 
-from pathlib import Path
 
 import pytest
 from conftest import HERE, TINY, one_line, snapshot
