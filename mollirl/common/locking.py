@@ -181,6 +181,11 @@ class FolderLock:
         except BlockingIOError:
             os.close(fd)
             raise FolderBusy(busy_message(self.path, self.what)) from None
+        except OSError as exc:  # a file system without advisory locks (some network mounts): say so, go on
+            import warnings
+
+            warnings.warn(f"cannot lock {str(self.path)!r} ({exc.strerror}): this file system gives no advisory "
+                          "locks, so one writer per folder is not enforced there", stacklevel=2)
         except BaseException:
             os.close(fd)
             raise
