@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, TINY, command, one_line, snapshot
+from reliability_helpers import ROOT, TINY, command, one_line, snapshot
 
 from mollirl.study import main as study_main
 from mollirl.train import main as train_main
