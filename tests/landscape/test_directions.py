@@ -57,13 +57,18 @@ def test_filter_normalization_matches_centre_row_norms():
 
 
 def test_axis_directions_are_unit_vectors_on_named_parameters(pendulum):
-    d = _make(pendulum, "K[0,3], b[1]")
+    d = _make(pendulum, "K[0,3], K[1,0]")  # the double pendulum's preset is u = -K s (no bias)
     labels = pendulum.labels
-    assert d.kinds == ("axis:K[0,3]", "axis:b[1]")
-    for v, name in zip(d.vectors, ("K[0,3]", "b[1]")):
+    assert d.kinds == ("axis:K[0,3]", "axis:K[1,0]")
+    for v, name in zip(d.vectors, ("K[0,3]", "K[1,0]")):
         assert np.linalg.norm(v) == 1.0 and v[labels.index(name)] == 1.0
-    assert _make(pendulum, "axis:K[0;3]+b[1]").kinds == d.kinds  # the --callback friendly spelling
+    assert _make(pendulum, "axis:K[0;3]+K[1,0]").kinds == d.kinds  # the --callback friendly spelling
     assert parse_direction_spec("K[1,2]", 1, labels) == ["axis:K[1,2]"]
+    quad = problem_from_env("quadrotor", "reference")  # a policy with a bias: b[i] names an axis too
+    b = _make(quad, "b[1]", dims=1)
+    assert b.kinds == ("axis:b[1]",) and b.vectors[0][quad.labels.index("b[1]")] == 1.0
+    with pytest.raises(ValueError, match="unknown parameter 'b\\[0\\]'"):
+        _make(pendulum, "b[0]", dims=1)
 
 
 @pytest.mark.parametrize("spec,match", [
@@ -94,7 +99,7 @@ def test_directions_reused_from_npz_are_identical(pendulum, tmp_path):
     with pytest.raises(ValueError, match="holds 2 directions"):
         _make(pendulum, str(path), dims=1)
     quad = problem_from_env("quadrotor", "reference")
-    with pytest.raises(ValueError, match="directions are for 10 parameters"):
+    with pytest.raises(ValueError, match="directions are for 8 parameters"):
         _make(quad, str(path))
     with pytest.raises(ValueError, match="cannot read directions"):
         Directions.load(tmp_path / "missing.npz")

@@ -7,18 +7,18 @@ from mollirl.landscape import compute_landscape, problem_from_env
 
 
 def test_param_sigma_of_a_quadratic_adds_the_known_constant():
-    # horizon 1 and reward -|u|^2 with u = -K s0 + b (no saturation reached):
-    # J(theta) = -|u(theta)|^2, and each u_i perturbed by -dK_i s0 + db_i ~ N(0, sigma^2 (|s0|^2 + 1)),
-    # so E[J(theta + sigma eps)] = J(theta) - sigma^2 m (|s0|^2 + 1), m = 2 actions.
+    # horizon 1 and reward -|u|^2 with u = -K s0 (the preset has no bias; no saturation reached):
+    # J(theta) = -|u(theta)|^2, and each u_i perturbed by -dK_i s0 ~ N(0, sigma^2 |s0|^2),
+    # so E[J(theta + sigma eps)] = J(theta) - sigma^2 m |s0|^2, m = 2 actions.
     env_kwargs = {"angle_weight": 0.0, "velocity_weight": 0.0, "ctrl_weight": 1.0}
     problem = problem_from_env("double-pendulum", "reference", horizon=1, env_kwargs=env_kwargs)
     sigma, m = 0.5, 2
     s0 = np.array([-0.2, 0.2, 0.0, 0.0])
-    land = compute_landscape(problem, grid=3, dims=1, radius=0.1, directions="b[0]", mode=["det", "param-sigma"],
+    land = compute_landscape(problem, grid=3, dims=1, radius=0.1, directions="K[0,0]", mode=["det", "param-sigma"],
                              episodes=20000, seed=0, param_sigma=sigma)
     det, ps = land.value("det"), land.value("param-sigma")
     stderr = land.stderr[land.index("param-sigma")]
-    expected = det - sigma**2 * m * (s0 @ s0 + 1.0)
+    expected = det - sigma**2 * m * (s0 @ s0)
     assert np.all(np.abs(ps - expected) < 4 * stderr)
     assert np.all(stderr < 0.02)
     assert land.metadata["param_sigma"] == sigma

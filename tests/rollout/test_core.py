@@ -171,7 +171,7 @@ def test_first_actions_and_bad_rows():
                     gamma=0.99, buffer_rows=2)
     np.testing.assert_array_equal(r.buffers.actions[0], first)
     with pytest.raises(ValueError, match="parameter sets"):
-        Rows(mean=BatchedMean(problem.policy.mean, np.zeros((3, 10))), seeds=[0, 1])
+        Rows(mean=BatchedMean(problem.policy.mean, np.zeros((3, problem.centre.size))), seeds=[0, 1])
     with pytest.raises(ValueError, match="noise streams"):
         Rows(mean=mean, seeds=[0], noise=np.zeros((5, 2, 2)))
     with pytest.raises(ValueError, match="reset options"):
