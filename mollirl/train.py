@@ -70,38 +70,28 @@ def config_from_args(args, *, with_sources: bool = False):
     at least N env steps, as SB3's ``learn()`` rounds up to whole rollouts. With ``with_sources``,
     returns ``(config, sources, notes)`` (:func:`mollirl.hyperparams.resolve_with_sources`).
     """
-    import math
-
+    from mollirl.config import cli_config_layer
     from mollirl.hyperparams import conf_layer, resolve_with_sources
 
     registry.load_all_plugins(list(args.plugin or []))
     conf = None
     algo, env = args.algo, args.env
+    conf_algo = conf_env = None
     if args.conf_file:
         keys, source = conf_layer(args.conf_file, env)
-        algo = algo or keys.get("algo")
-        env = env or keys.get("env")
-        conf = ({k: v for k, v in keys.items() if k not in ("algo", "n_timesteps")}, source)
-        n_timesteps = keys.get("n_timesteps")
         conf_algo, conf_env = keys.get("algo"), keys.get("env")
-    else:
-        n_timesteps = conf_algo = conf_env = None
+        algo = algo or conf_algo
+        env = env or conf_env
+        conf = ({k: v for k, v in keys.items() if k not in ("algo", "env")}, source)
     algo, env = algo or "reinforce", env or RunConfig.env
-    cli = cli_layer(args)
-    if args.n_timesteps is not None:
-        if args.epochs is not None:
-            raise ValueError("give -n/--n-timesteps N (env steps) or --epochs N (updates), not both")
-        n_timesteps = args.n_timesteps
-    config, sources, notes = resolve_with_sources(env, algo, conf, cli)
+    cli, params = cli_config_layer(args, params_apart=True)
+    cli.pop("algo", None)
+    cli.pop("env", None)
+    if args.n_timesteps is not None and ("epochs" in cli or "epochs" in params):
+        raise ValueError("give -n/--n-timesteps N (env steps) or --epochs N (updates), not both")
+    config, sources, notes = resolve_with_sources(env, algo, conf, cli, params=params, n_timesteps=args.n_timesteps)
     sources["algo"] = "the command line" if args.algo else (conf[1] if conf_algo else "default")
     sources["env"] = "the command line" if args.env else (conf[1] if conf and env == conf_env else "default")
-    if n_timesteps is not None and "epochs" not in cli:
-        if isinstance(n_timesteps, bool) or not isinstance(n_timesteps, int) or n_timesteps < 1:
-            raise ValueError(f"-n/--n-timesteps must be an integer >= 1, got {n_timesteps!r}")
-        config.epochs = math.ceil(n_timesteps / config.steps_per_epoch)
-        sources["epochs"] = (f"-n {n_timesteps} / {config.steps_per_epoch} steps per epoch, rounded up"
-                             if args.n_timesteps is not None else f"n_timesteps {n_timesteps} of {conf[1]}")
-        config.validate()
     return (config, sources, notes) if with_sources else config
 
 

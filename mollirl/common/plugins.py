@@ -31,11 +31,17 @@ class AlgoPlugin:
         for the model's :class:`EpochAlgorithm` constructor.
     :param defaults: config values this algorithm needs different from the env presets'
         (e.g. PPO's Adam learning rate instead of REINFORCE's delta).
+    :param ignores: config keys this algorithm does not use (``--show-hyperparams`` leaves them out:
+        REINFORCE's ``baseline`` and ``update`` for PPO).
+    :param notes: ``notes(config) -> [line, ...]``: what the resolver says about a resolved config of this
+        algorithm (one line each, e.g. a minibatch size that does not divide an epoch), or None.
     """
 
     cls: type | str
     build: Callable[..., Any]
     defaults: dict[str, Any] = field(default_factory=dict)
+    ignores: tuple[str, ...] = ()
+    notes: Callable[[Any], list[str]] | None = None
 
     def resolve(self) -> type:
         """The algorithm class (importing it if it was given as a string)."""
