@@ -59,9 +59,9 @@ def build_parser() -> ArgumentParser:
 def _bar(enabled: bool, total: int, unit: str, desc: str):
     if not enabled:
         return None
-    from tqdm import tqdm
+    from mollirl.common.progress import progress_bar
 
-    return tqdm(total=total, unit=unit, desc=desc, file=sys.stderr, leave=False, delay=PROGRESS_DELAY)
+    return progress_bar(total=total, unit=unit, desc=desc, file=sys.stderr, leave=False, delay=PROGRESS_DELAY)
 
 
 def describe(problem, episodes, args) -> str:
@@ -80,19 +80,20 @@ def describe(problem, episodes, args) -> str:
 
 
 def format_episodes(episodes) -> str:
-    """The table of episodes and the mean (returns printed exactly: Python's shortest round-trip repr)."""
+    """The table of episodes and the mean, numbers to 10 significant digits (the exact values, equal bit for bit
+    to ``metrics.csv``'s J_det row for the default deterministic episode, are in :func:`play_episodes`' result)."""
     import numpy as np
 
-    lines = [f"{'episode':>7}  {'return':>22}  {'discounted':>22}  {'steps':>6}"]
+    lines = [f"{'episode':>7}  {'return':>17}  {'discounted':>17}  {'steps':>6}"]
     for i in range(episodes.n_episodes):
         flag = "  diverged" if episodes.diverged[i] else ""
-        lines.append(f"{i:>7}  {float(episodes.returns[i])!r:>22}  {float(episodes.discounted[i])!r:>22}  "
+        lines.append(f"{i:>7}  {float(episodes.returns[i]):>17.10g}  {float(episodes.discounted[i]):>17.10g}  "
                      f"{int(episodes.lengths[i]):>6}{flag}")
     n = episodes.n_episodes
     mean = float(np.mean(episodes.returns))
     spread = f" +- {float(np.std(episodes.returns)):.4g} (std)" if n > 1 else ""
-    lines.append(f"mean return {mean!r}{spread} over {n} episode{'s' if n > 1 else ''} (undiscounted); "
-                 f"mean discounted {float(np.mean(episodes.discounted))!r}")
+    lines.append(f"mean return {mean:.10g}{spread} over {n} episode{'s' if n > 1 else ''} (undiscounted); "
+                 f"mean discounted {float(np.mean(episodes.discounted)):.10g}")
     return "\n".join(lines)
 
 

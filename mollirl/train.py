@@ -285,25 +285,42 @@ def report_population(base: RunConfig, folder: Path, outcomes) -> int:
         note = o.status if o.reason is None else f"{o.status}: {o.reason}"
         lines.append(f"  {o.member.label:<24} {o.member.config.sigma:>8.4g} {o.member.config.seed:>5}   "
                      f"{first:>14} -> {last:<12} {note}")
-    lines += [f"  population folder  {folder}", f"  watch it    tensorboard --logdir {Path(base.log_folder)}"]
+    lines += [f"  population folder  {folder}", f"  watch it    tensorboard --logdir {tensorboard_root(base)}"]
     print("\n".join(lines))
     if "interrupted" in statuses:
         return 130
     return 1 if "stopped" in statuses else 0
 
 
+def tensorboard_root(config: RunConfig) -> Path:
+    """The folder to give ``tensorboard --logdir``: ``--tensorboard-log DIR`` when given, else the log folder."""
+    return Path(config.tensorboard_log) if config.tensorboard_log else Path(config.log_folder)
+
+
 def summary(config: RunConfig, result) -> str:
+    """The lines a finished or interrupted run ends with (an interrupted run's final policy was not evaluated:
+    its last recorded J_det and no final state)."""
+
     import numpy as np
 
-    state = np.array2string(np.asarray(result.final_state), precision=4, suppress_small=True)
-    status = "interrupted (checkpoint saved; continue with --resume)" if result.interrupted else "finished"
-    lines = [
-        f"{config.algo} on {config.env}: {status} after {result.epochs_done} epochs",
-        f"  J_det (deterministic return)  initial {result.initial_J_det:.4g}  ->  final {result.final_J_det:.4g}",
-        f"  final sigma {result.final_sigma:.4g}; final state of the deterministic policy {state}",
-        f"  run folder  {result.run_dir}",
-        f"  watch it    tensorboard --logdir {Path(config.log_folder)}",
-    ]
+    if result.interrupted:
+        status = "interrupted (checkpoint saved; continue with --resume)"
+        rows = [r for r in result.history if r["J_det"] == r["J_det"]]
+        if rows:
+            j_line = (f"initial {result.initial_J_det:.4g}  ->  last recorded {rows[-1]['J_det']:.4g} (epoch "
+                      f"{int(rows[-1]['epoch'])}); the final policy was not evaluated")
+        else:
+            j_line = "none recorded (no epoch finished)"
+        lines = [f"{config.algo} on {config.env}: {status} after {result.epochs_done} epochs",
+                 f"  J_det (deterministic return)  {j_line}",
+                 f"  sigma {result.final_sigma:.4g}"]
+    else:
+        state = np.array2string(np.asarray(result.final_state), precision=4, suppress_small=True)
+        lines = [f"{config.algo} on {config.env}: finished after {result.epochs_done} epochs",
+                 f"  J_det (deterministic return)  initial {result.initial_J_det:.4g}  ->  final "
+                 f"{result.final_J_det:.4g}",
+                 f"  final sigma {result.final_sigma:.4g}; final state of the deterministic policy {state}"]
+    lines += [f"  run folder  {result.run_dir}", f"  watch it    tensorboard --logdir {tensorboard_root(config)}"]
     return "\n".join(lines)
 
 

@@ -267,8 +267,8 @@ def resolve_with_sources(env: str, algo: str, conf: tuple[dict[str, Any], str] |
             else:
                 why = f"has a linear reference policy and the policy is {policy}"
                 sources["policy_init"] = f"fallback: the reference is linear, the policy {policy}"
-            notes.append(f"env {env!r} {why}: the initial mean is random (--policy-init random; "
-                         f"give --policy-init zero for zeros)")
+            notes.append(f"env {env!r} {why}: the initial mean is random, drawn with --seed (--policy-init random: "
+                         f"K or W ~ N(0, 1/fan_in) entrywise, biases 0; --policy-init zero for zeros)")
     config = RunConfig(**merged)
     check_algo_kwargs_known(config, algo_plugin, sources)
     config.validate(lambda k: describe(k, sources.get(k)))

@@ -127,7 +127,7 @@ def problem_from_env(env: str, center: str = "reference", *, seed: int = 0, hori
     :param env: env short name or Gymnasium id.
     :param center: ``reference`` (the env's reference controller, e.g. the
         quadrotor's LQR theta*), ``random`` (the random init a run with this
-        ``seed`` starts from; a linear mean starts at 0) or ``zero``.
+        ``seed`` starts from: a linear mean's K ~ N(0, 1/obs_dim), an mlp's W ~ N(0, 1/fan_in)) or ``zero``.
     :param seed: seed of a random centre.
     :param horizon: default: the env preset's.
     :param gamma: default: the env preset's.

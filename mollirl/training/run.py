@@ -115,9 +115,12 @@ def build_policy_kwargs(config: RunConfig, env_plugin: EnvPlugin, template_env) 
             ref = {k: v for k, v in ref.items() if k != "b"}
         kwargs["mean_init"] = {k: np.asarray(v).tolist() for k, v in ref.items()}
     elif config.policy_init == "reference" and kwargs["mean_net"] != "linear":
-        raise ValueError("--policy-init reference needs the linear policy; use --policy linear or --policy-init random")
+        raise ValueError(f"--policy-init reference needs --policy linear (the reference policy of {config.env!r} is "
+                         f"linear); give --policy-init random for --policy {config.policy}")
     elif config.policy_init == "zero":
         kwargs["zero_init"] = True
+    elif config.policy_init == "random" and kwargs["mean_net"] == "linear":
+        kwargs["random_mean"] = True  # K ~ N(0, 1/obs_dim), b = 0, from torch's generator seeded with --seed
     return kwargs
 
 
