@@ -7,7 +7,10 @@
 - a path that is a file where a folder is needed (``NotADirectoryError``, ``FileExistsError``):
   bad input, exit code 2;
 - a closed output pipe (``... | head``): quiet, exit code 141 (128 + SIGPIPE), as shells report it;
-- Ctrl-C outside a training loop (which handles it itself): ``interrupted``, exit code 130.
+- Ctrl-C outside a training loop (which handles it itself): ``interrupted``, exit code 130;
+- an exception raised inside a plugin (:mod:`mollirl.guard`): one line naming the plugin, the call
+  and the exception, exit code 1; ``--traceback`` (every command's flag, which sets
+  ``MOLLIRL_TRACEBACK=1`` for the processes the command starts) prints the full traceback first.
 """
 
 from __future__ import annotations
@@ -26,7 +29,14 @@ class UsageError(ValueError):
 
 class ArgumentParser(argparse.ArgumentParser):
     """argparse that raises :class:`UsageError` instead of printing usage and exiting; an unknown
-    flag is answered with the closest existing one (rl-zoo3's habit)."""
+    flag is answered with the closest existing one (rl-zoo3's habit). Every command gets
+    ``--traceback`` (the full traceback of an error raised inside a plugin)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.add_argument("--traceback", action="store_true",
+                          help="an error raised inside a plugin: print its full traceback too (also "
+                               "MOLLIRL_TRACEBACK=1)")
 
     def error(self, message: str):  # type: ignore[override]
         raise UsageError(message)
@@ -39,6 +49,10 @@ class ArgumentParser(argparse.ArgumentParser):
         parsed, extras = self.parse_known_args(args, namespace)
         if extras:
             raise UsageError(f"unrecognized arguments: {' '.join(extras)}{self.closest_flag(extras)}")
+        if getattr(parsed, "traceback", False):
+            from mollirl.guard import TRACEBACK_ENV
+
+            os.environ[TRACEBACK_ENV] = "1"  # this command and every process it starts (run_main restores it)
         return parsed
 
     def _known_flags(self) -> list[str]:
@@ -124,8 +138,13 @@ def unwritable(folder: str | Path) -> OSError:
 
 def run_main(prog: str, body: Callable[[], int]) -> int:
     """Run ``body``; turn bad input and faults into one line on stderr (see the module docstring)."""
+    from mollirl.guard import TRACEBACK_ENV
+
+    previous = os.environ.get(TRACEBACK_ENV)
     try:
-        return body()
+        code = body()
+        sys.stdout.flush()  # a closed pipe shows here (exit 141), not in the interpreter's last flush
+        return code
     except BrokenPipeError:
         _silence_stdout()
         return 141
@@ -139,6 +158,18 @@ def run_main(prog: str, body: Callable[[], int]) -> int:
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:
+        from mollirl.guard import report
+
+        code = report(prog, exc)
+        if code is None:
+            raise  # not a plugin's: mollirl's own error, with its traceback
+        return code
+    finally:
+        if previous is None:
+            os.environ.pop(TRACEBACK_ENV, None)
+        else:
+            os.environ[TRACEBACK_ENV] = previous
 
 
 def _silence_stdout() -> None:

@@ -177,12 +177,14 @@ class RunConfig:
     def validate(self, namer: Callable[[str], str] | None = None) -> RunConfig:
         """Check every field; return self. Raises ``ValueError`` naming the flag (and the config key), or what
         ``namer(key)`` says (the resolver: the ``-conf`` key or ``-params`` the user typed)."""
+        from mollirl.common.budget import check_count, check_product, check_seed
+
         flag_name = namer or globals()["flag_name"]
         self.sigma = check_sigma(self.sigma, flag_name("sigma"))
         for name in ("epochs", "batch_episodes", "horizon", "eval_episodes"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{flag_name(name)} must be an integer >= 1, got {value!r}")
+            check_count(getattr(self, name), flag_name(name))  # one rule for every command: 1 .. 2^63 - 1
+        check_product([(flag_name("epochs"), self.epochs), (flag_name("batch_episodes"), self.batch_episodes),
+                       (flag_name("horizon"), self.horizon)], "env steps")
         if self.schedule_epochs is not None and (isinstance(self.schedule_epochs, bool)
                                                  or not isinstance(self.schedule_epochs, int)
                                                  or self.schedule_epochs < 1):
@@ -216,8 +218,7 @@ class RunConfig:
         if self.n_threads is not None and (isinstance(self.n_threads, bool) or not isinstance(self.n_threads, int)
                                            or self.n_threads < 1):
             raise ValueError(f"n_threads must be an integer >= 1 or null, got {self.n_threads!r}")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
-            raise ValueError(f"{flag_name('seed')} must be an integer >= 0, got {self.seed!r}")
+        check_seed(self.seed, flag_name("seed"))
         for name in ("env_kwargs", "algo_kwargs", "policy_kwargs"):
             if not isinstance(getattr(self, name), dict):
                 raise ValueError(f"{flag_name(name)} must be a mapping, got {getattr(self, name)!r}")

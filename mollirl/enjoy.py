@@ -97,24 +97,49 @@ def format_episodes(episodes) -> str:
     return "\n".join(lines)
 
 
+def _check_cost(args, problem) -> None:
+    """The episodes' memory (they are kept whole: returns, video), estimated before any rollout."""
+    import math
+
+    from mollirl.common.budget import check_episodes_memory
+
+    policy = problem.policy
+    check_episodes_memory(args.episodes, problem.horizon, math.prod(policy.observation_space.shape),
+                          math.prod(policy.action_space.shape), noise=args.stochastic)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
 
     def body() -> int:
+        from mollirl.common.locking import command_scope
+
+        with command_scope():  # a run folder written into stays locked until the command ends
+            return _body()
+
+    def _body() -> int:
+        from mollirl.common.budget import EtaNote, check_count, check_seed
+
         args = build_parser().parse_args(argv)
-        if args.episodes < 1:
-            raise ValueError(f"--episodes must be >= 1, got {args.episodes}")
-        if args.seed < 0:
-            raise ValueError(f"--seed must be >= 0, got {args.seed}")
+        check_count(args.episodes, "--episodes")  # every command's rules (mollirl.common.budget)
+        check_seed(args.seed)
+        from mollirl.common.budget import check_episodes_memory
+
+        check_episodes_memory(args.episodes, noise=args.stochastic, at_least=True)  # before any import: a bound
         from mollirl.video import check_video_path
 
         video = check_video_path(args.video) if args.video is not None else None
         if not Path(args.run).is_dir():
             raise ValueError(f"--run {args.run!r} is not a folder")
+        if video is not None and Path(args.run).resolve() in Path(video).resolve().parents:
+            from mollirl.common.locking import hold
+
+            hold(args.run, "--run")  # a video into the run folder: one writer per folder
         from mollirl.common.playback import EpisodeRenderer, play_episodes, video_stride, write_episodes_video
         from mollirl.landscape import problem_from_run
 
         problem = problem_from_run(args.run, args.at)
+        _check_cost(args, problem)
         renderer = None
         if video is not None:  # before the rollout: an env that cannot render fails first, in one line
             renderer = EpisodeRenderer(problem.env, problem.env_kwargs, horizon=problem.horizon, fast=args.fast_render)
@@ -125,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
                     problem.env, problem.policy, horizon=problem.horizon, gamma=problem.gamma,
                     env_kwargs=problem.env_kwargs, eval_options=problem.eval_options, episodes=args.episodes,
                     stochastic=args.stochastic, seed=args.seed, sde_sample_freq=problem.sde_sample_freq,
-                    progress=None if bar is None else (lambda done, total: bar.update(done - bar.n)),
+                    progress=EtaNote(PROG, "the rollout") if bar is None else (lambda done, total: bar.update(done - bar.n)),
                 )
             finally:
                 if bar is not None:

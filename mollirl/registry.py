@@ -50,6 +50,11 @@ class Entry:
     meta: dict = field(default_factory=dict)
 
 
+class PluginError(RuntimeError):
+    """An exception (or a ``sys.exit``) raised inside a plugin while it was imported: the command ends in
+    one line naming the plugin (exit code 1; :mod:`mollirl.guard`)."""
+
+
 _REGISTRIES: dict[str, dict[str, Entry]] = {kind: {} for kind in KINDS}
 _LOADED_PLUGINS: set[str] = set()
 
@@ -140,9 +145,18 @@ def load_plugin(spec: str) -> None:
         raise ValueError(f"cannot import plugin {spec!r}: {exc}") from exc
     except ValueError:
         raise
+    except SystemExit as exc:  # the plugin's own sys.exit: reported as the plugin's, not as mollirl's exit
+        raise PluginError(f"plugin {spec!r} called sys.exit({exc.code!r}) while it was imported") from exc
     except Exception as exc:  # a broken plugin must not crash the CLI with a traceback
-        raise ValueError(f"plugin {spec!r} failed to import: {type(exc).__name__}: {exc}") from exc
+        first = (str(exc).strip().splitlines() or [""])[0]
+        raise PluginError(f"plugin {spec!r} failed to import: {type(exc).__name__}"
+                          + (f": {first}" if first else "")) from exc
     _LOADED_PLUGINS.add(spec)
+
+
+def loaded_plugins() -> list[str]:
+    """The plugins imported so far: ``--plugin`` values and entry-point module names (built-ins included)."""
+    return sorted(_LOADED_PLUGINS)
 
 
 #: the distribution whose entry points are the built-in plugins
@@ -181,7 +195,7 @@ def _load_entry_points() -> list[str]:
             continue
         try:
             ep.load()
-        except Exception as exc:  # noqa: BLE001 - reported, not swallowed silently
+        except (Exception, SystemExit) as exc:  # noqa: BLE001 - reported, not swallowed silently
             if ep in builtin:
                 raise
             logger.warning("mollirl plugin %s (%s) failed to load: %s", ep.name, ep.value, exc)

@@ -147,6 +147,9 @@ def main(argv: list[str] | None = None) -> int:
         spec = spec_from_args(args)
         if not args.report:
             check_output_dir(spec.log_folder, "-f/--log-folder")  # a file in the way (exit 2), read-only (exit 1)
+            from mollirl.studies.safety import check_study_cost
+
+            check_study_cost(spec)  # counts, worker processes, one batch's memory: before any worker or file
         from mollirl.studies.report import report_spec
 
         if args.report:
@@ -155,8 +158,10 @@ def main(argv: list[str] | None = None) -> int:
         from contextlib import nullcontext
 
         from mollirl.studies.runner import WorkerPool, check_training, run_study, validate_storage
+        from mollirl.studies.safety import forget_half_made_study, study_leftovers
         from mollirl.studies.storage import mask
 
+        leftovers = study_leftovers(spec)
         try:
             # the other workers start importing now; they wait until the study exists
             with WorkerPool(spec) if spec.n_jobs > 1 else nullcontext() as pool:
@@ -168,8 +173,11 @@ def main(argv: list[str] | None = None) -> int:
                 outcome = run_study(spec, pool)
                 report = report_spec(spec, outcome.study)  # while the other workers exit
         except KeyboardInterrupt:
+            forget_half_made_study(spec, leftovers)
             print(f"{PROG}: interrupted; the same command resumes the study", file=sys.stderr)
             return 130
+        except Exception as exc:  # a fault is a fault (exit 1), and nothing half-made stays
+            raise forget_half_made_study(spec, leftovers, exc) from None
         print(report)
         failed = pool.failed if pool is not None else 0
         if failed:

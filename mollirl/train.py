@@ -118,7 +118,7 @@ def saved_config(run_dir: str | Path, epochs: int | None = None, no_progress: bo
 
 
 #: the flags ``--resume`` takes besides the run folder (everything else is the run's own config)
-RESUME_FLAGS = ("--epochs", "--no-progress", "--device")
+RESUME_FLAGS = ("--epochs", "--no-progress", "--device", "--traceback")
 
 
 def refuse_config_flags(parser: ArgumentParser, args, argv: list[str] | None = None) -> None:
@@ -142,8 +142,11 @@ def check_resume_epochs(run_dir: str | Path, config: RunConfig, epochs: int | No
     """``--epochs`` below the epochs done is refused. Returns whether the run is finished (its
     ``model.zip`` holds the last of ``config.epochs``: nothing to continue)."""
     from mollirl.training.checkpoint import load_checkpoint_state, model_epoch
+    from mollirl.training.history import RESUME_KEYS, check_config_unedited
 
-    done = int(load_checkpoint_state(run_dir)["epoch"])
+    state = load_checkpoint_state(run_dir)
+    check_config_unedited(run_dir, state, RESUME_KEYS)  # an edited config.yml is not the run's
+    done = int(state["epoch"])
     if epochs is not None and epochs < done:
         planned = saved_config(run_dir).epochs
         rest = f"leave it out to finish the planned {planned}" if planned > done else "the run is finished"
@@ -165,6 +168,13 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
 
     def body() -> int:
+        from mollirl.common.locking import command_scope
+
+        with command_scope():  # the folders locked for writing stay locked until the command ends
+            return _body()
+
+    def _body() -> int:
+        from mollirl.common.locking import hold
         from mollirl.hyperparams import format_sources
         from mollirl.population.grid import is_population, parse_seeds, parse_sigmas
 
@@ -177,6 +187,7 @@ def main(argv: list[str] | None = None) -> int:
             if not Path(args.resume).is_dir():
                 raise ValueError(f"--resume {args.resume!r}: not a run folder (no such folder)")
             refuse_config_flags(parser, args, argv)
+            hold(args.resume, "--resume")  # one writer: checked and continued under the lock
         else:
             check_output_dir(args.log_folder or RunConfig.log_folder, "-f/--log-folder")
         if args.resume and is_population(args.resume):
@@ -197,6 +208,9 @@ def main(argv: list[str] | None = None) -> int:
                 for note in notes:
                     print(f"note: {note}")
                 return 0
+            from mollirl.common.env_check import check_env
+
+            check_env(config.env, config.env_kwargs)  # a Box action space; a plugin env's shapes: before any note
             for note in notes:
                 print(f"{PROG}: note: {note}", file=sys.stderr)
             if len(sigmas or [0]) > 1 or len(seeds or [0]) > 1:
@@ -204,8 +218,11 @@ def main(argv: list[str] | None = None) -> int:
         from mollirl.common.errors import NonFiniteError
         from mollirl.training import train
 
-        try:
-            result = train(config, argv=argv, resume_dir=args.resume)
+        from mollirl.training.eta import EtaCallback
+
+        try:  # without a progress bar, long training says its ETA once
+            result = train(config, argv=argv, resume_dir=args.resume,
+                           extra_callbacks=None if config.progress else [EtaCallback(PROG, config.epochs)])
         except NonFiniteError as exc:
             print(f"{PROG}: training stopped: {exc}", file=sys.stderr)
             return 1
@@ -217,6 +234,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def train_population(base: RunConfig, sigmas: list[float], seeds: list[int], argv: list[str]) -> int:
     """``--sigma S1,S2,...`` and/or ``--seeds``: the product as one population in one folder."""
+    from mollirl.common.locking import claim_new_run_dir, keep
     from mollirl.population import Member, Population
     from mollirl.population.grid import grid_configs, write_manifest
     from mollirl.training import next_run_dir
@@ -225,10 +243,16 @@ def train_population(base: RunConfig, sigmas: list[float], seeds: list[int], arg
     folder = next_run_dir(base.log_folder, base.algo, base.env)
     population = Population([Member(c, folder / name, argv=argv, label=name) for name, c in members])
     try:
+        folder, _, lock, _ = claim_new_run_dir(folder, numbered=True)  # atomic: its own <env>_<n>, locked
+        keep(lock)
+        for member, (name, _) in zip(population.members, members):  # the members follow a moved folder
+            member.run_dir = folder / name
+        for session, (name, _) in zip(population.sessions, members):
+            session.relocate(folder / name)
         write_manifest(folder, members, f"{PROG} {' '.join(argv)}")
         outcomes = population.train(progress=base.progress)
-    except OSError as exc:
-        if not any((folder / name).exists() for name, _ in members):  # nothing resumable: no folder that looks whole
+    except Exception as exc:  # a fault, or a plugin's error
+        if folder.is_dir() and not any((folder / name).exists() for name, _ in members):  # nothing resumable: no folder that looks whole
             import shutil
 
             shutil.rmtree(folder, ignore_errors=True)

@@ -77,8 +77,10 @@ def write_bytes_atomic(path: Path, write, *, defer: bool = False) -> None:
             return
         fsync_path(tmp)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         remove_quietly(tmp)
+        if isinstance(exc, OSError) and exc.filename is None:  # a library's write error names no file: ours does
+            exc.filename = str(path)
         raise
 
 

@@ -275,8 +275,9 @@ def resolve_with_sources(env: str, algo: str, conf: tuple[dict[str, Any], str] |
     steps_given = n_timesteps if n_timesteps is not None else (conf_steps[0] if conf_steps else None)
     if steps_given is not None and sources["epochs"] not in ("the command line", PARAMS_SOURCE):
         where = "-n/--n-timesteps" if n_timesteps is not None else describe("n_timesteps", conf_steps[1])
-        if isinstance(steps_given, bool) or not isinstance(steps_given, int) or steps_given < 1:
-            raise ValueError(f"{where} must be an integer >= 1, got {steps_given!r}")
+        from mollirl.common.budget import check_count
+
+        steps_given = check_count(steps_given, where)
         config.epochs = math.ceil(steps_given / config.steps_per_epoch)
         sources["epochs"] = (f"-n {steps_given} / {config.steps_per_epoch} steps per epoch, rounded up"
                              if n_timesteps is not None else f"n_timesteps {steps_given} of {conf_steps[1]}")

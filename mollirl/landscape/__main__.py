@@ -43,10 +43,10 @@ def build_parser() -> ArgumentParser:
                    help="det: mean action (J); sigma: Gaussian actions (J_sigma, common random numbers); "
                         "param-sigma: Gaussian on theta, E[J(theta + sigma eps)] (what ARS ascends); "
                         "both: det + sigma; all: the three")
-    p.add_argument("--param-sigma", type=float, default=None,
+    p.add_argument("--param-sigma", default=None,
                    help="parameter-space sigma of param-sigma mode (default: the policy's sigma; for an ARS run "
                         "its delta_std)")
-    p.add_argument("--sigma", type=float, default=None, help="sigma of the sigma mode and of the Q-landscape smoothing (default: the policy's; unused in det mode)")
+    p.add_argument("--sigma", default=None, help="sigma of the sigma mode and of the Q-landscape smoothing (default: the policy's; unused in det mode)")
     p.add_argument("--episodes", type=int, default=16, help="episodes per point in sigma mode (default 16)")
     p.add_argument("--horizon", type=int, default=None, help="steps per rollout (default: the run's or preset's)")
     p.add_argument("--gamma", type=float, default=None, help="discount (default: the run's or preset's)")
@@ -62,7 +62,10 @@ def build_parser() -> ArgumentParser:
 
 
 def _check_args(args) -> None:
+    """The flags' rules, the same as every other command's (:mod:`mollirl.common.budget`, :func:`check_sigma`)."""
+    from mollirl.common.budget import check_count, check_product, check_seed
     from mollirl.landscape.grid import check_dims, check_grid_size, check_radius
+    from mollirl.sigma import check_sigma
 
     if (args.run is None) == (args.env is None):
         raise ValueError("give exactly one of --run DIR or --env NAME")
@@ -70,20 +73,40 @@ def _check_args(args) -> None:
     if args.radius is not None or not args.q_landscape:
         check_radius(1.0 if args.radius is None else args.radius)
     check_dims(args.dims)
-    if args.episodes < 1:
-        raise ValueError(f"--episodes must be >= 1, got {args.episodes}")
-    if args.horizon is not None and args.horizon < 1:
-        raise ValueError(f"--horizon must be >= 1, got {args.horizon}")
+    check_product([("--grid", args.grid)] * (2 if args.q_landscape else args.dims), "grid points")
+    check_count(args.episodes, "--episodes")
+    if args.horizon is not None:
+        check_count(args.horizon, "--horizon")
     if args.gamma is not None and not (0.0 < args.gamma <= 1.0):
-        raise ValueError(f"--gamma must be in (0, 1], got {args.gamma}")
-    sigma_used = args.mode in ("sigma", "both", "all") or args.q_landscape
-    if args.sigma is not None and sigma_used and not (args.sigma > 0 and args.sigma < float("inf")):
-        raise ValueError(f"--sigma must be > 0 in {'the Q-landscape' if args.q_landscape else 'sigma mode'}, "
-                         f"got {args.sigma}")
-    if args.param_sigma is not None and not (0 < args.param_sigma < float("inf")):
-        raise ValueError(f"--param-sigma must be a finite number > 0, got {args.param_sigma}")
-    if args.max_envs < 1:
-        raise ValueError(f"--max-envs must be >= 1, got {args.max_envs}")
+        raise ValueError(f"--gamma must be in (0, 1], got {args.gamma!r}")
+    if args.sigma is not None:  # the same rule as train's --sigma (a float32 policy must hold it)
+        args.sigma = check_sigma(args.sigma, "--sigma")
+    if args.param_sigma is not None:
+        args.param_sigma = check_sigma(args.param_sigma, "--param-sigma")
+    check_seed(args.seed)
+    check_count(args.max_envs, "--max-envs")
+    from mollirl.common.budget import check_landscape_memory
+
+    # a lower bound (one-dimensional states, actions and parameters) refuses absurd sizes before any import
+    points = args.grid ** (2 if args.q_landscape else args.dims)
+    modes = ("det",) if args.q_landscape else ("det", "sigma", "param-sigma") if args.mode == "all" else \
+        ("det", "sigma") if args.mode == "both" else (args.mode,)
+    check_landscape_memory(points, modes, episodes=args.episodes, horizon=args.horizon, at_least=True)
+
+
+def _check_cost(args, problem) -> None:
+    """The landscape's memory, estimated before any work (:mod:`mollirl.common.budget`)."""
+    import math
+
+    from mollirl.common.budget import check_landscape_memory
+    from mollirl.landscape.compute import parse_modes
+
+    policy = problem.policy
+    obs_dim, action_dim = math.prod(policy.observation_space.shape), math.prod(policy.action_space.shape)
+    points = args.grid ** (2 if args.q_landscape else args.dims)
+    modes = ("det",) if args.q_landscape else parse_modes(args.mode)
+    check_landscape_memory(points, modes, episodes=args.episodes, horizon=problem.horizon, obs_dim=obs_dim,
+                           action_dim=action_dim, n_params=int(policy.get_mean_vector().size))
 
 
 def _default_output(args, problem) -> Path:
@@ -117,6 +140,21 @@ class _ProgressBars:
             bar.close()  # idempotent
 
 
+class _EtaNotes:
+    """Without progress bars: one ETA note per stage that will take long (:class:`~mollirl.common.budget.EtaNote`)."""
+
+    def __init__(self) -> None:
+        self.notes: dict = {}
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        from mollirl.common.budget import EtaNote
+
+        self.notes.setdefault(stage, EtaNote(PROG, f"the {stage} stage"))(done, total)
+
+    def close(self) -> None:
+        pass
+
+
 def _timing_lines(land) -> list[str]:
     lines = []
     for stage, t in land.metadata["timing"].items():
@@ -134,6 +172,12 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
 
     def body() -> int:
+        from mollirl.common.locking import command_scope
+
+        with command_scope():  # a run folder written into stays locked until the command ends
+            return _body()
+
+    def _body() -> int:
         args = build_parser().parse_args(argv)
         _check_args(args)
         from mollirl import registry
@@ -142,17 +186,26 @@ def main(argv: list[str] | None = None) -> int:
         from mollirl.landscape.summary import format_summary
 
         registry.load_all_plugins(list(args.plugin or []))
+        if args.env is not None:
+            from mollirl.common.env_check import check_env
+
+            check_env(args.env)  # a Box action space; a plugin env's shapes and types
         if args.run is not None:
             problem = problem_from_run(args.run, args.at, horizon=args.horizon, gamma=args.gamma)
         else:
             problem = problem_from_env(args.env, args.center, seed=args.seed, horizon=args.horizon, gamma=args.gamma)
+        _check_cost(args, problem)
         out = Path(args.output) if args.output else _default_output(args, problem)
         if out.suffix != ".npz":
             out = out.with_name(out.name + ".npz")
         check_output_dir(out.parent, "-o/--output", out)  # before the computation: a file in the way, a read-only folder
         if out.is_dir():
             raise ValueError(f"-o/--output {str(out)!r}: is a folder; give a file name like {str(out / 'landscape.npz')!r}")
-        bars = None if args.no_progress else _ProgressBars()
+        if args.run is not None and Path(args.run).resolve() in out.resolve().parents:
+            from mollirl.common.locking import hold
+
+            hold(args.run, "--run")  # the output goes into the run folder: one writer per folder
+        bars = _EtaNotes() if args.no_progress else _ProgressBars()  # long work says its ETA either way
         try:
             if args.q_landscape:
                 try:

@@ -172,6 +172,9 @@ def _eval_options(plugin, config) -> dict | None:
 def _load_policy(config, path: Path) -> tuple[GaussianPolicy, int]:
     from mollirl import registry
 
+    from mollirl.common.modelzip import check_run_zip
+
+    check_run_zip(path, config)  # a foreign or mismatched file: one line naming it and what it is
     cls = registry.get("algos", config.algo).resolve()
     try:
         with preserved_global_rng():

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import copy
 import json
-import math
 from pathlib import Path
 
 from mollirl.config import RunConfig
@@ -25,16 +24,11 @@ def parse_sigmas(text: str) -> list[float]:
 
     :raises ValueError: naming ``--sigma`` and the bad item.
     """
+    from mollirl.sigma import check_sigma
+
     items = str(text).split(",")
-    out = []
-    for item in items:
-        try:
-            value = float(item)
-        except ValueError:
-            raise ValueError(f"--sigma {text!r}: {item.strip()!r} is not a number (expected S or S1,S2,...)") from None
-        if not (math.isfinite(value) and value > 0):
-            raise ValueError(f"--sigma {text!r}: every sigma must be a finite number > 0, got {item.strip()!r}")
-        out.append(value)
+    name = "--sigma" if len(items) == 1 else f"--sigma {text!r}: each value"  # every command's rule for a sigma
+    out = [check_sigma(item.strip(), name) for item in items]
     if len(set(out)) != len(out):
         raise ValueError(f"--sigma {text!r} repeats a value")
     return out

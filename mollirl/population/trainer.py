@@ -156,6 +156,9 @@ class Population:
         # then with the algorithm's own per-member buffers
         self._check_memory(estimate_bytes(members, *dims), limit)
         self._check_memory(estimate_bytes(members, *dims, registry.get("algos", first.algo).resolve()), limit)
+        from mollirl.common.budget import check_members_fit
+
+        check_members_fit(len(members))  # two open files and a writer thread per member, before any is made
         try:
             self.envs[first.batch_episodes] = make_envs(first)
             for m in members:
@@ -211,7 +214,7 @@ class Population:
         outcomes: list[MemberOutcome | None] = [None] * len(self.sessions)
         try:
             return self._train(outcomes, progress, on_epoch, position)
-        except OSError as exc:  # a full disk, a folder made read-only: every unfinished member cleans up
+        except Exception as exc:  # a full disk, a read-only folder, a plugin's error: every unfinished member cleans up
             removed = kept = 0
             for i, s in enumerate(self.sessions):
                 if outcomes[i] is None:  # not finished, stopped or dropped yet
@@ -221,7 +224,8 @@ class Population:
                         kept += 1
             where = {str(s.run_dir.parent) for s in self.sessions}
             exc.add_note(f"{removed} new member folder(s) with nothing resumable removed, {kept} keep a checkpoint"
-                         + (f": free space and continue with --resume {' '.join(sorted(where))}" if kept else ""))
+                         + (f": {'free space and ' if isinstance(exc, OSError) else ''}continue with --resume "
+                            f"{' '.join(sorted(where))}" if kept else ""))
             raise
 
     def _train(self, outcomes: list, progress: bool | str, on_epoch, position: int | None = None) -> list[MemberOutcome]:

@@ -39,11 +39,20 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
 
     def body() -> int:
+        from mollirl.common.locking import command_scope
+
+        with command_scope():  # the output folder and the runs it reuses stay locked until the command ends
+            return _body()
+
+    def _body() -> int:
+        from mollirl.common.budget import check_workers
+        from mollirl.common.leftovers import Leftovers
+        from mollirl.common.locking import hold
+
         args = build_parser().parse_args(argv)
         if args.name not in RESULTS:
             raise ValueError(f"unknown result {args.name!r} ({closest(args.name, list(RESULTS))})")
-        if args.jobs < 1:
-            raise ValueError(f"--jobs must be >= 1, got {args.jobs}")
+        check_workers(args.jobs, "--jobs")  # processes within the machine's limits, before any starts
         extra = {}
         if args.from_runs is not None:
             if args.name not in FROM_RUNS:
@@ -54,18 +63,45 @@ def main(argv: list[str] | None = None) -> int:
             extra["from_runs"] = Path(args.from_runs)
         out = Path(args.output or Path("repro") / args.name)
         check_output_dir(out, "-o/--output")  # a file in the way (exit 2) or a read-only folder (exit 1)
-        module = importlib.import_module(RESULTS[args.name][0])
-        from mollirl.reproduce.common import command_line, jsonable, verdict_lines
-        from mollirl.reproduce.runs import ProgressLog
+        leftovers = Leftovers([*reversed(out.parents), out])
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+            hold(out, "-o/--output")  # one reproduction writes a folder at a time
+            module = importlib.import_module(RESULTS[args.name][0])
+            from mollirl.reproduce.common import command_line
+            from mollirl.reproduce.runs import ProgressLog
 
-        summary = module.run(out, quick=args.quick, n_jobs=args.jobs, log=ProgressLog(progress=not args.no_progress),
-                             command=command_line(argv), **extra)
+            summary = module.run(out, quick=args.quick, n_jobs=args.jobs,
+                                 log=ProgressLog(progress=not args.no_progress), command=command_line(argv),
+                                 **extra)
+        except KeyboardInterrupt:
+            kept = _forget_unless_resumable(out, leftovers)
+            print(f"{PROG}: interrupted" + ("; the same command continues from the checkpoints kept" if kept else ""),
+                  file=sys.stderr)
+            return 130
+        except Exception as exc:
+            kept = _forget_unless_resumable(out, leftovers)
+            if leftovers.new and out in leftovers.new:
+                exc.add_note(f"the runs with a checkpoint in {out} are kept: the same command continues" if kept
+                             else f"the new output folder {out} was removed (nothing resumable had been written)")
+            raise
+        from mollirl.reproduce.common import jsonable, verdict_lines
+
         print(f"{args.name}: wall time {summary.get('wall_time_s', float('nan')):.1f} s; outputs in {out}")
         for line in verdict_lines(jsonable(summary.get("claims", [])), args.quick):
             print(line)
         return 0
 
     return run_main(PROG, body)
+
+
+def _forget_unless_resumable(out: Path, leftovers) -> bool:
+    """After a failure: remove the folders this command created unless a run in them holds a checkpoint
+    (then the same command resumes it). Returns whether something resumable is kept."""
+    resumable = out.is_dir() and any(out.rglob("checkpoints/latest.json"))
+    if not resumable:
+        leftovers.remove()
+    return resumable
 
 
 if __name__ == "__main__":

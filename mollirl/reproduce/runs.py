@@ -1,7 +1,9 @@
 """Run a reproduction's training configs as populations, reusing finished runs.
 
-A run folder with ``model.zip`` is finished and reused as is; one with a checkpoint
-is resumed; otherwise the run starts. So an interrupted reproduction picks up where
+A run folder with ``model.zip`` is finished and reused as is, and one with a checkpoint is
+resumed, both only when the run is the job's (the same config, a config.yml not edited since
+training: :func:`check_reusable`; another run is refused in one line); otherwise the run starts.
+A reused folder stays locked until the command ends, and a run another process writes is refused. So an interrupted reproduction picks up where
 it stopped when the same command runs again. Configs that can share a rollout (the
 same env, algorithm, architecture, horizon: :data:`mollirl.population.SHARED_KEYS`)
 train as one population (each member's folder equals its separate run byte for byte).
@@ -59,7 +61,7 @@ def _train_group(jobs: list[RunJob], progress: bool | str = False, position: int
         population.close()
     out = {}
     for o in outcomes:
-        status = "resumed" if o.member.resume else "trained"
+        status = "interrupted" if o.status == "interrupted" else "resumed" if o.member.resume else "trained"
         out[str(o.member.run_dir)] = f"failed: {o.reason}" if o.status == "stopped" else status
     return out
 
@@ -114,11 +116,14 @@ def run_jobs(jobs: list[RunJob], n_jobs: int = 1, log=print) -> dict[Path, str]:
     Progress follows ``log.progress`` (:class:`ProgressLog`): True, a bar per population and each run's
     line with the runs done of the total and an ETA; False, the plain lines; a ``log`` without the
     attribute (a library caller's ``print``), the ETAs on the lines but no bars."""
+    from mollirl.common.budget import check_workers
+
+    check_workers(n_jobs, "--jobs")  # before any process starts
     progress = getattr(log, "progress", None)
     results: dict[Path, str] = {}
     todo: dict[str, list[RunJob]] = {}
     for job in jobs:
-        if (Path(job.run_dir) / "model.zip").is_file():
+        if check_reusable(job):
             results[Path(job.run_dir)] = "reused"
             log(f"  reused   {job.run_dir}")
         else:
@@ -140,7 +145,10 @@ def run_jobs(jobs: list[RunJob], n_jobs: int = 1, log=print) -> dict[Path, str]:
         log(f"  {status:<8} {run_dir}{note}")
 
     if len(parts) > 1 and n_jobs > 1:
-        with cf.ProcessPoolExecutor(max_workers=n_jobs, mp_context=mp.get_context("spawn")) as pool:
+        from mollirl.common.lifeline import worker_initializer
+
+        with cf.ProcessPoolExecutor(max_workers=n_jobs, mp_context=mp.get_context("spawn"),
+                                    initializer=worker_initializer) as pool:  # they die with this process
             futures = [pool.submit(_train_group, part, _bar_label(i, part) if progress else False, i)
                        for i, part in enumerate(parts)]
             for future in cf.as_completed(futures):
@@ -150,7 +158,38 @@ def run_jobs(jobs: list[RunJob], n_jobs: int = 1, log=print) -> dict[Path, str]:
         for i, part in enumerate(parts):
             for run_dir, status in _train_group(part, _bar_label(i, part) if progress else False).items():
                 done(run_dir, status)
+    if any(status == "interrupted" for status in results.values()):
+        raise KeyboardInterrupt  # the command exits 130; the same command resumes from the checkpoints
     return results
+
+
+def check_reusable(job: RunJob) -> bool:
+    """Whether ``job``'s folder holds its finished run (``model.zip``) to reuse as is. Such a folder is locked
+    until the command ends (nobody writes it while it is read), and its run must be ``job``'s: the same
+    config up to :data:`PLACE_KEYS` (epochs, batch, horizon, quick or full ...), and a ``config.yml`` that
+    is the one its checkpoint was trained with.
+
+    A folder holding a checkpoint of another config (a resume would continue another run) is refused too.
+
+    :raises ValueError: one line naming the folder and the keys that differ.
+    """
+    from mollirl.common.locking import hold
+    from mollirl.training.checkpoint import read_pointer
+    from mollirl.training.history import check_config_unedited
+
+    run_dir = Path(job.run_dir)
+    finished = (run_dir / "model.zip").is_file()
+    if not finished and not (run_dir / "checkpoints" / "latest.json").is_file():
+        return False  # nothing to reuse or resume: trained (a folder that holds a run is refused then)
+    hold(run_dir, "run folder")
+    changes = config_differences(run_dir, job)
+    if changes:
+        shown = "; ".join(changes[:3]) + ("; ..." if len(changes) > 3 else "")
+        raise ValueError(f"run folder {str(run_dir)!r} holds a {'finished run' if finished else 'run'} of another "
+                         f"config ({shown}, as saved -> as asked): it is not reused; give another -o, or remove "
+                         "the folder to train it anew")
+    check_config_unedited(run_dir, read_pointer(run_dir) or {}, () if finished else PLACE_KEYS)
+    return finished
 
 
 #: config keys that may differ between a reused run and the job asking for it (where it runs and what it
@@ -158,17 +197,22 @@ def run_jobs(jobs: list[RunJob], n_jobs: int = 1, log=print) -> dict[Path, str]:
 PLACE_KEYS = ("log_folder", "progress", "n_threads", "device", "save_freq")
 
 
-def same_config(run_dir: Path, job: RunJob) -> bool:
-    """Whether ``run_dir/config.yml`` is ``job``'s config up to :data:`PLACE_KEYS`."""
-    from mollirl.config import load_yaml
+def config_differences(run_dir: Path, job: RunJob) -> list[str]:
+    """``["epochs 3 -> 50", ...]``: how ``run_dir/config.yml`` differs from ``job``'s config, up to
+    :data:`PLACE_KEYS` (keys an older config.yml lacks count as their defaults)."""
+    from mollirl.config import RunConfig, load_yaml
+    from mollirl.training.history import config_changes
 
     try:
-        saved = load_yaml(Path(run_dir) / "config.yml")
-    except (OSError, ValueError):
-        return False
-    wanted = job.config.to_dict()
-    keys = (set(saved) | set(wanted)) - set(PLACE_KEYS)
-    return all(saved.get(k) == wanted.get(k) for k in keys)
+        saved = RunConfig(**load_yaml(Path(run_dir) / "config.yml")).to_dict()
+    except (OSError, ValueError, TypeError) as exc:
+        return [f"config.yml unreadable ({type(exc).__name__})"]
+    return config_changes(saved, job.config.to_dict(), PLACE_KEYS)
+
+
+def same_config(run_dir: Path, job: RunJob) -> bool:
+    """Whether ``run_dir/config.yml`` is ``job``'s config up to :data:`PLACE_KEYS`."""
+    return not config_differences(run_dir, job)
 
 
 def finished_elsewhere(job: RunJob, out: Path, siblings: tuple[str, ...]) -> RunJob:

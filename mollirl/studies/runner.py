@@ -338,6 +338,16 @@ def check_training(spec: StudySpec) -> None:
     prepare(spec.trial_config(params, 0)).close()
 
 
+class _PipeHandler(logging.StreamHandler):
+    """The trial lines' handler: a closed stdout (``... | head -1``) ends the worker (BrokenPipeError reaches
+    the command, which exits 141 quietly) instead of a logging traceback per line while training goes on."""
+
+    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 - logging's name
+        if isinstance(sys.exc_info()[1], BrokenPipeError):
+            raise sys.exc_info()[1]
+        super().handleError(record)
+
+
 def setup_output(level: int = logging.INFO) -> None:
     """A study's console: Optuna quiet (errors only) and its experimental warnings off; at ``level``
     INFO or below, the worker's one line per trial on stdout (``mollirl.studies`` logger).
@@ -350,7 +360,7 @@ def setup_output(level: int = logging.INFO) -> None:
     for old in [h for h in logger.handlers if getattr(h, "_mollirl_study", False)]:
         logger.removeHandler(old)
     if level <= logging.INFO:
-        handler = logging.StreamHandler(sys.stdout)
+        handler = _PipeHandler(sys.stdout)
         handler.setFormatter(logging.Formatter("%(message)s"))
         handler._mollirl_study = True  # type: ignore[attr-defined]
         logger.addHandler(handler)
@@ -359,7 +369,28 @@ def setup_output(level: int = logging.INFO) -> None:
 
 
 def _worker_process(spec_json: str, index: int, log_level: int, go) -> None:
-    """Entry point of a spawned worker process: set up, wait for the study to exist, run trials."""
+    """Entry point of a spawned worker process: set up, wait for the study to exist, run trials.
+    It dies with its parent (:mod:`mollirl.common.lifeline`); a closed stdout ends it quietly (141) and
+    a plugin's error in one line (1), as they end the command."""
+    from mollirl.common.lifeline import worker_initializer
+
+    worker_initializer()
+    try:
+        _worker_body(spec_json, index, log_level, go)
+    except BrokenPipeError:
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(141)
+    except Exception as exc:  # noqa: BLE001 - a plugin's error in one line, like the command's
+        from mollirl.guard import report
+
+        if report(f"python -m mollirl.study (worker {index})", exc) is None:
+            raise
+        sys.exit(1)
+
+
+def _worker_body(spec_json: str, index: int, log_level: int, go) -> None:
     import torch
 
     torch.set_num_threads(1)  # K workers on K cores; intra-op threads would oversubscribe them

@@ -139,7 +139,10 @@ def open_storage(url: str, *, heartbeat: int | None = None):
     :param heartbeat: seconds between heartbeats (None: no heartbeat, e.g. for reports).
     :raises ValueError: on a malformed URL, a missing driver, or a server that cannot be reached.
     """
+    from mollirl.studies.safety import check_sqlite_target, storage_fault
+
     url = normalize_url(url)
+    check_sqlite_target(url)  # a folder or a foreign file: refused before a lock file is made beside it
     try:
         for attempt in range(1, SCHEMA_ATTEMPTS):
             try:
@@ -155,6 +158,9 @@ def open_storage(url: str, *, heartbeat: int | None = None):
         raise ValueError(f"--storage {mask(url)!r} needs the Python package {exc.name!r} "
                          "(pip install 'mollirl[postgres]' for PostgreSQL)") from None
     except Exception as exc:  # noqa: BLE001 - SQLAlchemy/driver errors become one line
+        fault = storage_fault(exc, url)  # a full disk or a read-only file system: a fault (exit 1)
+        if fault is not None:
+            raise fault from None
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         first = first.replace(url, mask(url))  # a driver that echoes the URL
         raise ValueError(f"cannot open storage {mask(url)!r}: {type(exc).__name__}: {first}") from None

@@ -92,8 +92,10 @@ def save_checkpoint(model, run_dir: str | Path, *, keep: bool = False) -> int:
         model.num_timesteps = saved_steps
     previous = read_pointer(run_dir) or {}
     kept = sorted(set(previous.get("kept", [])) | ({name} if keep else set()))
+    from mollirl.training.history import config_record
+
     state = {"format": FORMAT, "epoch": epoch, "num_timesteps": epoch * model.steps_per_epoch, "zip": name,
-             "sha256": digest, "kept": kept}
+             "sha256": digest, "kept": kept, **config_record(run_dir)}  # the config it was trained with
     write_atomic(ckpt / LATEST, json.dumps(state), defer=True)
     old = previous.get("zip")
     if isinstance(old, str) and old != name and old not in kept and (ckpt / old).is_file():

@@ -200,9 +200,13 @@ def make_envs(config: RunConfig) -> Envs:
 
     :raises ValueError: on env kwargs the env does not accept.
     """
+    from mollirl.common.budget import check_training_memory
+
     template = make_env(config.env, **config.env_kwargs)
     envs = Envs(template, None)
     try:
+        critic = getattr(registry.get("algos", config.algo).resolve(), "critic_buffer", False)
+        check_training_memory(config, template.observation_space.shape, template.action_space.shape, critic=critic)
         envs.venv = make_vec_env(config.env, config.batch_episodes, max_episode_steps=config.horizon,
                                  n_threads=config.n_threads, **config.env_kwargs)
         if pure_dynamics(envs.venv) is None:  # VecEnv-stepped: the epoch's rows, its J_det row included
@@ -263,7 +267,10 @@ def prepare(config: RunConfig, envs: Envs | None = None) -> Prepared:
     :param envs: envs to share (a population's); default: new ones, closed with the result.
     :raises ValueError: on any bad input (nothing is written).
     """
+    from mollirl.common.env_check import check_env
+
     env_plugin, specs = check_names(config)
+    check_env(config.env, config.env_kwargs)  # a Box action space; a plugin env's shapes: before any folder
     own = envs is None
     if own:
         envs = make_envs(config)
@@ -414,17 +421,35 @@ class RunSession:
     def __init__(self, config: RunConfig, *, argv: list[str] | None = None, resume_dir: str | Path | None = None,
                  run_dir: str | Path | None = None, extra_callbacks: list | None = None, envs: Envs | None = None,
                  command: str = "python -m mollirl.train") -> None:
-        from mollirl.training.checkpoint import CheckpointCallback, load_checkpoint_state
+        from mollirl.training.checkpoint import load_checkpoint_state
 
         self.config = config
         self.argv = argv
         self.command = command
         self.resume_state = None
         named = run_dir is not None or resume_dir is not None  # a population member's or a study's folder
+        self.named = named
+        self.numbered = run_dir is None and resume_dir is None  # a new <env>_<n>, claimed in open()
+        self.lock = None
         if resume_dir is not None:
+            from mollirl.common.locking import lock_folder
+            from mollirl.training.history import RESUME_KEYS, check_config_unedited, check_history
+
             run_dir = Path(resume_dir)
-            self.resume_state = load_checkpoint_state(run_dir)
-        self.prepared = prepare(config, envs)
+            self.lock = lock_folder(run_dir, "run folder")  # one writer per run, until close()
+            try:
+                self.resume_state = load_checkpoint_state(run_dir)
+                check_history(run_dir, int(self.resume_state["epoch"]))
+                check_config_unedited(run_dir, self.resume_state, RESUME_KEYS)
+            except BaseException:
+                self.lock.release()
+                raise
+        try:
+            self.prepared = prepare(config, envs)
+        except BaseException:
+            if self.lock is not None:
+                self.lock.release()
+            raise
         try:
             model = self.prepared.model
             if self.resume_state is not None:
@@ -442,25 +467,41 @@ class RunSession:
                 self.resume_epoch = None
             self.model = model
             self.run_dir = Path(run_dir)
+            self.extra_callbacks = list(extra_callbacks or [])
             # every callback is built before anything is written: bad options leave no folder behind
-            context = RunContext(config=config, run_dir=self.run_dir, env_plugin=self.prepared.env_plugin,
-                                 eval_options=self.prepared.eval_options)
-            self.callbacks = [CheckpointCallback(self.run_dir, config.checkpoint_every, config.save_freq)]
-            self.callbacks.extend(zoo_callbacks(config, self.run_dir, context.eval_options,
-                                                label=self.run_dir.name if named else ""))
-            for name, kwargs in self.prepared.callback_specs:
-                factory = registry.get("callbacks", name)
-                try:
-                    self.callbacks.append(factory(context, **kwargs))
-                except TypeError as exc:
-                    raise ValueError(f"bad options for callback {name!r}: {exc}") from None
-            self.callbacks.extend(extra_callbacks or [])
+            self.callbacks = self._build_callbacks()
         except BaseException:
             self.prepared.close()
+            if self.lock is not None:
+                self.lock.release()
             raise
         self.final: dict[str, Any] = {}
         self.stopped: str | None = None
         self.created = False  # this session created its run folder (open() of a new run)
+
+    def _build_callbacks(self) -> list:
+        """The run's callbacks for :attr:`run_dir` (factories must not write: they may be built twice)."""
+        from mollirl.training.checkpoint import CheckpointCallback
+
+        config = self.config
+        context = RunContext(config=config, run_dir=self.run_dir, env_plugin=self.prepared.env_plugin,
+                             eval_options=self.prepared.eval_options)
+        callbacks = [CheckpointCallback(self.run_dir, config.checkpoint_every, config.save_freq)]
+        callbacks.extend(zoo_callbacks(config, self.run_dir, context.eval_options,
+                                       label=self.run_dir.name if self.named else ""))
+        for name, kwargs in self.prepared.callback_specs:
+            factory = registry.get("callbacks", name)
+            try:
+                callbacks.append(factory(context, **kwargs))
+            except TypeError as exc:
+                raise ValueError(f"bad options for callback {name!r}: {exc}") from None
+        return callbacks + self.extra_callbacks
+
+    def relocate(self, run_dir: str | Path) -> None:
+        """Before :meth:`open`: use the new folder ``run_dir`` instead (a population whose own folder was
+        claimed under another number); the callbacks follow it."""
+        self.run_dir = Path(run_dir)
+        self.callbacks = self._build_callbacks()
 
     @property
     def remaining_timesteps(self) -> int:
@@ -471,10 +512,16 @@ class RunSession:
         from mollirl.common.files import write_atomic
         from mollirl.training.checkpoint import save_model_atomic
 
-        config, run_dir = self.config, self.run_dir
+        from mollirl.common.locking import claim_new_run_dir
+
+        config = self.config
         if self.resume_state is None:
-            self.created = not run_dir.exists()
-            run_dir.mkdir(parents=True, exist_ok=True)
+            # the folder is claimed atomically and locked (one writer) before anything is written in it
+            self.run_dir, self.created, self.lock, moved = claim_new_run_dir(self.run_dir, numbered=self.numbered)
+            if moved:  # another process took the planned number first: the callbacks follow the new folder
+                self.relocate(self.run_dir)
+        run_dir = self.run_dir
+        if self.resume_state is None:
             save_model_atomic(self.model, run_dir / "initial.zip")  # theta_0, for landscapes around it
         write_atomic(run_dir / "config.yml", yaml.safe_dump(config.to_dict(), sort_keys=False), defer=True)
         line = f"{self.command} " + shlex.join(self.argv if self.argv is not None else sys.argv[1:])
@@ -544,7 +591,7 @@ class RunSession:
                 pass
         logger_.output_formats = []
 
-    def fault(self, exc: OSError) -> OSError:
+    def fault(self, exc: Exception) -> Exception:
         """A write failed (a full disk, a folder made read-only): leave nothing that looks whole.
 
         A run folder this session created that holds no checkpoint yet is removed; otherwise the
@@ -586,6 +633,9 @@ class RunSession:
 
     def close(self) -> None:
         self.prepared.close()
+        if self.lock is not None:
+            self.lock.release()
+            self.lock = None
 
 
 def train(config: RunConfig, *, argv: list[str] | None = None, resume_dir: str | Path | None = None,
@@ -623,7 +673,7 @@ def train(config: RunConfig, *, argv: list[str] | None = None, resume_dir: str |
                                 stop_flag=stop)
         except NonFiniteError as exc:
             raise session.fail(exc) from None
-        except OSError as exc:
+        except Exception as exc:  # a fault, or a plugin's error: nothing that looks whole is left
             raise session.fault(exc) from None
         except BaseException:
             session.close_logger()

@@ -73,7 +73,7 @@ def test_interrupted_population_resumes_exactly(tmp_path, how):
 
 
 @pytest.mark.parametrize("args,needle", [
-    (["--sigma", "0.1,abc"], "--sigma '0.1,abc': 'abc' is not a number"),
+    (["--sigma", "0.1,abc"], "--sigma '0.1,abc': each value must be a number > 0, got 'abc'"),
     (["--sigma", "0.1,-1"], "finite number > 0"),
     (["--sigma", "0.1,0.1"], "repeats a value"),
     (["--seeds", "1,,2"], "--seeds '1,,2'"),

@@ -1,0 +1,1 @@
+raise ImportError("the plugin needs a library this machine lacks")
