@@ -187,6 +187,11 @@ class EpochAlgorithm:
     def steps_per_epoch(self) -> int:
         return int(self.n_envs * self.horizon)
 
+    @property
+    def episodes_per_epoch(self) -> int:
+        """Training episodes of an epoch (its Monitor rows): ``n_envs`` (ARS: its ``2 n_delta`` candidates)."""
+        return int(self.n_envs)
+
     def _has_det_row(self) -> bool:
         return pure_dynamics(self.env) is not None or self.rollout_env is not None
 
@@ -336,6 +341,10 @@ class EpochAlgorithm:
         now = time.time()
         for i in range(n):
             self.ep_info_buffer.append({"r": float(r.undiscounted[i]), "l": int(r.lengths[i]), "t": now})
+        for fmt in getattr(self.logger, "output_formats", ()):  # the run folder's train.monitor.csv
+            add = getattr(fmt, "add_episodes", None)
+            if add is not None:
+                add(r.undiscounted[:n], r.lengths[:n], now)
 
     def _guarded_update(self, batch: EpochBatch, step: Callable[[], None] | None = None) -> None:
         """``update(batch)`` (or ``step()``) with a snapshot: on a non-finite value (or an exception caused
