@@ -51,8 +51,13 @@ _KWARG_RULES: dict[str, dict[str, tuple]] = {
 
 def check_algo_kwargs(algo: str, kwargs: dict[str, Any]) -> None:
     """Refuse a ``-params`` value the algorithm cannot use, naming it (one line, before any folder)."""
+    from mollirl.hyperparams.zoo import schedule_start
+
     for key, (test, needs) in _KWARG_RULES.get(algo, {}).items():
-        if key in kwargs and not callable(kwargs[key]) and not test(kwargs[key]):  # SB3 schedules: callables
+        value = kwargs.get(key)
+        if schedule_start(value) is not None:  # the zoo's lin_X: its start must meet the rule
+            value = schedule_start(value)
+        if key in kwargs and not callable(value) and not test(value):  # SB3 schedules: callables
             raise ValueError(f"-params {key}:{kwargs[key]!r}: {algo} needs {needs}")
     if algo == "ars" and isinstance(kwargs.get("n_top"), int) and isinstance(kwargs.get("n_delta"), int) \
             and kwargs["n_top"] > kwargs["n_delta"]:
