@@ -35,7 +35,7 @@ import numpy as np
 from stable_baselines3.common.logger import KVWriter, filter_excluded_keys
 
 from mollirl.common.files import write_atomic
-from mollirl.training.metrics import FLUSH_SECONDS
+from mollirl.training import metrics
 
 #: the Monitor file of a run folder (``*monitor.csv``: what ``load_results`` globs)
 MONITOR_FILE = "train.monitor.csv"
@@ -52,7 +52,7 @@ class MonitorWriter(KVWriter):
     """``train.monitor.csv`` of a run folder, as SB3's ``Monitor`` writes it (see the module docstring).
 
     Episodes come from the algorithm contract's epoch record (:meth:`add_episodes`); a logger dump only lets
-    the held-back rows out when :data:`FLUSH_SECONDS` have passed.
+    the held-back rows out when :data:`mollirl.training.metrics.FLUSH_SECONDS` have passed.
 
     :param path: the file.
     :param env_id: the header's ``env_id`` (the env's Gymnasium id).
@@ -90,7 +90,7 @@ class MonitorWriter(KVWriter):
             write(f"{round(r, 6)},{int(n)},{t}\n")
 
     def write(self, key_values: dict[str, Any], key_excluded: dict[str, tuple[str, ...]], step: int = 0) -> None:
-        if time.monotonic() - self._last_flush >= FLUSH_SECONDS:
+        if time.monotonic() - self._last_flush >= metrics.FLUSH_SECONDS:
             self.flush_pending()
 
     def flush_pending(self) -> None:
@@ -165,7 +165,7 @@ class ProgressCSVWriter(KVWriter):
             if key not in self.keys:
                 self.keys.append(key)  # a new column, in order of appearance (SB3 adds them at the end)
         self._rows.append(row)
-        if time.monotonic() - self._last_flush >= FLUSH_SECONDS:
+        if time.monotonic() - self._last_flush >= metrics.FLUSH_SECONDS:
             self.flush_pending()
 
     def flush_pending(self) -> None:
