@@ -78,8 +78,7 @@ class MonitorWriter(KVWriter):
             self.path.write_text(head)
         else:
             write_atomic(self.path, head + "".join(kept))
-        self._fh = self.path.open("a", newline="\n")
-        self._pending = io.StringIO()
+        self._pending = io.StringIO()  # the file is opened per flush: a member holds no file open for it
         self._last_flush = time.monotonic()
 
     def add_episodes(self, returns: np.ndarray, lengths: np.ndarray, now: float | None = None) -> None:
@@ -96,18 +95,14 @@ class MonitorWriter(KVWriter):
     def flush_pending(self) -> None:
         text = self._pending.getvalue()
         if text:
-            self._fh.write(text)
+            with self.path.open("a", newline="\n") as fh:
+                fh.write(text)
             self._pending.seek(0)
             self._pending.truncate()
-        self._fh.flush()
         self._last_flush = time.monotonic()
 
     def close(self) -> None:
-        if not self._fh.closed:
-            try:
-                self.flush_pending()
-            finally:
-                self._fh.close()
+        self.flush_pending()
 
 
 def _scalar(value: Any) -> str | None:

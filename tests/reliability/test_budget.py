@@ -143,7 +143,10 @@ def test_a_train_of_a_billion_epochs_starts_and_says_its_eta(tmp_path):
     import subprocess
     import sys
 
-    from conftest import ROOT
+    from pathlib import Path
+
+    ROOT = Path(__file__).resolve().parents[2]  # not `from conftest import ROOT`: in a whole-suite run the module
+    # named conftest is whichever folder's conftest was imported last (tests/reproduce's has no ROOT)
 
     proc = subprocess.Popen([sys.executable, "-m", "mollirl.train", "-f", str(tmp_path), "--epochs", str(10**9),
                              *TINY], stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
