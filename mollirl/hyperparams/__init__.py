@@ -304,7 +304,10 @@ def check_algo_kwargs_known(config, algo_plugin, sources: dict[str, str]) -> Non
         init = klass.__dict__.get("__init__")
         if init is None:
             continue
-        params = inspect.signature(init).parameters.values()
+        try:
+            params = inspect.signature(init).parameters.values()
+        except (TypeError, ValueError):  # a constructor without a readable signature: not checked here
+            return
         accepted |= {p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
         if not any(p.kind == p.VAR_KEYWORD for p in params):
             break
