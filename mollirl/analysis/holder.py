@@ -65,7 +65,7 @@ from numpy.typing import ArrayLike
 
 from mollirl.analysis import stats
 from mollirl.analysis._grid import as_landscape, as_spacing, invalid_mask
-from mollirl.analysis.scaling import RangeReading, ScalingRange, scaling_ranges, slopes_along_last_axis
+from mollirl.analysis.scaling import RangeReading, check_fit_options, ScalingRange, scaling_ranges, slopes_along_last_axis
 
 STATISTICS = ("mean", "median", "rms", "quantile")
 MIN_DECADES = 1.0
@@ -201,14 +201,7 @@ def holder_exponent(
         raise ValueError(f"n_lags must be an integer >= 2, got {n_lags!r}")
     if statistic not in STATISTICS:
         raise ValueError(f"statistic must be one of {STATISTICS}, got {statistic!r}")
-    if not (0.0 < quantile < 1.0):
-        raise ValueError(f"quantile must be in (0, 1), got {quantile!r}")
-    if not (isinstance(min_decades, (int, float)) and math.isfinite(min_decades) and min_decades > 0):
-        raise ValueError(f"min_decades must be a finite number > 0, got {min_decades!r}")
-    if not (isinstance(tolerance, (int, float)) and math.isfinite(tolerance) and tolerance > 0):
-        raise ValueError(f"tolerance must be a finite number > 0, got {tolerance!r}")
-    if not (isinstance(n_resamples, (int, np.integer)) and n_resamples >= 100):
-        raise ValueError(f"n_resamples must be an integer >= 100, got {n_resamples!r}")
+    check_fit_options(quantile, min_decades, tolerance, n_resamples)
 
     ks = np.unique(np.rint(np.geomspace(1, max_lag, num=min(n_lags, max_lag))).astype(np.int64))
     n_units = BLOCKS_1D if arr.ndim == 1 else arr.shape[0] + arr.shape[1]

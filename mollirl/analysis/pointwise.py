@@ -75,6 +75,7 @@ from mollirl.analysis.scaling import (
     RangeReading,
     Scaling,
     ScalingRange,
+    check_fit_options,
     scaling_ranges,
     slopes_along_last_axis,
 )
@@ -173,14 +174,7 @@ def _check_h(h: ArrayLike) -> np.ndarray:
 def _check_options(envelope: str, quantile: float, min_decades: float, tolerance: float, n_resamples: int) -> None:
     if envelope not in ENVELOPES:
         raise ValueError(f"envelope must be one of {ENVELOPES}, got {envelope!r}")
-    if not (0.0 < quantile < 1.0):
-        raise ValueError(f"quantile must be in (0, 1), got {quantile!r}")
-    if not (isinstance(min_decades, (int, float)) and math.isfinite(min_decades) and min_decades > 0):
-        raise ValueError(f"min_decades must be a finite number > 0, got {min_decades!r}")
-    if not (isinstance(tolerance, (int, float)) and math.isfinite(tolerance) and tolerance > 0):
-        raise ValueError(f"tolerance must be a finite number > 0, got {tolerance!r}")
-    if not (isinstance(n_resamples, (int, np.integer)) and n_resamples >= 100):
-        raise ValueError(f"n_resamples must be an integer >= 100, got {n_resamples!r}")
+    check_fit_options(quantile, min_decades, tolerance, n_resamples)
 
 
 def pointwise_holder_from_increments(

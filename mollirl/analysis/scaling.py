@@ -258,6 +258,18 @@ class RangeReading:
         return out
 
 
+def check_fit_options(quantile: float, min_decades: float, tolerance: float, n_resamples: int) -> None:
+    """The options both Hölder estimators share, checked once (``ValueError`` quoting the bad value)."""
+    if not (0.0 < quantile < 1.0):
+        raise ValueError(f"quantile must be in (0, 1), got {quantile!r}")
+    if not (isinstance(min_decades, (int, float)) and math.isfinite(min_decades) and min_decades > 0):
+        raise ValueError(f"min_decades must be a finite number > 0, got {min_decades!r}")
+    if not (isinstance(tolerance, (int, float)) and math.isfinite(tolerance) and tolerance > 0):
+        raise ValueError(f"tolerance must be a finite number > 0, got {tolerance!r}")
+    if not (isinstance(n_resamples, (int, np.integer)) and n_resamples >= 100):
+        raise ValueError(f"n_resamples must be an integer >= 100, got {n_resamples!r}")
+
+
 def _jsonable(x):
     if isinstance(x, (float, np.floating)):
         return float(x) if math.isfinite(x) else None

@@ -4,10 +4,10 @@ and the Q-landscape Q(s0, a) over the torque plane at theta_0 and at the trained
 
 Variants, ``seeds`` independent seeds each, trained as populations:
 
-- ``paper``: u = -K s, the paper's policy (``policy_kwargs: {bias: false}``; the env preset's
-  linear policy has a bias b, so this command sets it off in its own config);
-- ``biased``: u = -K s + b, the env preset's policy, reported beside it: the trained b
-  moves the closed loop's fixed point away from upright.
+- ``paper``: u = -K s, the paper's policy and the env's preset (``policy_kwargs: {bias: false}``
+  in ``mollirl/hyperparams/*.yml``; the command also sets it in its own config);
+- ``biased``: u = -K s + b (``-params policy_kwargs:{bias: true}``), reported beside it: the
+  trained b moves the closed loop's fixed point away from upright.
 
 Stabilization is judged on the deterministic episode of each seed's final policy from
 s0 = [-0.2, 0.2, 0, 0]: its state norm |s| after the horizon (10 s) and, beside it, after

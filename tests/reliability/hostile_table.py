@@ -10,7 +10,7 @@ import signal
 import tempfile
 from pathlib import Path
 
-from conftest import TINY  # this folder is the script's: sys.path[0]
+from reliability_helpers import TINY  # this folder is the script's: sys.path[0]
 from test_hostile_flags import HOSTILE
 
 from mollirl.enjoy import main as enjoy_main

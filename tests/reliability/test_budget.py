@@ -5,7 +5,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from conftest import TINY, one_line, snapshot
+from reliability_helpers import TINY, one_line, snapshot
 
 from mollirl.common import budget
 from mollirl.enjoy import main as enjoy_main
@@ -143,10 +143,7 @@ def test_a_train_of_a_billion_epochs_starts_and_says_its_eta(tmp_path):
     import subprocess
     import sys
 
-    from pathlib import Path
-
-    ROOT = Path(__file__).resolve().parents[2]  # not `from conftest import ROOT`: in a whole-suite run the module
-    # named conftest is whichever folder's conftest was imported last (tests/reproduce's has no ROOT)
+    from reliability_helpers import ROOT
 
     proc = subprocess.Popen([sys.executable, "-m", "mollirl.train", "-f", str(tmp_path), "--epochs", str(10**9),
                              *TINY], stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True,

@@ -10,44 +10,19 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, TINY, command, one_line, snapshot
+from reliability_helpers import ROOT, TINY, command, one_line, snapshot
 
 from mollirl.study import main as study_main
 from mollirl.train import main as train_main
 
 
 # --- a full disk in studies and reproductions ------------------------------------------------------------
-def _mount(path: Path, options: str) -> None:
-    if shutil.which("mount") is None:
-        pytest.skip("no mount command on this machine: the tmpfs cases cannot run")
-    path.mkdir(parents=True, exist_ok=True)
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(path)], capture_output=True, text=True)
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here ({done.stderr.strip() or 'mount failed'}): needs root")
-
-
-@pytest.fixture
-def full_disk(tmp_path):
-    """A 2 MB tmpfs with ``free`` bytes left: ``fill(free) -> root``."""
-    path = tmp_path / "disk"
-    _mount(path, "size=2m")
-
-    def fill(free: int) -> Path:
-        with open(path / "fill", "wb") as fh:
-            try:
-                fh.write(b"\0" * max(shutil.disk_usage(path).free - free, 0))
-            except OSError:
-                pass
-        return path
-
-    yield fill
-    subprocess.run(["umount", str(path)], capture_output=True)
 
 
 @pytest.mark.parametrize("free", [20_000, 60_000])
-def test_a_study_on_a_full_disk_is_a_fault_and_leaves_no_half_made_store(full_disk, free):
+def test_a_study_on_a_small_disk_is_a_fault_and_leaves_no_half_made_store(small_disk, free):
     """Before: exit 2 (bad input) and a half-made studies.db with its lock file left."""
-    disk = full_disk(free)
+    disk = small_disk(free)
     done = command("study", "-f", str(disk / "s"), "--n-trials", "2", "--epochs", "1", *TINY[:5])
     assert done.returncode == 1, done.stderr
     line = one_line(done.stderr)
@@ -55,9 +30,9 @@ def test_a_study_on_a_full_disk_is_a_fault_and_leaves_no_half_made_store(full_di
     assert sorted(p.name for p in disk.iterdir()) == ["fill"]
 
 
-def test_a_reproduction_on_a_full_disk_leaves_no_output_folder(full_disk):
+def test_a_reproduction_on_a_small_disk_leaves_no_output_folder(small_disk):
     """Before: exit 1 naming no file, and the output folder left behind."""
-    disk = full_disk(20_000)
+    disk = small_disk(20_000)
     done = command("reproduce", "heat", "--quick", "-o", str(disk / "heat"))
     assert done.returncode == 1, done.stderr
     line = one_line(done.stderr)

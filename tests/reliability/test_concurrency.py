@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import racers
 import yaml
-from conftest import TINY, one_line, snapshot
+from reliability_helpers import TINY, one_line, snapshot
 
 from mollirl.common.locking import FolderBusy, FolderLock, claim_numbered_dir, holder, lock_folder
 from mollirl.train import main as train_main

@@ -4,7 +4,7 @@ import shutil
 
 import pytest
 import yaml
-from conftest import TINY, one_line, snapshot
+from reliability_helpers import TINY, one_line, snapshot
 
 from mollirl.config import RunConfig
 from mollirl.reproduce.runs import RunJob, run_jobs
@@ -141,7 +141,7 @@ def test_a_checkpoint_of_another_config_is_not_resumed(tmp_path):
 def test_the_quick_then_full_reproduction_refuses_the_quick_run(tmp_path):
     """The issue's example: ``reproduce figure8 --quick -o o`` then ``figure8 -o o`` reused the quick run's
     3-epoch training and printed its claims as "yes" (the fast suite checks the same rule on run_jobs above)."""
-    from conftest import command
+    from reliability_helpers import command
 
     out = tmp_path / "o"
     assert command("reproduce", "figure8", "--quick", "-o", str(out), "--no-progress").returncode == 0

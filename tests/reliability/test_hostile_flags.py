@@ -7,7 +7,7 @@ through ``train``'s checks and failed inside SB3.
 """
 
 import pytest
-from conftest import TINY, one_line, snapshot
+from reliability_helpers import TINY, one_line, snapshot
 
 from mollirl.enjoy import main as enjoy_main
 from mollirl.landscape.__main__ import main as landscape_main

@@ -3,7 +3,7 @@ leaves no half-made folder; shapes are checked before any folder; --traceback / 
 
 
 import pytest
-from conftest import HERE, TINY, one_line, snapshot
+from reliability_helpers import HERE, TINY, one_line, snapshot
 
 from mollirl.guard import TRACEBACK_ENV
 from mollirl.landscape.__main__ import main as landscape_main
