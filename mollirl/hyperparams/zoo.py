@@ -191,6 +191,9 @@ def translate(layer: dict[str, Any], algo: str, name: Callable[[str], str]) -> T
             out.unsupported.append(f"{name(key)}: {value!r} (VecNormalize: the rollout core steps the raw env, "
                                    "rewards and observations unscaled; remove it or set normalize: false)")
             continue
+        if algo == "ars" and key in ("n_envs", "n_steps", "n_delta", "delta_std", "zero_policy"):
+            _ars_key(key, value, name, keys, out)
+            continue
         if key in ("n_envs", "n_steps"):
             value = integral(as_number(value))
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -224,7 +227,7 @@ def translate(layer: dict[str, Any], algo: str, name: Callable[[str], str]) -> T
             if value in ("CnnPolicy", "MultiInputPolicy"):
                 raise ValueError(f"{name(key)} {value!r}: mollirl's policies are Gaussian with a linear or tanh-mlp "
                                  f"mean of a flat observation (policy: linear or mlp; SB3's MlpPolicy reads as mlp)")
-            keys["policy"] = "mlp" if value == "MlpPolicy" else value  # any other name: the registry answers
+            keys["policy"] = {"MlpPolicy": "mlp", "LinearPolicy": "linear"}.get(value, value)  # else: the registry
             if value == "MlpPolicy":
                 out.notes.append(f"{name(key)} 'MlpPolicy': mollirl's mlp mean u = W2 tanh(W1 s), one hidden "
                                  "layer (width 16 unless policy_kwargs net_arch=[N] says; SB3's: two of 64)")
@@ -260,6 +263,31 @@ def translate(layer: dict[str, Any], algo: str, name: Callable[[str], str]) -> T
     return out
 
 
+def _ars_key(key: str, value: Any, name: Callable[[str], str], keys: dict[str, Any], out: Translated) -> None:
+    """sb3-contrib ARS's zoo keys: ``n_delta`` directions are ``--batch-episodes 2 n_delta`` candidate episodes,
+    ``delta_std`` is ``--sigma`` (ARS's parameter-space sigma); ``n_envs`` / ``n_steps`` say how the zoo spreads the
+    candidates over env copies, which the batched rollout does not need."""
+    if key in ("n_envs", "n_steps"):
+        out.notes.append(f"{name(key)}: ARS runs its 2 n_delta candidate episodes side by side in one batched rollout "
+                         "(n_envs and n_steps are not needed)")
+        return
+    if key == "zero_policy":  # sb3-contrib's start from zeros: --policy-init zero
+        if value in (True, "True", "true"):
+            keys["policy_init"] = "zero"
+        return
+    if key == "n_delta":
+        value = integral(as_number(value))
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name(key)} must be an integer >= 1, got {value!r}")
+        keys["batch_episodes"] = 2 * value
+        return
+    value = as_number(value)
+    if isinstance(value, str):
+        raise ValueError(f"{name(key)} {value!r}: a number (ARS's delta_std is --sigma; a schedule of it is "
+                         "--sigma-schedule, which never reaches 0)")
+    keys["sigma"] = value
+
+
 def _policy_kwargs(value: dict[str, Any], where: str, out: Translated) -> tuple[dict[str, Any], dict[str, Any]]:
     """SB3's policy_kwargs in mollirl's: ``(policy_kwargs, config keys)``; unsupported entries go to ``out``."""
     pk: dict[str, Any] = {}
@@ -288,6 +316,8 @@ def _policy_kwargs(value: dict[str, Any], where: str, out: Translated) -> tuple[
         elif k == "activation_fn":
             if str(v) not in ("nn.Tanh", "th.nn.Tanh", "torch.nn.Tanh"):
                 out.unsupported.append(f"{where} activation_fn={v} (mollirl's mlp mean is tanh)")
+        elif k == "with_bias":  # sb3-contrib ARS's LinearPolicy
+            pk["bias"] = bool(v)
         elif k == "share_features_extractor":
             continue  # the features are the observation itself: nothing to share or not
         elif k in ("ortho_init", "use_expln", "squash_output"):

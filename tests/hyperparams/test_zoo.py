@@ -150,3 +150,17 @@ def test_lin_schedule_reaches_sb3(tmp_path):
         assert model.clip_range(0.5) == pytest.approx(0.1)
     finally:
         session.close()
+
+
+def test_the_zoo_ars_swimmer_section_works_unchanged(capsys):
+    """sb3-contrib ARS's zoo keys: n_delta directions are 2 n_delta candidate episodes, delta_std is --sigma,
+    LinearPolicy the linear mean."""
+    conf = Path(__file__).parent / "zoo_ars_sections.yml"
+    assert main(["--algo", "ars", "--env", "Swimmer-v4", "-conf", str(conf), "--show-hyperparams"]) == 0
+    captured = capsys.readouterr()
+    table = _table(captured.out)
+    assert table["policy"].split()[1] == "'linear'" and table["sigma"].split()[1] == "0.01"
+    assert table["batch_episodes"].split()[1] == "2" and table["step_size"].split()[1] == "0.02"
+    assert table["epochs"].split()[1] == "1000"  # 2e6 / (2 episodes x 1000 steps)
+    assert "n_top: 1" in table["algo_kwargs"] and "n_delta" not in table["algo_kwargs"]
+    assert "ARS runs its 2 n_delta candidate episodes side by side" in captured.out
