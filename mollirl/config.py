@@ -151,12 +151,12 @@ class RunConfig:
                                        help="start a new run from this model's parameters (same algo, env and "
                                             "policy; sigma from --sigma)")
     use_sde: bool = option(False, "--use-sde", hparam=True, action="store_true",
-                           help="PPO, TRPO: gSDE, SB3's state-dependent exploration: the noise is theta_eps features(s), "
-                                "theta_eps ~ N(0, sigma^2) per entry, resampled every --sde-sample-freq steps "
+                           help="PPO, TRPO: gSDE, SB3's state-dependent exploration: the noise is theta_eps "
+                                "features(s), theta_eps ~ N(0, sigma^2) per entry, resampled every --sde-sample-freq steps "
                                 "(policy_kwargs full_std, log_std_init as SB3's)")
     sde_sample_freq: int = option(-1, "--sde-sample-freq", type=int, metavar="N",
-                                  help="with --use-sde: draw a new noise matrix every N steps of an episode; default -1: "
-                                       "one per episode (SB3's: once per rollout)")
+                                  help="with --use-sde: draw a new noise matrix every N steps of an episode; default "
+                                       "-1: one per episode (SB3's: once per rollout)")
 
     @property
     def steps_per_epoch(self) -> int:

@@ -51,7 +51,8 @@ def build_parser() -> ArgumentParser:
                         "J_det row's)")
     p.add_argument("--video", default=None, metavar="OUT.mp4|OUT.gif", help="write the episodes as a video")
     p.add_argument("--fast-render", action="store_true",
-                   help="MuJoCo without shadows and reflections: about 2.3x less CPU for a whole video in software OpenGL")
+                   help="MuJoCo without shadows and reflections: about 2.3x less CPU for a whole video in software "
+                        "OpenGL")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     return p
 

@@ -49,8 +49,12 @@ _KWARG_RULES: dict[str, dict[str, tuple]] = {
 }
 
 
-def check_algo_kwargs(algo: str, kwargs: dict[str, Any]) -> None:
-    """Refuse a ``-params`` value the algorithm cannot use, naming it (one line, before any folder)."""
+def check_algo_kwargs(algo: str, kwargs: dict[str, Any], name=None) -> None:
+    """Refuse a ``-params`` value the algorithm cannot use, naming it (one line, before any folder).
+
+    :param name: ``name(key)``: how the key was written (the resolver's: ``clip_range of -conf FILE [SECTION]``);
+        default ``-params KEY:VALUE``.
+    """
     from mollirl.hyperparams.zoo import schedule_start
 
     for key, (test, needs) in _KWARG_RULES.get(algo, {}).items():
@@ -58,10 +62,20 @@ def check_algo_kwargs(algo: str, kwargs: dict[str, Any]) -> None:
         if schedule_start(value) is not None:  # the zoo's lin_X: its start must meet the rule
             value = schedule_start(value)
         if key in kwargs and not callable(value) and not test(value):  # SB3 schedules: callables
-            raise ValueError(f"-params {key}:{kwargs[key]!r}: {algo} needs {needs}")
+            where = f"-params {key}:{kwargs[key]!r}" if name is None else f"{name(key)} {kwargs[key]!r}"
+            raise ValueError(f"{where}: {algo} needs {needs}")
     if algo == "ars" and isinstance(kwargs.get("n_top"), int) and isinstance(kwargs.get("n_delta"), int) \
             and kwargs["n_top"] > kwargs["n_delta"]:
-        raise ValueError(f"-params n_top:{kwargs['n_top']}: ARS needs n_top <= n_delta ({kwargs['n_delta']})")
+        where = f"-params n_top:{kwargs['n_top']}" if name is None else f"{name('n_top')} {kwargs['n_top']}"
+        raise ValueError(f"{where}: ARS needs n_top <= n_delta ({kwargs['n_delta']})")
+
+
+def _check(config, name) -> None:
+    """The resolver's check of an algorithm's keyword arguments, naming where each was written."""
+    kwargs = dict(config.algo_kwargs)
+    if config.algo == "ars":
+        kwargs.setdefault("n_delta", config.batch_episodes // 2)
+    check_algo_kwargs(config.algo, kwargs, name)
 
 
 def _build_reinforce(config, env, policy_kwargs: dict[str, Any], **contract: Any):
@@ -159,18 +173,20 @@ register("algos", "ppo",
          AlgoPlugin(cls="mollirl.algos.ppo:MollifiedPPO",
                     build=_build_actor_critic("MollifiedPPO", {"batch_size": lambda c: default_batch_size(
                         c.steps_per_epoch), "n_epochs": 10}),
-                    defaults=FilePreset("ppo", "default"), ignores=("baseline", "update"), notes=_minibatch_notes),
+                    defaults=FilePreset("ppo", "default"), ignores=("baseline", "update"), notes=_minibatch_notes,
+                    check=_check),
          help="SB3 PPO with mollirl's Gaussian policies (fixed/learnable/scheduled sigma)")
 register("algos", "trpo",
          AlgoPlugin(cls="mollirl.algos.ppo:MollifiedTRPO",
                     build=_build_actor_critic("MollifiedTRPO", {"batch_size": lambda c: default_batch_size(
                         c.steps_per_epoch)}),
-                    defaults=FilePreset("trpo", "default"), ignores=("baseline", "update"), notes=_minibatch_notes),
+                    defaults=FilePreset("trpo", "default"), ignores=("baseline", "update"), notes=_minibatch_notes,
+                    check=_check),
          help="sb3-contrib TRPO with mollirl's Gaussian policies (action-space sigma)")
 register("algos", "ars",
          AlgoPlugin(cls="mollirl.algos.ars:MollifiedARS", build=_build_ars,
                     defaults=FilePreset("ars", "default"),
-                    ignores=("baseline", "update", "learn_sigma", "use_sde", "sde_sample_freq")),
+                    ignores=("baseline", "update", "learn_sigma", "use_sde", "sde_sample_freq"), check=_check),
          help="sb3-contrib ARS: Gaussian smoothing in parameter space; --sigma is delta_std")
 
 

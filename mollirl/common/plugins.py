@@ -35,6 +35,8 @@ class AlgoPlugin:
         REINFORCE's ``baseline`` and ``update`` for PPO).
     :param notes: ``notes(config) -> [line, ...]``: what the resolver says about a resolved config of this
         algorithm (one line each, e.g. a minibatch size that does not divide an epoch), or None.
+    :param check: ``check(config, name)``: raise ``ValueError`` for an algorithm keyword argument it cannot use,
+        naming the key as ``name(key)`` (where it was written: ``-params``, a ``-conf`` section), or None.
     """
 
     cls: type | str
@@ -42,6 +44,7 @@ class AlgoPlugin:
     defaults: dict[str, Any] = field(default_factory=dict)
     ignores: tuple[str, ...] = ()
     notes: Callable[[Any], list[str]] | None = None
+    check: Callable[[Any, Callable[[str], str]], None] | None = None
 
     def resolve(self) -> type:
         """The algorithm class (importing it if it was given as a string)."""

@@ -271,6 +271,9 @@ def resolve_with_sources(env: str, algo: str, conf: tuple[dict[str, Any], str] |
                          f"K or W ~ N(0, 1/fan_in) entrywise, biases 0; --policy-init zero for zeros)")
     config = RunConfig(**merged)
     check_algo_kwargs_known(config, algo_plugin, sources)
+    if algo_plugin.check is not None and isinstance(config.algo_kwargs, dict):
+        where = sources.get("algo_kwargs", PARAMS_SOURCE)
+        algo_plugin.check(config, None if where == PARAMS_SOURCE else (lambda k: describe(k, where)))
     config.validate(lambda k: describe(k, sources.get(k)))
     steps_given = n_timesteps if n_timesteps is not None else (conf_steps[0] if conf_steps else None)
     if steps_given is not None and sources["epochs"] not in ("the command line", PARAMS_SOURCE):
@@ -352,5 +355,6 @@ def format_sources(config, sources: dict[str, str], ignores: tuple[str, ...] | N
     return "\n".join(lines)
 
 
-__all__ = ["DEFAULT_SECTION", "PARAMS_SOURCE", "describe", "HYPERPARAMS_DIR", "FilePreset", "algo_file", "conf_layer", "is_sectioned",
+__all__ = ["DEFAULT_SECTION", "PARAMS_SOURCE", "describe", "HYPERPARAMS_DIR", "FilePreset", "algo_file", "conf_layer",
+           "is_sectioned",
            "format_sources", "package_section", "preset", "read_file", "resolve_with_sources", "section"]

@@ -136,7 +136,8 @@ def evaluate_points(
             raise ValueError("first_actions (a Q-landscape) is det mode only")
         if sde_std is not None:
             std = np.asarray(sde_std, dtype=np.float64)
-            if std.ndim != 2 or std.shape[1] != backend.action_dim or not (np.all(np.isfinite(std)) and np.all(std > 0)):
+            if std.ndim != 2 or std.shape[1] != backend.action_dim or not (np.all(np.isfinite(std))
+                                                                          and np.all(std > 0)):
                 raise ValueError(f"sde_std must be (n_features, {backend.action_dim}) finite numbers > 0, "
                                  f"got shape {std.shape}")
             n_mat = 1 if sde_sample_freq < 1 else -(-int(horizon) // int(sde_sample_freq))

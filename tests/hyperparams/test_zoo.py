@@ -108,6 +108,7 @@ def test_the_hopper_section_without_what_mollirl_cannot_do(tmp_path, capsys):
     ({"frame_stack": 4}, "frame_stack of -conf {conf} [double-pendulum] (frame stacking"),
     ({"learning_rate": "lin_0.1"}, "learning_rate of -conf {conf} [double-pendulum] 'lin_0.1': reinforce's step"),
     ({"gama": 0.9}, "gama of -conf {conf} [double-pendulum]: reinforce takes no 'gama'; did you mean 'gamma'?"),
+    ({"algo": "ppo", "clip_range": 0}, "clip_range of -conf {conf} [double-pendulum] 0: ppo needs a number in (0"),
 ])
 def test_conf_errors_name_the_conf_key(tmp_path, capsys, section, needle):
     conf = tmp_path / "zoo.yml"
