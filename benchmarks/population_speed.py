@@ -330,7 +330,10 @@ def bench_large(args) -> list[str]:
 
 # --- 5. bookkeeping -------------------------------------------------------------------------------
 def child_bookkeeping(writers: str, dumps: str, flush_seconds: str) -> None:
-    """``writers`` loggers as a population's members have, each dumping ``dumps`` epochs of 16 scalars."""
+    """``writers`` loggers as a population's members have, each dumping ``dumps`` epochs of 16 scalars (and, where
+    the run folder has a Monitor file, the epoch's 16 episode rows)."""
+    import numpy as np
+
     import mollirl.training.metrics as metrics
     from mollirl.training.run import _configure_logger
 
@@ -344,9 +347,13 @@ def child_bookkeeping(writers: str, dumps: str, flush_seconds: str) -> None:
         for i in range(int(writers)):
             (Path(tmp) / str(i)).mkdir()
             loggers.append(_configure_logger(Path(tmp) / str(i), None))
+        returns, lengths = np.linspace(-40.0, -10.0, 16), np.full(16, 1000)
+        adders = [[f.add_episodes for f in lg.output_formats if hasattr(f, "add_episodes")] for lg in loggers]
         t0, c0 = time.perf_counter(), cpu_seconds()
         for e in range(int(dumps)):
-            for lg in loggers:
+            for lg, adds in zip(loggers, adders):
+                for add in adds:  # the epoch's 16 Monitor rows (train.monitor.csv; since issue 24)
+                    add(returns, lengths)
                 for k in keys:
                     lg.record(k, float(e))
                 lg.record("time/iterations", e, exclude="tensorboard")
@@ -367,7 +374,8 @@ def bench_bookkeeping(args) -> list[str]:
         print(f"  repeat {r}: held back {rows[-1][0]:.3f} ms ({rows[-1][2]:.3f} ms CPU), flushed every dump "
               f"{rows[-1][1]:.3f} ms ({rows[-1][3]:.3f} ms CPU)", flush=True)
     lazy, eager, lazy_cpu, eager_cpu = (statistics.median(r[k] for r in rows) for k in range(4))
-    return [f"bookkeeping of one member-epoch (16 scalars to TensorBoard and metrics.csv; 64 writers x 50 dumps, "
+    return [f"bookkeeping of one member-epoch (16 scalars to TensorBoard, metrics.csv and, since issue 24, "
+            f"progress.csv, with 16 train.monitor.csv rows; 64 writers x 50 dumps, "
             f"medians of {args.repeat}): {lazy:.3f} ms ({lazy_cpu:.3f} ms CPU) written in batches vs {eager:.3f} ms "
             f"({eager_cpu:.3f} ms CPU) flushed at every dump; {eager / lazy:.1f}x less wall, "
             f"{eager_cpu / lazy_cpu:.1f}x less CPU"]

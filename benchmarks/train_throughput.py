@@ -17,6 +17,10 @@ Measured in one run, on the double pendulum (16 episodes x 1000 steps per epoch)
    machine drifts by 10-20% within minutes). Target: at least 70%.
 3. The reference of plain SB3 doing the same work: SB3's A2C (MlpPolicy) with
    ``n_steps=1000`` on a ``DummyVecEnv`` of 16 ``gym.make`` copies.
+4. The run folder's bookkeeping (issue 24): one model's ``learn`` epochs with the run folder's logger
+   (TensorBoard, ``metrics.csv``, ``train.monitor.csv``, ``progress.csv``) alternating with the same logger
+   without the two SB3 files (what a run folder had before), wall and CPU seconds per epoch; the difference
+   is what the Monitor rows and SB3's CSV log cost.
 """
 
 from __future__ import annotations
@@ -112,6 +116,46 @@ def learn_vs_bare(epochs: int) -> tuple[float, float, float]:
     return spe / statistics.median(ours), spe / statistics.median(bare), ratio
 
 
+def bookkeeping(epochs: int) -> tuple[float, float, float, float]:
+    """Median wall and CPU seconds of a learn epoch with the run folder's whole logger and with it less
+    ``train.monitor.csv`` and ``progress.csv`` (alternating, one model): ``(wall_all, wall_before, cpu_all,
+    cpu_before)``."""
+    from mollirl.training.run import _configure_logger
+
+    registry.load_all_plugins()
+    config = resolve_with_sources("double-pendulum", "reinforce", None, {"epochs": 2 * epochs + 1})[0]
+    prepared = prepare(config)
+    model = prepared.model
+    spe = config.steps_per_epoch
+    with tempfile.TemporaryDirectory() as folder:
+        from pathlib import Path
+
+        loggers = {}
+        for name in ("all", "before"):
+            run = Path(folder) / name
+            run.mkdir()
+            logger = _configure_logger(run, None, None, "mollirl/DoublePendulum-v0", N_ENVS)
+            if name == "before":
+                for fmt in logger.output_formats[2:]:
+                    fmt.close()
+                logger.output_formats = logger.output_formats[:2]  # TensorBoard and metrics.csv
+            loggers[name] = logger
+        model.set_logger(loggers["all"])
+        model.learn(total_timesteps=spe)  # warm-up
+        times: dict[str, list[tuple[float, float]]] = {"all": [], "before": []}
+        for i in range(2 * epochs):
+            name = "all" if i % 2 == 0 else "before"
+            model.set_logger(loggers[name])
+            t0, c0 = time.perf_counter(), time.process_time()
+            model.learn(total_timesteps=spe, reset_num_timesteps=False)
+            times[name].append((time.perf_counter() - t0, time.process_time() - c0))
+        for logger in loggers.values():
+            logger.close()
+    prepared.close()
+    med = {k: (statistics.median(w for w, _ in v), statistics.median(c for _, c in v)) for k, v in times.items()}
+    return med["all"][0], med["before"][0], med["all"][1], med["before"][1]
+
+
 def a2c_rate(epochs: int) -> float:
     env = DummyVecEnv([lambda: gym.make("mollirl/DoublePendulum-v0") for _ in range(N_ENVS)])
     model = A2C("MlpPolicy", env, n_steps=HORIZON, seed=0, device="cpu")
@@ -128,7 +172,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=50, help="epochs of the command (default: its default, 50)")
     parser.add_argument("--learn-epochs", type=int, default=30, help="alternating epochs of the learn timing")
     parser.add_argument("--a2c-epochs", type=int, default=3, help="updates of the SB3 A2C reference")
+    parser.add_argument("--bookkeeping-epochs", type=int, default=20,
+                        help="alternating epochs of each logger in the bookkeeping timing (0: skip)")
+    parser.add_argument("--only-bookkeeping", action="store_true", help="run measure 4 alone")
     args = parser.parse_args(argv)
+    if args.only_bookkeeping:
+        return report_bookkeeping(args.bookkeeping_epochs)
     steps = args.epochs * N_ENVS * HORIZON
     command, imports = time_command(args.repeat, args.epochs)
     bare = bare_collection(args.epochs)
@@ -143,6 +192,17 @@ def main(argv: list[str] | None = None) -> int:
           "ratios; target >= 80%)")
     base = a2c_rate(args.a2c_epochs)
     print(f"3. SB3 A2C + DummyVecEnv {base:,.0f} env-steps/s: mollirl REINFORCE learn is {ours / base:.1f}x")
+    if args.bookkeeping_epochs:
+        report_bookkeeping(args.bookkeeping_epochs)
+    return 0
+
+
+def report_bookkeeping(epochs: int) -> int:
+    wall_all, wall_before, cpu_all, cpu_before = bookkeeping(epochs)
+    print(f"4. a learn epoch with the run folder's logger: wall {wall_all * 1e3:.1f} ms, CPU {cpu_all * 1e3:.1f} ms; "
+          f"without train.monitor.csv and progress.csv: wall {wall_before * 1e3:.1f} ms, CPU {cpu_before * 1e3:.1f} "
+          f"ms (medians of {epochs} alternating epochs each): the SB3 files cost {(wall_all - wall_before) * 1e3:+.2f} "
+          f"ms wall, {(cpu_all - cpu_before) * 1e3:+.2f} ms CPU per epoch ({(cpu_all / cpu_before - 1):+.1%} CPU)")
     return 0
 
 

@@ -84,6 +84,10 @@ class RunConfig:
         0: none. ``metrics.csv`` and TensorBoard get every epoch either way.
     :param trained_agent: a ``model.zip`` of the same algorithm, env and policy: the new run starts
         from its parameters (mean network, critic); sigma is the config's.
+    :param use_sde: gSDE (SB3's ``StateDependentNoiseDistribution``) instead of Gaussian action noise:
+        the action is ``mu(s) + theta_eps^T features(s)`` with ``theta_eps ~ N(0, sigma^2)`` entrywise
+        (``policy_kwargs`` ``full_std``: one sigma per entry or per feature); PPO and TRPO.
+    :param sde_sample_freq: with ``use_sde``, a new noise matrix every N steps of an episode (-1: one per episode).
     """
 
     algo: str = option("reinforce", "--algo", hparam=True,
@@ -146,6 +150,13 @@ class RunConfig:
     trained_agent: str | None = option(None, "-i", "--trained-agent", metavar="MODEL.zip",
                                        help="start a new run from this model's parameters (same algo, env and "
                                             "policy; sigma from --sigma)")
+    use_sde: bool = option(False, "--use-sde", hparam=True, action="store_true",
+                           help="PPO, TRPO: gSDE, SB3's state-dependent exploration: the noise is theta_eps "
+                                "features(s), theta_eps ~ N(0, sigma^2) per entry, resampled every --sde-sample-freq steps "
+                                "(policy_kwargs full_std, log_std_init as SB3's)")
+    sde_sample_freq: int = option(-1, "--sde-sample-freq", type=int, metavar="N",
+                                  help="with --use-sde: draw a new noise matrix every N steps of an episode; default "
+                                       "-1: one per episode (SB3's: once per rollout)")
 
     @property
     def steps_per_epoch(self) -> int:
@@ -163,10 +174,12 @@ class RunConfig:
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
-    def validate(self) -> RunConfig:
-        """Check every field; return self. Raises ``ValueError`` naming the flag (and the config key)."""
+    def validate(self, namer: Callable[[str], str] | None = None) -> RunConfig:
+        """Check every field; return self. Raises ``ValueError`` naming the flag (and the config key), or what
+        ``namer(key)`` says (the resolver: the ``-conf`` key or ``-params`` the user typed)."""
         from mollirl.common.budget import check_count, check_product, check_seed
 
+        flag_name = namer or globals()["flag_name"]
         self.sigma = check_sigma(self.sigma, flag_name("sigma"))
         for name in ("epochs", "batch_episodes", "horizon", "eval_episodes"):
             check_count(getattr(self, name), flag_name(name))  # one rule for every command: 1 .. 2^63 - 1
@@ -176,6 +189,12 @@ class RunConfig:
                                                  or not isinstance(self.schedule_epochs, int)
                                                  or self.schedule_epochs < 1):
             raise ValueError(f"schedule_epochs must be an integer >= 1 or null, got {self.schedule_epochs!r}")
+        if isinstance(self.sde_sample_freq, bool) or not isinstance(self.sde_sample_freq, int) \
+                or (self.sde_sample_freq < 1 and self.sde_sample_freq != -1):
+            raise ValueError(f"{flag_name('sde_sample_freq')} must be -1 (one noise matrix per episode) or an "
+                             f"integer >= 1, got {self.sde_sample_freq!r}")
+        if not isinstance(self.use_sde, bool):
+            raise ValueError(f"{flag_name('use_sde')} must be true or false, got {self.use_sde!r}")
         for name in ("checkpoint_every", "save_freq", "eval_freq", "log_interval"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
@@ -307,9 +326,22 @@ def add_config_arguments(parser, names: Sequence[str] | None = None, *, help: di
                             help=(help or {}).get(f.name, f.metadata["help"]), **kwargs)
 
 
-def cli_config_layer(args, names: Sequence[str] | None = None) -> dict[str, Any]:
+def cli_config_layer(args, names: Sequence[str] | None = None, *, params_apart: bool = False):
     """The config keys given on the command line (their flags' values, converted), then ``-params
-    KEY:VALUE`` (``args.hyperparams``): config keys, the others algorithm keyword arguments."""
+    KEY:VALUE`` (``args.hyperparams``): config keys, the others algorithm keyword arguments.
+
+    :param params_apart: return ``(flags, params)``, the ``-params`` keys as a layer of their own (so that an
+        error names ``-params KEY`` when that is what was typed).
+    """
+    if params_apart:
+        flags_layer = cli_config_layer(argparse_without_params(args), names)
+        params = {}
+        for key, value in parse_key_values(getattr(args, "hyperparams", None), "-params").items():
+            if key.replace("-", "_") in field_names():
+                params[key.replace("-", "_")] = value
+            else:
+                params.setdefault("algo_kwargs", {})[key] = value
+        return flags_layer, params
     chosen = None if names is None else set(names)
     layer: dict[str, Any] = {}
     for f in config_fields():
@@ -327,6 +359,15 @@ def cli_config_layer(args, names: Sequence[str] | None = None) -> dict[str, Any]
         else:
             layer.setdefault("algo_kwargs", {})[key] = value
     return layer
+
+
+def argparse_without_params(args):
+    """A copy of parsed ``args`` without ``-params`` (``hyperparams``)."""
+    import copy
+
+    out = copy.copy(args)
+    out.hyperparams = None
+    return out
 
 
 def parse_value(text: str) -> Any:

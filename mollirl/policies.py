@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import torch as th
 from gymnasium import spaces
-from stable_baselines3.common.distributions import DiagGaussianDistribution
+from stable_baselines3.common.distributions import DiagGaussianDistribution, StateDependentNoiseDistribution
 from stable_baselines3.common.policies import ActorCriticPolicy
 from stable_baselines3.common.type_aliases import PyTorchObs, Schedule
 from torch import nn
@@ -43,14 +43,24 @@ class LinearMean(nn.Module):
     #: the rollout core evaluates it in numpy, bit for bit (:class:`mollirl.rollout.BatchedMean`)
     batched_kind = "linear"
 
-    def __init__(self, obs_dim: int, action_dim: int, bias: bool = True) -> None:
+    def __init__(self, obs_dim: int, action_dim: int, bias: bool = True, random: bool = False) -> None:
         super().__init__()
-        self.K = nn.Parameter(th.zeros(action_dim, obs_dim, dtype=DTYPE))
+        K = th.randn(action_dim, obs_dim, dtype=DTYPE) / math.sqrt(obs_dim) if random else \
+            th.zeros(action_dim, obs_dim, dtype=DTYPE)
+        self.K = nn.Parameter(K)  # random: K ~ N(0, 1/obs_dim) entrywise (the mlp's W1 scale), b = 0
         self.b = nn.Parameter(th.zeros(action_dim, dtype=DTYPE)) if bias else None
 
     def forward(self, obs: th.Tensor) -> th.Tensor:
         out = -obs @ self.K.T
         return out + self.b if self.b is not None else out
+
+    def latent(self, obs: th.Tensor) -> th.Tensor:
+        """The features gSDE's noise matrix multiplies (SB3's ``latent_sde``): the observation itself."""
+        return obs
+
+    def head(self, latent: th.Tensor) -> th.Tensor:
+        """The mean from :meth:`latent` (``forward(s) == head(latent(s))``, the same operations)."""
+        return self.forward(latent)
 
 
 class MLPMean(nn.Module):
@@ -67,10 +77,17 @@ class MLPMean(nn.Module):
         self.b2 = nn.Parameter(th.zeros(action_dim, dtype=DTYPE)) if bias else None
 
     def forward(self, obs: th.Tensor) -> th.Tensor:
+        return self.head(self.latent(obs))
+
+    def latent(self, obs: th.Tensor) -> th.Tensor:
+        """The features gSDE's noise matrix multiplies (SB3's ``latent_sde``): the hidden layer ``tanh(W1 s + b1)``."""
         h = obs @ self.W1.T
         if self.b1 is not None:
             h = h + self.b1
-        out = th.tanh(h) @ self.W2.T
+        return th.tanh(h)
+
+    def head(self, latent: th.Tensor) -> th.Tensor:
+        out = latent @ self.W2.T
         return out + self.b2 if self.b2 is not None else out
 
 
@@ -130,6 +147,14 @@ class GaussianPolicy(ActorCriticPolicy):
     :param sigma_per_dim: learnable sigma per action dimension instead of one scalar.
     :param critic: build a value network (PPO) or not (REINFORCE: value is 0).
     :param critic_arch: hidden sizes of the tanh value MLP.
+    :param random_mean: a linear mean starts random (``K ~ N(0, 1/obs_dim)`` entrywise, ``b = 0``, from torch's
+        generator, which the algorithm seeds with its seed); an mlp mean always does.
+    :param use_sde: gSDE (SB3's ``StateDependentNoiseDistribution``, set by the algorithm's ``use_sde``): the
+        noise is ``theta_eps^T features(s)`` (features: :meth:`LinearMean.latent`, :meth:`MLPMean.latent`) with
+        ``theta_eps ~ N(0, sigma^2)`` entrywise; ``log_std`` is then ``(n_features, action_dim)`` (``full_std``)
+        or ``(n_features, 1)``, every entry ``log(sigma)`` at the start.
+    :param full_std: with ``use_sde``: one std per entry of the noise matrix (SB3's default), else one per feature.
+    :param log_std_init: SB3's name for the initial ``log(sigma)``; when given, ``sigma = exp(log_std_init)``.
     """
 
     def __init__(
@@ -147,6 +172,10 @@ class GaussianPolicy(ActorCriticPolicy):
         sigma_per_dim: bool = False,
         critic: bool = True,
         critic_arch: tuple[int, ...] | list[int] = (64, 64),
+        random_mean: bool = False,
+        use_sde: bool = False,
+        full_std: bool = True,
+        log_std_init: float | None = None,
         **kwargs: Any,
     ) -> None:
         if mean_net not in MEAN_NETS:
@@ -161,14 +190,16 @@ class GaussianPolicy(ActorCriticPolicy):
         self.hidden = int(hidden)
         self.bias = bool(bias)
         self.mean_init = mean_init
-        self.sigma_init = check_sigma(sigma)
+        self.sigma_init = check_sigma(math.exp(log_std_init) if log_std_init is not None else sigma)
         self.sigma_mode = sigma_mode
         self.sigma_per_dim = bool(sigma_per_dim)
         self.critic = bool(critic)
         self.critic_arch = tuple(int(h) for h in critic_arch)
-        kwargs.pop("use_sde", None)
+        self.random_mean = bool(random_mean)
+        self.sde_full_std = bool(full_std)
         kwargs.setdefault("ortho_init", False)
-        super().__init__(observation_space, action_space, lr_schedule, use_sde=False, **kwargs)
+        super().__init__(observation_space, action_space, lr_schedule, use_sde=bool(use_sde), full_std=bool(full_std),
+                         **kwargs)
 
     # --- construction ----------------------------------------------------------------
     def _get_constructor_parameters(self) -> dict[str, Any]:
@@ -176,28 +207,35 @@ class GaussianPolicy(ActorCriticPolicy):
         data.update(
             mean_net=self.mean_net_kind, hidden=self.hidden, bias=self.bias, mean_init=self.mean_init,
             sigma=self.sigma_init, sigma_mode=self.sigma_mode, sigma_per_dim=self.sigma_per_dim,
-            critic=self.critic, critic_arch=self.critic_arch,
+            critic=self.critic, critic_arch=self.critic_arch, random_mean=self.random_mean,
         )
-        for unused in ("use_sde", "log_std_init", "full_std", "use_expln", "squash_output"):
+        for unused in ("log_std_init", "use_expln", "squash_output"):
             data.pop(unused, None)
+        data.update(use_sde=self.use_sde, full_std=self.sde_full_std)
         return data
 
     def _build(self, lr_schedule: Schedule) -> None:
         obs_dim = int(np.prod(self.observation_space.shape))
         act_dim = int(self.action_space.shape[0])
         kind = MEAN_NETS[self.mean_net_kind]
-        self.mean = kind(obs_dim, act_dim, bias=self.bias) if self.mean_net_kind == "linear" else kind(
-            obs_dim, act_dim, hidden=self.hidden, bias=self.bias
-        )
+        self.mean = kind(obs_dim, act_dim, bias=self.bias, random=self.random_mean) \
+            if self.mean_net_kind == "linear" else kind(obs_dim, act_dim, hidden=self.hidden, bias=self.bias)
         if self.mean_init:
             self.set_mean_params(self.mean_init)
         log_sigma = math.log(self.sigma_init)
+        if self.use_sde:
+            if self.sigma_per_dim:
+                raise ValueError("sigma_per_dim is for Gaussian action noise; with --use-sde the noise matrix's std "
+                                 "has one entry per feature and action (policy_kwargs full_std: true) or per feature")
+            n_features = obs_dim if self.mean_net_kind == "linear" else self.hidden
+            shape: tuple[int, ...] = (n_features, act_dim if self.sde_full_std else 1)
+        else:
+            shape = (act_dim if self.sigma_per_dim and self.sigma_mode == "learnable" else 1,)
         if self.sigma_mode == "learnable":
-            size = act_dim if self.sigma_per_dim else 1
-            self.log_std = nn.Parameter(th.full((size,), log_sigma, dtype=DTYPE))
+            self.log_std = nn.Parameter(th.full(shape, log_sigma, dtype=DTYPE))
         else:
             # a buffer: saved in state_dict, excluded from parameters() and so from every optimizer
-            self.register_buffer("log_std", th.full((1,), log_sigma, dtype=DTYPE))
+            self.register_buffer("log_std", th.full(shape, log_sigma, dtype=DTYPE))
         if self.critic:
             layers: list[nn.Module] = []
             last = obs_dim
@@ -208,15 +246,41 @@ class GaussianPolicy(ActorCriticPolicy):
             self.value_net = nn.Sequential(*layers)
         else:
             self.value_net = _ZeroValue()
-        self.action_dist = DiagGaussianDistribution(act_dim)
+        if self.use_sde:
+            self.action_dist = StateDependentNoiseDistribution(act_dim, full_std=self.sde_full_std, use_expln=False,
+                                                               squash_output=False, learn_features=False)
+            self.action_dist.latent_sde_dim = self.log_std.shape[0]
+            self.action_dist.sample_weights(self.log_std.detach())
+        else:
+            self.action_dist = DiagGaussianDistribution(act_dim)
         self.optimizer = self.optimizer_class(self.parameters(), lr=lr_schedule(1), **self.optimizer_kwargs)
 
     # --- sigma ----------------------------------------------------------------------
     @property
     def sigma(self) -> np.ndarray:
-        """Per-action-dimension standard deviation, shape ``(action_dim,)``."""
+        """Per-action-dimension standard deviation, shape ``(action_dim,)`` (gSDE: the mean over features of the
+        noise matrix's std, per action; the matrix itself is :attr:`sde_std`)."""
         act_dim = int(self.action_space.shape[0])
-        return np.broadcast_to(self.log_std.detach().exp().cpu().numpy(), (act_dim,)).copy()
+        std = self.log_std.detach().exp().cpu().numpy()
+        if self.use_sde:
+            std = std.mean(axis=0)
+        return np.broadcast_to(std, (act_dim,)).copy()
+
+    @property
+    def sde_std(self) -> np.ndarray:
+        """gSDE: the std of every entry of the noise matrix, ``(n_features, action_dim)`` (float64)."""
+        if not self.use_sde:
+            raise ValueError("sde_std: this policy's noise is Gaussian action noise (use_sde is False)")
+        std = self.log_std.detach().exp().cpu().numpy().astype(np.float64)
+        return np.broadcast_to(std, (std.shape[0], int(self.action_space.shape[0]))).copy()
+
+    def sde_noise(self, rng: np.random.Generator, n_matrices: int, n_streams: int) -> np.ndarray:
+        """gSDE noise matrices for the rollout core, ``(n_matrices, n_streams, action_dim, n_features)``: standard
+        normals from ``rng`` times :attr:`sde_std` (transposed: the core sums over features last)."""
+        std = self.sde_std.T  # (A, F)
+        eps = rng.standard_normal((n_matrices, n_streams, *std.shape))
+        eps *= std
+        return eps
 
     def set_sigma(self, value: float) -> None:
         """Set sigma of a ``scheduled`` (or ``fixed``) policy; a learnable one refuses."""
@@ -232,10 +296,15 @@ class GaussianPolicy(ActorCriticPolicy):
     def extract_features(self, obs: PyTorchObs, features_extractor: nn.Module | None = None) -> th.Tensor:  # type: ignore[override]
         return th.as_tensor(obs).reshape(obs.shape[0], -1).to(DTYPE)
 
-    def _distribution(self, features: th.Tensor) -> DiagGaussianDistribution:
+    def _distribution(self, features: th.Tensor):
         """SB3's ``DiagGaussianDistribution.proba_distribution`` (the same operations) without torch's
         argument validation, which costs more than the log-densities of a 16k-row batch; non-finite
-        values are caught by the algorithms' guards, not here."""
+        values are caught by the algorithms' guards, not here. With gSDE, SB3's
+        ``StateDependentNoiseDistribution.proba_distribution`` itself: per step, the marginal
+        ``N(mu(s), features(s)^2 @ std^2 + 1e-6)`` (SB3's surrogate for the log-probabilities)."""
+        if self.use_sde:
+            latent = self.mean.latent(features)
+            return self.action_dist.proba_distribution(self.mean.head(latent), self.log_std, latent)
         mean = self.mean(features)
         std = th.ones_like(mean) * self._full_log_std(mean).exp()
         self.action_dist.distribution = Normal(mean, std, validate_args=False)
@@ -258,6 +327,8 @@ class GaussianPolicy(ActorCriticPolicy):
         gradients), without the distribution, the entropy or the value. The std is a full ``(rows, A)``
         tensor only when sigma is learned, so that its gradient is summed as before; a fixed sigma
         stays ``(A,)`` (its squares and logs computed once, not per row)."""
+        if self.use_sde:
+            return self._distribution(self.extract_features(obs)).log_prob(actions.to(DTYPE))
         mean = self.mean(self.extract_features(obs))
         log_std = self._full_log_std(mean)
         std = th.ones_like(mean) * log_std.exp() if log_std.requires_grad else log_std.exp()

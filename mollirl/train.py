@@ -70,39 +70,28 @@ def config_from_args(args, *, with_sources: bool = False):
     at least N env steps, as SB3's ``learn()`` rounds up to whole rollouts. With ``with_sources``,
     returns ``(config, sources, notes)`` (:func:`mollirl.hyperparams.resolve_with_sources`).
     """
-    import math
-
+    from mollirl.config import cli_config_layer
     from mollirl.hyperparams import conf_layer, resolve_with_sources
 
     registry.load_all_plugins(list(args.plugin or []))
     conf = None
     algo, env = args.algo, args.env
+    conf_algo = conf_env = None
     if args.conf_file:
         keys, source = conf_layer(args.conf_file, env)
-        algo = algo or keys.get("algo")
-        env = env or keys.get("env")
-        conf = ({k: v for k, v in keys.items() if k not in ("algo", "n_timesteps")}, source)
-        n_timesteps = keys.get("n_timesteps")
         conf_algo, conf_env = keys.get("algo"), keys.get("env")
-    else:
-        n_timesteps = conf_algo = conf_env = None
+        algo = algo or conf_algo
+        env = env or conf_env
+        conf = ({k: v for k, v in keys.items() if k not in ("algo", "env")}, source)
     algo, env = algo or "reinforce", env or RunConfig.env
-    cli = cli_layer(args)
-    if args.n_timesteps is not None:
-        if args.epochs is not None:
-            raise ValueError("give -n/--n-timesteps N (env steps) or --epochs N (updates), not both")
-        n_timesteps = args.n_timesteps
-    config, sources, notes = resolve_with_sources(env, algo, conf, cli)
+    cli, params = cli_config_layer(args, params_apart=True)
+    cli.pop("algo", None)
+    cli.pop("env", None)
+    if args.n_timesteps is not None and ("epochs" in cli or "epochs" in params):
+        raise ValueError("give -n/--n-timesteps N (env steps) or --epochs N (updates), not both")
+    config, sources, notes = resolve_with_sources(env, algo, conf, cli, params=params, n_timesteps=args.n_timesteps)
     sources["algo"] = "the command line" if args.algo else (conf[1] if conf_algo else "default")
     sources["env"] = "the command line" if args.env else (conf[1] if conf and env == conf_env else "default")
-    if n_timesteps is not None and "epochs" not in cli:
-        from mollirl.common.budget import check_count
-
-        check_count(n_timesteps, "-n/--n-timesteps")
-        config.epochs = math.ceil(n_timesteps / config.steps_per_epoch)
-        sources["epochs"] = (f"-n {n_timesteps} / {config.steps_per_epoch} steps per epoch, rounded up"
-                             if args.n_timesteps is not None else f"n_timesteps {n_timesteps} of {conf[1]}")
-        config.validate()
     return (config, sources, notes) if with_sources else config
 
 
@@ -320,25 +309,42 @@ def report_population(base: RunConfig, folder: Path, outcomes) -> int:
         note = o.status if o.reason is None else f"{o.status}: {o.reason}"
         lines.append(f"  {o.member.label:<24} {o.member.config.sigma:>8.4g} {o.member.config.seed:>5}   "
                      f"{first:>14} -> {last:<12} {note}")
-    lines += [f"  population folder  {folder}", f"  watch it    tensorboard --logdir {Path(base.log_folder)}"]
+    lines += [f"  population folder  {folder}", f"  watch it    tensorboard --logdir {tensorboard_root(base)}"]
     print("\n".join(lines))
     if "interrupted" in statuses:
         return 130
     return 1 if "stopped" in statuses else 0
 
 
+def tensorboard_root(config: RunConfig) -> Path:
+    """The folder to give ``tensorboard --logdir``: ``--tensorboard-log DIR`` when given, else the log folder."""
+    return Path(config.tensorboard_log) if config.tensorboard_log else Path(config.log_folder)
+
+
 def summary(config: RunConfig, result) -> str:
+    """The lines a finished or interrupted run ends with (an interrupted run's final policy was not evaluated:
+    its last recorded J_det and no final state)."""
+
     import numpy as np
 
-    state = np.array2string(np.asarray(result.final_state), precision=4, suppress_small=True)
-    status = "interrupted (checkpoint saved; continue with --resume)" if result.interrupted else "finished"
-    lines = [
-        f"{config.algo} on {config.env}: {status} after {result.epochs_done} epochs",
-        f"  J_det (deterministic return)  initial {result.initial_J_det:.4g}  ->  final {result.final_J_det:.4g}",
-        f"  final sigma {result.final_sigma:.4g}; final state of the deterministic policy {state}",
-        f"  run folder  {result.run_dir}",
-        f"  watch it    tensorboard --logdir {Path(config.log_folder)}",
-    ]
+    if result.interrupted:
+        status = "interrupted (checkpoint saved; continue with --resume)"
+        rows = [r for r in result.history if r["J_det"] == r["J_det"]]
+        if rows:
+            j_line = (f"initial {result.initial_J_det:.4g}  ->  last recorded {rows[-1]['J_det']:.4g} (epoch "
+                      f"{int(rows[-1]['epoch'])}); the final policy was not evaluated")
+        else:
+            j_line = "none recorded (no epoch finished)"
+        lines = [f"{config.algo} on {config.env}: {status} after {result.epochs_done} epochs",
+                 f"  J_det (deterministic return)  {j_line}",
+                 f"  sigma {result.final_sigma:.4g}"]
+    else:
+        state = np.array2string(np.asarray(result.final_state), precision=4, suppress_small=True)
+        lines = [f"{config.algo} on {config.env}: finished after {result.epochs_done} epochs",
+                 f"  J_det (deterministic return)  initial {result.initial_J_det:.4g}  ->  final "
+                 f"{result.final_J_det:.4g}",
+                 f"  final sigma {result.final_sigma:.4g}; final state of the deterministic policy {state}"]
+    lines += [f"  run folder  {result.run_dir}", f"  watch it    tensorboard --logdir {tensorboard_root(config)}"]
     return "\n".join(lines)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes.util
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -13,7 +14,9 @@ import numpy as np
 import pytest
 from suite import ALGOS, CONTRACT_ENVS, CONTRACT_PLUGIN, tiny_args
 
+from mollirl.common.playback import play_episodes
 from mollirl.enjoy import main
+from mollirl.landscape import problem_from_run
 from mollirl.train import main as train_main
 from mollirl.training.metrics import read_metrics
 
@@ -38,8 +41,13 @@ def runs(tmp_path_factory) -> dict:
     return out
 
 
+def _printed(x: float) -> float:
+    """What enjoy's table shows of ``x``: 10 significant digits (no 16-17 digit floats on a printed line, issue 24)."""
+    return float(f"{x:.10g}")
+
+
 def _episodes(stdout: str) -> list[tuple[float, float, int]]:
-    """``(return, discounted, steps)`` of every row of enjoy's table (returns printed as exact reprs)."""
+    """``(return, discounted, steps)`` of every row of enjoy's table (10 significant digits)."""
     rows, lines = [], stdout.splitlines()
     start = next(i for i, line in enumerate(lines) if line.split()[:2] == ["episode", "return"])
     for line in lines[start + 1:]:
@@ -63,10 +71,16 @@ def test_deterministic_episode_is_the_j_det_row_and_stochastic_differs(runs, env
     rows = read_metrics(run / "metrics.csv")
     for at, row in (("final", rows[-1]), ("initial", rows[0])):
         assert main(["--run", str(run), "--at", at, "--no-progress"]) == 0
-        ((ret, disc, steps),) = _episodes(capsys.readouterr().out)
-        assert ret == row["J_det_undiscounted"], (at, ret, row["J_det_undiscounted"])  # bit for bit
-        assert disc == row["J_det"]
+        out = capsys.readouterr().out
+        ((ret, disc, steps),) = _episodes(out)
+        assert ret == _printed(row["J_det_undiscounted"]), (at, ret, row["J_det_undiscounted"])
+        assert disc == _printed(row["J_det"])
         assert steps <= HORIZON
+        assert not re.search(r"\d\.\d{12,}", out), out  # no 16-17 digit floats
+        problem = problem_from_run(run, at)  # what the table shows, exactly: the J_det row bit for bit
+        episodes = play_episodes(problem.env, problem.policy, horizon=problem.horizon, gamma=problem.gamma,
+                                 env_kwargs=problem.env_kwargs, eval_options=problem.eval_options)
+        assert float(episodes.returns[0]) == row["J_det_undiscounted"] and float(episodes.discounted[0]) == row["J_det"]
     assert main(["--run", str(run), "--stochastic", "--episodes", "3", "--seed", "4", "--no-progress"]) == 0
     out = capsys.readouterr().out
     stochastic = _episodes(out)
@@ -85,7 +99,7 @@ def test_every_algorithm_final_episode_is_its_j_det_row(tmp_path, algo, capsys):
     assert main(["--run", str(run), "--no-progress"]) == 0
     ((ret, disc, _),) = _episodes(capsys.readouterr().out)
     last = read_metrics(run / "metrics.csv")[-1]
-    assert (ret, disc) == (last["J_det_undiscounted"], last["J_det"])
+    assert (ret, disc) == (_printed(last["J_det_undiscounted"]), _printed(last["J_det"]))
 
 
 def test_best_model(runs, capsys):
@@ -97,7 +111,7 @@ def test_best_model(runs, capsys):
         assert main(["--run", str(run), "--at", "best", "--no-progress"]) == 0
         out = capsys.readouterr().out
         assert "best (epoch 2)" in out
-        assert _episodes(out)[0][0] == read_metrics(run / "metrics.csv")[-1]["J_det_undiscounted"]
+        assert _episodes(out)[0][0] == _printed(read_metrics(run / "metrics.csv")[-1]["J_det_undiscounted"])
     finally:
         (run / "best_model.zip").unlink()
 
@@ -141,7 +155,7 @@ def test_hopper_stand_video_headless_subprocess(runs, tmp_path):
         env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     ((ret, _, steps),) = _episodes(result.stdout)
-    assert ret == read_metrics(runs["hopper-stand"] / "metrics.csv")[-1]["J_det_undiscounted"]
+    assert ret == _printed(read_metrics(runs["hopper-stand"] / "metrics.csv")[-1]["J_det_undiscounted"])
     frames = _video_frames(path)
     assert frames.shape[0] == steps + 1 and frames.shape[1:] == (480, 480, 3)
     assert frames.std() > 10  # a picture, not a blank context

@@ -115,7 +115,7 @@ def test_train_landscape_enjoy_with_the_plugin(installed):
     # enjoy: one deterministic episode returns the final J_det_undiscounted
     out = _run("-m", "mollirl.enjoy", "--run", str(run), "--no-progress", cwd=cwd).stdout
     mean = float(re.search(r"mean return (\S+)", out).group(1))
-    assert mean == pytest.approx(rows[-1]["J_det_undiscounted"], rel=1e-12)
+    assert mean == pytest.approx(rows[-1]["J_det_undiscounted"], rel=1e-9)  # enjoy prints 10 significant digits
     # the plugin's policy
     _run("-m", "mollirl.train", "--env", "example-cart", "--policy", "wide-mlp", "--policy-init", "random",
          "--epochs", "1", "--batch-episodes", "2", "--no-progress", "-f", "runs", cwd=cwd)

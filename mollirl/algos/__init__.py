@@ -49,19 +49,40 @@ _KWARG_RULES: dict[str, dict[str, tuple]] = {
 }
 
 
-def check_algo_kwargs(algo: str, kwargs: dict[str, Any]) -> None:
-    """Refuse a ``-params`` value the algorithm cannot use, naming it (one line, before any folder)."""
+def check_algo_kwargs(algo: str, kwargs: dict[str, Any], name=None) -> None:
+    """Refuse a ``-params`` value the algorithm cannot use, naming it (one line, before any folder).
+
+    :param name: ``name(key)``: how the key was written (the resolver's: ``clip_range of -conf FILE [SECTION]``);
+        default ``-params KEY:VALUE``.
+    """
+    from mollirl.hyperparams.zoo import schedule_start
+
     for key, (test, needs) in _KWARG_RULES.get(algo, {}).items():
-        if key in kwargs and not callable(kwargs[key]) and not test(kwargs[key]):  # SB3 schedules: callables
-            raise ValueError(f"-params {key}:{kwargs[key]!r}: {algo} needs {needs}")
+        value = kwargs.get(key)
+        if schedule_start(value) is not None:  # the zoo's lin_X: its start must meet the rule
+            value = schedule_start(value)
+        if key in kwargs and not callable(value) and not test(value):  # SB3 schedules: callables
+            where = f"-params {key}:{kwargs[key]!r}" if name is None else f"{name(key)} {kwargs[key]!r}"
+            raise ValueError(f"{where}: {algo} needs {needs}")
     if algo == "ars" and isinstance(kwargs.get("n_top"), int) and isinstance(kwargs.get("n_delta"), int) \
             and kwargs["n_top"] > kwargs["n_delta"]:
-        raise ValueError(f"-params n_top:{kwargs['n_top']}: ARS needs n_top <= n_delta ({kwargs['n_delta']})")
+        where = f"-params n_top:{kwargs['n_top']}" if name is None else f"{name('n_top')} {kwargs['n_top']}"
+        raise ValueError(f"{where}: ARS needs n_top <= n_delta ({kwargs['n_delta']})")
+
+
+def _check(config, name) -> None:
+    """The resolver's check of an algorithm's keyword arguments, naming where each was written."""
+    kwargs = dict(config.algo_kwargs)
+    if config.algo == "ars":
+        kwargs.setdefault("n_delta", config.batch_episodes // 2)
+    check_algo_kwargs(config.algo, kwargs, name)
 
 
 def _build_reinforce(config, env, policy_kwargs: dict[str, Any], **contract: Any):
     from mollirl.algos.reinforce import REINFORCE
 
+    if config.use_sde:
+        raise ValueError(SDE_REINFORCE)
     return REINFORCE(
         "GaussianPolicy", env, step_size=config.step_size, gamma=config.gamma, baseline=config.baseline,
         update=config.update, policy_kwargs=policy_kwargs, seed=config.seed, device=config.device,
@@ -69,15 +90,51 @@ def _build_reinforce(config, env, policy_kwargs: dict[str, Any], **contract: Any
     )
 
 
+#: why REINFORCE does not take --use-sde (README, docs/landscapes.md)
+SDE_REINFORCE = ("--use-sde is PPO's and TRPO's (--algo ppo or trpo): REINFORCE's estimator is the likelihood "
+                 "ratio of independent per-step Gaussian actions, while gSDE holds one noise matrix for "
+                 "--sde-sample-freq steps, so an episode's actions have no per-step density to differentiate "
+                 "(PPO and TRPO use SB3's per-step marginal as their surrogate)")
+
+
+def default_batch_size(steps_per_epoch: int, cap: int = 1000) -> int:
+    """PPO's and TRPO's default minibatch: the largest divisor of an epoch's steps that is at most ``cap`` (every
+    minibatch whole; 1000 for the paper's 16 x 1000 and 32 x 1000 epochs)."""
+    best = 1
+    for d in range(1, int(steps_per_epoch ** 0.5) + 1):
+        if steps_per_epoch % d == 0:
+            for c in (d, steps_per_epoch // d):
+                if c <= cap:
+                    best = max(best, c)
+    return best if best >= 2 or steps_per_epoch < 2 else min(steps_per_epoch, cap)
+
+
+def _minibatch_notes(config) -> list[str]:
+    """SB3's mini-batch UserWarning of PPO and TRPO, said as one line with what to change."""
+    batch = config.algo_kwargs.get("batch_size")
+    steps = config.steps_per_epoch
+    if not isinstance(batch, int) or isinstance(batch, bool) or batch < 2 or steps % batch == 0:
+        return []
+    good = sorted({d for d in range(2, min(steps, 4 * batch) + 1) if steps % d == 0},
+                  key=lambda d: (abs(d - batch), d))[:2]
+    hint = f"; a divisor such as {' or '.join(map(str, sorted(good)))}" if good else ""
+    return [f"-params batch_size:{batch} does not divide the {steps} env steps of an epoch "
+            f"({config.batch_episodes} episodes x {config.horizon}): every epoch's last minibatch has "
+            f"{steps % batch} steps{hint} avoids it"]
+
+
 def _build_actor_critic(cls_name: str, defaults: dict[str, Any]):
     def build(config, env, policy_kwargs: dict[str, Any], **contract: Any):
         from mollirl.algos import ppo
+        from mollirl.hyperparams.zoo import make_schedule
 
         kwargs = {k: (v(config) if callable(v) else v) for k, v in defaults.items()}
         kwargs.update(config.algo_kwargs)
         check_algo_kwargs(config.algo, kwargs)
+        kwargs.setdefault("learning_rate", config.step_size)
+        kwargs = {k: make_schedule(v) for k, v in kwargs.items()}  # the zoo's lin_X: SB3's LinearSchedule
         return getattr(ppo, cls_name)(
-            "GaussianPolicy", env, learning_rate=config.step_size, gamma=config.gamma,
+            "GaussianPolicy", env, gamma=config.gamma, use_sde=config.use_sde, sde_sample_freq=config.sde_sample_freq,
             policy_kwargs={**policy_kwargs, "critic": True}, seed=config.seed, device=config.device,
             **contract, **kwargs,
         )
@@ -88,6 +145,11 @@ def _build_actor_critic(cls_name: str, defaults: dict[str, Any]):
 def _build_ars(config, env, policy_kwargs: dict[str, Any], **contract: Any):
     from mollirl.algos.ars import MollifiedARS
 
+    from mollirl.hyperparams.zoo import make_schedule
+
+    if config.use_sde:
+        raise ValueError("--use-sde is PPO's and TRPO's: ARS perturbs the parameters (its --sigma is delta_std), "
+                         "its policy acts with its mean")
     if config.learn_sigma:
         raise ValueError("ARS has no learnable sigma: its parameter-space sigma (delta_std) is --sigma, "
                          "optionally scheduled with --sigma-schedule")
@@ -98,28 +160,33 @@ def _build_ars(config, env, policy_kwargs: dict[str, Any], **contract: Any):
                   n_eval_episodes=1, gamma=config.gamma)
     kwargs.update(config.algo_kwargs)
     check_algo_kwargs("ars", kwargs)
+    kwargs = {k: make_schedule(v) for k, v in kwargs.items()}  # the zoo's lin_X: SB3's LinearSchedule
     policy_kwargs = {k: v for k, v in policy_kwargs.items() if k != "sigma_mode"}
     return MollifiedARS("GaussianPolicy", env, policy_kwargs=policy_kwargs, seed=config.seed, device=config.device,
                         **contract, **kwargs)
 
 
 register("algos", "reinforce", AlgoPlugin(cls="mollirl.algos.reinforce:REINFORCE", build=_build_reinforce,
-                                          defaults=FilePreset("reinforce", "default")),
+                                          defaults=FilePreset("reinforce", "default"), ignores=("sde_sample_freq",)),
          help="REINFORCE, whole episodes, normalized gradient steps (the paper's)")
 register("algos", "ppo",
          AlgoPlugin(cls="mollirl.algos.ppo:MollifiedPPO",
-                    build=_build_actor_critic("MollifiedPPO", {"batch_size": lambda c: min(c.steps_per_epoch, 1000),
-                                                               "n_epochs": 10}),
-                    defaults=FilePreset("ppo", "default")),
+                    build=_build_actor_critic("MollifiedPPO", {"batch_size": lambda c: default_batch_size(
+                        c.steps_per_epoch), "n_epochs": 10}),
+                    defaults=FilePreset("ppo", "default"), ignores=("baseline", "update"), notes=_minibatch_notes,
+                    check=_check),
          help="SB3 PPO with mollirl's Gaussian policies (fixed/learnable/scheduled sigma)")
 register("algos", "trpo",
          AlgoPlugin(cls="mollirl.algos.ppo:MollifiedTRPO",
-                    build=_build_actor_critic("MollifiedTRPO", {"batch_size": lambda c: min(c.steps_per_epoch, 1000)}),
-                    defaults=FilePreset("trpo", "default")),
+                    build=_build_actor_critic("MollifiedTRPO", {"batch_size": lambda c: default_batch_size(
+                        c.steps_per_epoch)}),
+                    defaults=FilePreset("trpo", "default"), ignores=("baseline", "update"), notes=_minibatch_notes,
+                    check=_check),
          help="sb3-contrib TRPO with mollirl's Gaussian policies (action-space sigma)")
 register("algos", "ars",
          AlgoPlugin(cls="mollirl.algos.ars:MollifiedARS", build=_build_ars,
-                    defaults=FilePreset("ars", "default")),
+                    defaults=FilePreset("ars", "default"),
+                    ignores=("baseline", "update", "learn_sigma", "use_sde", "sde_sample_freq"), check=_check),
          help="sb3-contrib ARS: Gaussian smoothing in parameter space; --sigma is delta_std")
 
 

@@ -64,8 +64,9 @@ class ActorCriticEpochs(EpochAlgorithm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("rollout_buffer_class", MaskedRolloutBuffer)
         with warnings.catch_warnings():
-            if not kwargs.get("_init_setup_model", True):  # SB3's load: default arguments, replaced right after
-                warnings.filterwarnings("ignore", message="You have specified a mini-batch size")
+            # SB3's multi-line mini-batch UserWarning: the resolver says it in one line with what to change
+            # (mollirl.algos._minibatch_notes); at load the arguments are SB3's defaults, replaced right after
+            warnings.filterwarnings("ignore", message="You have specified a mini-batch size")
             super().__init__(*args, **kwargs)
 
     def update(self, batch: EpochBatch) -> None:

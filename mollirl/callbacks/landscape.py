@@ -102,6 +102,7 @@ class _SnapshotCallback(EpisodeSnapshotCallback):
             env=self.env, policy=self.model.policy, horizon=self.horizon, gamma=self.gamma,
             env_kwargs=self.env_kwargs, eval_options=self.eval_options, label=f"epoch {epoch}",
             metadata={"run_dir": str(self.run_dir), "epoch": epoch, "timesteps": int(self.model.num_timesteps)},
+            sde_sample_freq=int(getattr(self.model, "sde_sample_freq", -1)),  # a gSDE run's sigma mode: its noise
         )
 
     def _backend(self, problem: LandscapeProblem):

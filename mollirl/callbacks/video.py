@@ -18,9 +18,10 @@ replayed in a rendering env. Each clip writes
   ``train/J_det_undiscounted`` of that epoch.
 
 Cost: one deterministic rollout plus one frame per step. MuJoCo frames are the
-expensive part on a machine without a GPU (Mesa's software OpenGL): about 0.1 s per
-480 x 480 hopper frame, 0.03 s with ``fast=true`` (the default here: no shadows or
-reflections), so a 1000-step hopper clip costs about 30 s.
+expensive part on a machine without a GPU (Mesa's software OpenGL): about 0.06 s of CPU
+per 480 x 480 hopper frame, 0.023 s with ``fast=true`` (the default here: no shadows or
+reflections; ``benchmarks/render_speed.py``, README), so a 1000-step hopper clip costs
+about 25-30 s of CPU (frames, steps and the encoder).
 """
 
 from __future__ import annotations

@@ -86,6 +86,12 @@ def _nonfinite_message(batch: EpochBatch) -> str:
             f"epoch {batch.epoch}")
 
 
+def sde_matrices(horizon: int, sde_sample_freq: int) -> int:
+    """How many gSDE noise matrices an episode of ``horizon`` steps draws: one (``sde_sample_freq`` -1, SB3's
+    once per rollout: an epoch's rollout is its episodes), else one per ``sde_sample_freq`` steps."""
+    return 1 if sde_sample_freq < 1 else -(-int(horizon) // int(sde_sample_freq))
+
+
 class EpochAlgorithm:
     """The contract mixin (see the module docstring). Put it before the SB3 base class.
 
@@ -131,14 +137,20 @@ class EpochAlgorithm:
         """Rows of epoch k: ``(rows, n_train, extra)``; the J_det row, if any, is the last.
 
         Default: ``n_envs`` episodes with actions ``mu_theta(s) + sigma * eps`` (eps from
-        ``(seed, k, ACTION_NOISE)``), reset seeds ``derive_seed(seed, k, RESETS) + i``, then
+        ``(seed, k, ACTION_NOISE)``; gSDE: ``mu_theta(s) + theta_eps features(s)``, the noise matrices
+        from that stream), reset seeds ``derive_seed(seed, k, RESETS) + i``, then
         the noise-free row.
         """
         n = self.n_envs
-        sigma = np.asarray(self.policy.sigma, dtype=np.float64)
-        noise = np.random.default_rng(derive_seed(self.seed, epoch, ACTION_NOISE)).standard_normal(
-            (self.horizon, n, sigma.shape[0]))
-        noise *= sigma  # sigma * eps in place (the same products: one array less per epoch)
+        rng = np.random.default_rng(derive_seed(self.seed, epoch, ACTION_NOISE))
+        sde_freq = None
+        if getattr(self.policy, "use_sde", False):  # gSDE: noise matrices, one per episode or per sde_sample_freq steps
+            sde_freq = int(getattr(self, "sde_sample_freq", -1))
+            noise = self.policy.sde_noise(rng, sde_matrices(self.horizon, sde_freq), n)
+        else:
+            sigma = np.asarray(self.policy.sigma, dtype=np.float64)
+            noise = rng.standard_normal((self.horizon, n, sigma.shape[0]))
+            noise *= sigma  # sigma * eps in place (the same products: one array less per epoch)
         base = derive_seed(self.seed, epoch, RESETS)
         seeds = [base + i for i in range(n)]
         options: list | None = None
@@ -146,7 +158,7 @@ class EpochAlgorithm:
             seeds.append(EVAL_SEED)
             options = [None] * n + [self.eval_options]
         rows = Rows(mean=BatchedMean.of_policy(self.policy), seeds=np.array(seeds), options=options,
-                    noise=noise)
+                    noise=noise, sde_sample_freq=sde_freq)
         return rows, n, {}
 
     def update(self, batch: EpochBatch) -> None:
@@ -174,6 +186,11 @@ class EpochAlgorithm:
     @property
     def steps_per_epoch(self) -> int:
         return int(self.n_envs * self.horizon)
+
+    @property
+    def episodes_per_epoch(self) -> int:
+        """Training episodes of an epoch (its Monitor rows): ``n_envs`` (ARS: its ``2 n_delta`` candidates)."""
+        return int(self.n_envs)
 
     def _has_det_row(self) -> bool:
         return pure_dynamics(self.env) is not None or self.rollout_env is not None
@@ -324,6 +341,10 @@ class EpochAlgorithm:
         now = time.time()
         for i in range(n):
             self.ep_info_buffer.append({"r": float(r.undiscounted[i]), "l": int(r.lengths[i]), "t": now})
+        for fmt in getattr(self.logger, "output_formats", ()):  # the run folder's train.monitor.csv
+            add = getattr(fmt, "add_episodes", None)
+            if add is not None:
+                add(r.undiscounted[:n], r.lengths[:n], now)
 
     def _guarded_update(self, batch: EpochBatch, step: Callable[[], None] | None = None) -> None:
         """``update(batch)`` (or ``step()``) with a snapshot: on a non-finite value (or an exception caused

@@ -324,10 +324,10 @@ class EpochBar:
     """
 
     def __init__(self, total: int, desc: str, position: int | None = None) -> None:
-        from tqdm import tqdm
+        from mollirl.common.progress import progress_bar
 
-        self.bar = tqdm(total=max(total, 0), desc=desc, unit="epoch", file=sys.stderr, leave=False,
-                        position=position)
+        self.bar = progress_bar(total=max(total, 0), desc=desc, unit="epoch", file=sys.stderr, leave=False,
+                                position=position)  # plain lines when stderr is not a terminal
 
     def drop(self, epochs: int) -> None:
         """Members that left (pruned, failed) will not run ``epochs`` more: out of the total."""

@@ -107,7 +107,8 @@ def _check_count(name: str, value: Any, minimum: int) -> int:
 
 def play_episodes(env: str, policy, *, horizon: int, gamma: float, env_kwargs: dict[str, Any] | None = None,
                   eval_options: dict[str, Any] | None = None, episodes: int = 1, stochastic: bool = False,
-                  seed: int = EVAL_SEED, n_threads: int | None = None, progress: Progress | None = None) -> Episodes:
+                  seed: int = EVAL_SEED, n_threads: int | None = None, progress: Progress | None = None,
+                  sde_sample_freq: int = -1) -> Episodes:
     """Roll ``episodes`` episodes of ``policy`` as rows of one batched rollout; record what the env saw.
 
     Episode i resets with seed ``seed + i`` and ``eval_options`` (with an evaluation start that fixes
@@ -117,7 +118,9 @@ def play_episodes(env: str, policy, *, horizon: int, gamma: float, env_kwargs: d
     action ``mu_theta(s_t) + sigma * eps[t, i]`` (the policy's sigma; ``eps`` standard normal from
     the stream ``(seed, 0, PLAYBACK_NOISE)`` of :mod:`mollirl.common.seeding`, shape ``(horizon, episodes,
     action_dim)``), saturated by the env
-    as in training.
+    as in training. A policy that explores with gSDE (``policy.use_sde``) plays ``mu_theta(s_t) +
+    theta_eps features(s_t)``, episode i's noise matrices (one, or one per ``sde_sample_freq`` steps) from
+    that stream, as in training.
 
     :param env: env short name or Gymnasium id.
     :param policy: a :class:`~mollirl.policies.GaussianPolicy` (its mean network and sigma; not modified).
@@ -130,6 +133,8 @@ def play_episodes(env: str, policy, *, horizon: int, gamma: float, env_kwargs: d
     :param seed: >= 0; reset seeds ``seed + i`` and the noise's seed.
     :param n_threads: stepping threads of a batched MuJoCo env (None: all cores; no effect on the numbers).
     :param progress: ``progress(done, total)`` in time steps.
+    :param sde_sample_freq: a gSDE policy's (its run's ``sde_sample_freq``): a new noise matrix every N steps
+        (-1: one per episode).
     :raises ValueError: on a bad count, horizon, gamma or env kwargs.
     """
     n = _check_count("episodes", episodes, 1)
@@ -137,11 +142,17 @@ def play_episodes(env: str, policy, *, horizon: int, gamma: float, env_kwargs: d
     seed = _check_count("seed", seed, 0)
     env_kwargs = dict(env_kwargs or {})
     noise = None
-    if stochastic:
+    sde_freq = None
+    if stochastic and getattr(policy, "use_sde", False):
+        sde_freq = int(sde_sample_freq) if sde_sample_freq >= 1 else -1
+        n_mat = 1 if sde_freq == -1 else -(-horizon // sde_freq)
+        noise = policy.sde_noise(stream_rng(seed, PLAYBACK_NOISE), n_mat, n)
+    elif stochastic:
         sigma = np.asarray(policy.sigma, dtype=np.float64).reshape(-1)
         eps = stream_rng(seed, PLAYBACK_NOISE).standard_normal((horizon, n, sigma.shape[0]))
         noise = sigma * eps
-    rows = Rows(mean=BatchedMean.of_policy(policy), seeds=seed + np.arange(n), options=eval_options, noise=noise)
+    rows = Rows(mean=BatchedMean.of_policy(policy), seeds=seed + np.arange(n), options=eval_options, noise=noise,
+                sde_sample_freq=sde_freq)
     venv = make_vec_env(env, n, max_episode_steps=horizon, n_threads=n_threads, **env_kwargs)
     try:
         backend = backend_for(venv)
@@ -184,9 +195,10 @@ class EpisodeRenderer:
     :param horizon: the episodes' horizon (the env's time limit).
     :param render_kwargs: kwargs of the rendering env only, e.g. ``{"width": 240, "height": 240}``
         for a MuJoCo env (the analytic envs draw 400 x 400 and take none).
-    :param fast: a MuJoCo env renders without shadows and reflections: about 4x faster in software
-        OpenGL (Mesa's llvmpipe behind EGL or OSMesa: 0.1 s per 480 x 480 frame with them, 0.03 s
-        without, measured on 2 cores); no effect on other envs.
+    :param fast: a MuJoCo env renders without shadows and reflections: about 2.3x less CPU for a whole
+        ``enjoy --video`` in software OpenGL (Mesa's llvmpipe behind EGL or OSMesa: about 0.06 s of CPU per
+        480 x 480 hopper frame with them, 0.023 s without; ``benchmarks/render_speed.py``, README); no
+        effect on other envs.
     :raises ValueError: when the env has no ``rgb_array`` mode, or is a MuJoCo env on a machine
         with no display where neither EGL nor OSMesa works.
 

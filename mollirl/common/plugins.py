@@ -31,11 +31,20 @@ class AlgoPlugin:
         for the model's :class:`EpochAlgorithm` constructor.
     :param defaults: config values this algorithm needs different from the env presets'
         (e.g. PPO's Adam learning rate instead of REINFORCE's delta).
+    :param ignores: config keys this algorithm does not use (``--show-hyperparams`` leaves them out:
+        REINFORCE's ``baseline`` and ``update`` for PPO).
+    :param notes: ``notes(config) -> [line, ...]``: what the resolver says about a resolved config of this
+        algorithm (one line each, e.g. a minibatch size that does not divide an epoch), or None.
+    :param check: ``check(config, name)``: raise ``ValueError`` for an algorithm keyword argument it cannot use,
+        naming the key as ``name(key)`` (where it was written: ``-params``, a ``-conf`` section), or None.
     """
 
     cls: type | str
     build: Callable[..., Any]
     defaults: dict[str, Any] = field(default_factory=dict)
+    ignores: tuple[str, ...] = ()
+    notes: Callable[[Any], list[str]] | None = None
+    check: Callable[[Any, Callable[[str], str]], None] | None = None
 
     def resolve(self) -> type:
         """The algorithm class (importing it if it was given as a string)."""

@@ -151,23 +151,51 @@ def conf_layer(path: str | Path, env: str | None) -> tuple[dict[str, Any], str]:
     return keys, f"-conf {path} [{name}]"
 
 
+def describe(key: str, source: str | None) -> str:
+    """How an error names config key ``key`` set by layer ``source``: what the user typed there (the flag on
+    the command line, ``-params KEY:VALUE``, the key of a ``-conf`` file's section), not a flag they never typed."""
+    from mollirl.config import flag_name
+
+    if source is None or source in ("default", "the command line") or source.startswith("fallback") \
+            or source.startswith("the env's"):
+        return flag_name(key)
+    if source == PARAMS_SOURCE:
+        return f"-params {key}:VALUE"
+    return f"{key} of {source}"
+
+
+#: the source name of the ``-params`` layer
+PARAMS_SOURCE = "-params"
+
+
 def resolve_with_sources(env: str, algo: str, conf: tuple[dict[str, Any], str] | None = None,
-                         cli: dict[str, Any] | None = None):
+                         cli: dict[str, Any] | None = None, *, params: dict[str, Any] | None = None,
+                         n_timesteps: int | None = None):
     """The validated config of ``(algo, env)`` and where each value came from (see the module docstring).
+
+    A ``-conf`` layer and ``-params`` are read as rl-zoo3 writes its sections (:mod:`mollirl.hyperparams.zoo`:
+    YAML numbers, ``policy_kwargs`` strings, schedules, the zoo's names; what mollirl cannot do refused in one
+    line naming every such key); a ``-conf`` section's ``n_timesteps`` (or ``n_timesteps``, the ``-n`` flag)
+    sets ``epochs = ceil(N / steps_per_epoch)`` unless the command line gives ``--epochs``.
 
     :param env: env short name or Gymnasium id.
     :param algo: registered algorithm name.
     :param conf: ``(keys, source)`` of a ``-conf`` file (:func:`conf_layer`), or None.
-    :param cli: config keys given on the command line.
+    :param cli: config keys given with flags on the command line.
+    :param params: the ``-params`` keys (config keys; the others under ``algo_kwargs``), a layer above ``cli``.
+    :param n_timesteps: ``-n/--n-timesteps``.
     :return: ``(config, sources, notes)``: ``sources[key]`` names the layer that set ``key`` last
-        (``"default"`` for RunConfig's own), ``notes`` the fallbacks taken, one line each.
-    :raises ValueError: for unknown keys (naming the layer) and invalid values (naming the flag).
+        (``"default"`` for RunConfig's own), ``notes`` the fallbacks taken and the zoo keys read differently
+        from SB3's meaning, one line each.
+    :raises ValueError: for unknown keys (naming the layer) and invalid values (naming what was typed).
     """
     import dataclasses
+    import math
 
     from mollirl import registry
     from mollirl.common.env_util import default_horizon, get_env_plugin
     from mollirl.config import RunConfig, merge_layer
+    from mollirl.hyperparams import zoo
 
     plugin = get_env_plugin(env)
     algo_plugin = registry.get("algos", algo)
@@ -182,37 +210,143 @@ def resolve_with_sources(env: str, algo: str, conf: tuple[dict[str, Any], str] |
     layers.append((f"the env plugin's preset for {algo}", dict(own_preset.get("algos", {}).get(algo, {}))))
     if name not in (None, DEFAULT_SECTION):  # the env's own section
         layers.append(package)
-    if conf is not None:
-        layers.append((conf[1], conf[0]))
-    layers.append(("the command line", dict(cli or {})))
+    notes: list[str] = []
+    unsupported: list[str] = []
+    steps_update: tuple[int, tuple[int, int], str] | None = None  # (layer index, (n_envs, n_steps), source)
+    conf_steps: tuple[int, str] | None = None
+    for source, layer in ([(conf[1], conf[0])] if conf is not None else []) + \
+            [("the command line", dict(cli or {})), (PARAMS_SOURCE, dict(params or {}))]:
+        translated = zoo.translate(layer, algo, lambda k, s=source: describe(k, s))
+        notes += translated.notes
+        unsupported += translated.unsupported
+        if "n_timesteps" in translated.keys:
+            value = translated.keys.pop("n_timesteps")
+            if conf is not None and source == conf[1]:
+                conf_steps = (value, source)
+        if translated.steps_per_update is not None:
+            steps_update = (len(layers), translated.steps_per_update, source)
+        layers.append((source, translated.keys))
+    if unsupported:
+        raise ValueError("mollirl cannot take " + "; ".join(unsupported))
     merged: dict[str, Any] = {}
     sources = {f.name: "default" for f in dataclasses.fields(RunConfig)}
-    for source, layer in layers:
+    layer_of = {f.name: -1 for f in dataclasses.fields(RunConfig)}
+    for index, (source, layer) in enumerate(layers):
         merged = merge_layer(merged, layer, source)
         for key in layer:
             sources[key.replace("-", "_")] = source
+            layer_of[key.replace("-", "_")] = index
     merged["algo"], merged["env"] = algo, env
-    notes: list[str] = []
     if sources["horizon"] == "default":
         steps = default_horizon(env)
         if steps is not None:
             merged["horizon"] = int(steps)
             sources["horizon"] = "the env's max_episode_steps"
-    if sources["policy_init"] == "default":
-        policy = merged.get("policy", RunConfig.policy)
-        if plugin.reference is None or policy != "linear":
+    if steps_update is not None and layer_of["batch_episodes"] <= steps_update[0]:
+        index, (n_envs, n_steps), source = steps_update
+        horizon = merged.get("horizon", RunConfig.horizon)
+        if n_steps is None:
+            notes.append(f"{describe('n_envs', source)}: without n_steps (no SB3 default for {algo}) "
+                         f"--batch-episodes {n_envs} episodes per update")
+            batch = n_envs
+        else:
+            batch = max(1, round(n_envs * n_steps / horizon)) if isinstance(horizon, int) and horizon > 0 else 1
+            notes.append(zoo.steps_note(n_envs, n_steps, horizon, batch, source))
+        merged["batch_episodes"] = batch
+        sources["batch_episodes"] = f"n_envs x n_steps of {source}"
+    policy = merged.get("policy", RunConfig.policy)
+    linear = registry.get_entry("policies", policy).meta.get("mean_net", policy) == "linear"  # unknown: did you mean
+    if sources["policy_init"] == "default" or (merged.get("policy_init", "reference") == "reference"
+                                               and not linear and plugin.reference is not None
+                                               and layer_of["policy_init"] < layer_of["policy"]):
+        if plugin.reference is None or not linear:
             merged["policy_init"] = "random"
             sources["policy_init"] = "fallback: no reference policy"
-            why = "has no reference policy" if plugin.reference is None else f"has a {policy} policy"
-            notes.append(f"env {env!r} {why}: the initial mean is random (--policy-init random; "
-                         f"give --policy-init zero for zeros)")
-    return RunConfig(**merged).validate(), sources, notes
+            if plugin.reference is None:
+                why = "has no reference policy"
+            else:
+                why = f"has a linear reference policy and the policy is {policy}"
+                sources["policy_init"] = f"fallback: the reference is linear, the policy {policy}"
+            notes.append(f"env {env!r} {why}: the initial mean is random, drawn with --seed (--policy-init random: "
+                         f"K or W ~ N(0, 1/fan_in) entrywise, biases 0; --policy-init zero for zeros)")
+    config = RunConfig(**merged)
+    check_algo_kwargs_known(config, algo_plugin, sources)
+    if algo_plugin.check is not None and isinstance(config.algo_kwargs, dict):
+        where = sources.get("algo_kwargs", PARAMS_SOURCE)
+        algo_plugin.check(config, None if where == PARAMS_SOURCE else (lambda k: describe(k, where)))
+    config.validate(lambda k: describe(k, sources.get(k)))
+    steps_given = n_timesteps if n_timesteps is not None else (conf_steps[0] if conf_steps else None)
+    if steps_given is not None and sources["epochs"] not in ("the command line", PARAMS_SOURCE):
+        where = "-n/--n-timesteps" if n_timesteps is not None else describe("n_timesteps", conf_steps[1])
+        from mollirl.common.budget import check_count
+
+        steps_given = check_count(steps_given, where)
+        config.epochs = math.ceil(steps_given / config.steps_per_epoch)
+        sources["epochs"] = (f"-n {steps_given} / {config.steps_per_epoch} steps per epoch, rounded up"
+                             if n_timesteps is not None else f"n_timesteps {steps_given} of {conf_steps[1]}")
+        config.validate(lambda k: describe(k, sources.get(k)))
+    if algo_plugin.notes is not None:
+        notes += algo_plugin.notes(config)
+    return config, sources, notes
 
 
-def format_sources(config, sources: dict[str, str]) -> str:
-    """The table ``--show-hyperparams`` prints: every config key, its value and where it came from."""
-    rows = [(k, repr(v) if isinstance(v, str) else str(v), sources.get(k, "default"))
-            for k, v in config.to_dict().items()]
+def check_algo_kwargs_known(config, algo_plugin, sources: dict[str, str]) -> None:
+    """An algorithm keyword argument its class does not take is refused, naming the layer it came from and the
+    closest known key (before anything is built); a plugin algorithm whose class cannot be imported is not checked."""
+    import difflib
+    import inspect
+
+    if not config.algo_kwargs:
+        return
+    try:
+        cls = algo_plugin.resolve()
+    except Exception:  # noqa: BLE001 - a plugin's class that cannot be imported here: its build() says
+        return
+    accepted: set[str] = set()
+    for klass in cls.__mro__:
+        init = klass.__dict__.get("__init__")
+        if init is None:
+            continue
+        try:
+            params = inspect.signature(init).parameters.values()
+        except (TypeError, ValueError):  # a constructor without a readable signature: not checked here
+            return
+        accepted |= {p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+        if not any(p.kind == p.VAR_KEYWORD for p in params):
+            break
+    accepted -= {"self", "policy", "env"}
+    source = sources.get("algo_kwargs", "-params")
+    for key in config.algo_kwargs:
+        if key not in accepted:
+            close = difflib.get_close_matches(key, sorted(accepted | set(sources)), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise ValueError(f"{describe(key, source)}: {config.algo} takes no {key!r}{hint}")
+
+
+def _show(value: Any) -> str:
+    """A value as ``--show-hyperparams`` prints it: strings quoted, floats in at most 10 significant digits."""
+    if isinstance(value, str):
+        return repr(value)
+    if isinstance(value, float):
+        return repr(value) if len(repr(value)) <= 12 else f"{value:.10g}"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {_show(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_show(v) for v in value) + "]"
+    return str(value)
+
+
+def format_sources(config, sources: dict[str, str], ignores: tuple[str, ...] | None = None) -> str:
+    """The table ``--show-hyperparams`` prints: every config key the algorithm uses, its value and where it came
+    from.
+
+    :param ignores: keys the algorithm does not use (default: its plugin's ``ignores``).
+    """
+    if ignores is None:
+        from mollirl import registry
+
+        ignores = registry.get("algos", config.algo).ignores
+    rows = [(k, _show(v), sources.get(k, "default")) for k, v in config.to_dict().items() if k not in ignores]
     width = max(len(k) for k, _, _ in rows)
     vwidth = min(40, max(len(v) for _, v, _ in rows))
     lines = [f"hyperparameters of {config.algo} on {config.env} ({config.steps_per_epoch} env steps per epoch, "
@@ -221,5 +355,6 @@ def format_sources(config, sources: dict[str, str]) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["DEFAULT_SECTION", "HYPERPARAMS_DIR", "FilePreset", "algo_file", "conf_layer", "is_sectioned",
+__all__ = ["DEFAULT_SECTION", "PARAMS_SOURCE", "describe", "HYPERPARAMS_DIR", "FilePreset", "algo_file", "conf_layer",
+           "is_sectioned",
            "format_sources", "package_section", "preset", "read_file", "resolve_with_sources", "section"]

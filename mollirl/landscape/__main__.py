@@ -126,13 +126,13 @@ class _ProgressBars:
         self.bars: dict = {}
 
     def __call__(self, stage: str, done: int, total: int) -> None:
-        from tqdm import tqdm
+        from mollirl.common.progress import progress_bar
 
         bar = self.bars.get(stage)
         if bar is None:
             self.close()  # the previous stage is done
-            bar = self.bars[stage] = tqdm(total=total, desc=stage, unit="step", file=sys.stderr, leave=False,
-                                          delay=PROGRESS_DELAY)
+            bar = self.bars[stage] = progress_bar(total=total, desc=stage, unit="step", file=sys.stderr,
+                                                  leave=False, delay=PROGRESS_DELAY)
         bar.update(done - bar.n)
 
     def close(self) -> None:

@@ -169,11 +169,13 @@ def compute_landscape(
                 backend, problem.policy.mean, points, param_sigma=param_sigma, horizon=problem.horizon,
                 gamma=problem.gamma, episodes=episodes, seed=seed, eval_options=problem.eval_options,
                 progress=_stage(progress, "param-sigma"))
+        sde = sde_noise_std(problem, sigma) if "sigma" in modes else None
         for m in (m for m in modes if m != "param-sigma"):
             results[m] = evaluate_points(
                 backend, problem.policy.mean, points, mode=m, horizon=problem.horizon, gamma=problem.gamma,
                 sigma=sig if m == "sigma" else None, episodes=episodes, seed=seed, eval_options=problem.eval_options,
-                progress=_stage(progress, m),
+                progress=_stage(progress, m), sde_std=sde if m == "sigma" else None,
+                sde_sample_freq=problem.sde_sample_freq,
             )
     finally:
         if own_backend:
@@ -191,10 +193,26 @@ def compute_landscape(
         directions=dirs, centre=centre, sigma=np.broadcast_to(np.asarray(sig, dtype=np.float64), (action_dim,)).copy(),
         policy_sigma=problem.sigma, seed=int(seed), episodes=episodes, horizon=problem.horizon, gamma=problem.gamma,
         metadata={**problem.metadata, "label": problem.label, "env_kwargs": problem.rollout_kwargs(),
-                  "timing": timing, **({"param_sigma": param_sigma} if "param-sigma" in modes else {})},
+                  "timing": timing, **({"param_sigma": param_sigma} if "param-sigma" in modes else {}),
+                  **({"noise": "gSDE", "sde_sample_freq": problem.sde_sample_freq} if sde is not None else {})},
     )
     land.metadata["summary"] = summarize(land)
     return land
+
+
+def sde_noise_std(problem, sigma=None) -> np.ndarray | None:
+    """The sigma mode's gSDE noise-matrix std for a policy that explores with gSDE (None for Gaussian noise): the
+    policy's own ``(n_features, action_dim)`` std, or every entry ``sigma`` when one is given (``--sigma``)."""
+    policy = problem.policy
+    if not getattr(policy, "use_sde", False):
+        return None
+    std = policy.sde_std
+    if sigma is not None:
+        value = np.asarray(sigma, dtype=np.float64).reshape(-1)
+        if value.size != 1:
+            raise ValueError("with a gSDE policy, --sigma is one number: the std of every entry of the noise matrix")
+        std = np.full_like(std, float(value[0]))
+    return std
 
 
 def compute_q_landscape(

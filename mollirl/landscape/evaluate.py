@@ -88,6 +88,8 @@ def evaluate_points(
     first_actions: np.ndarray | None = None,
     eval_options: dict | None = None,
     progress: Progress | None = None,
+    sde_std: np.ndarray | None = None,
+    sde_sample_freq: int = -1,
 ) -> PointValues:
     """J or J_sigma at every parameter point, all in one batched rollout of the rollout core.
 
@@ -109,6 +111,11 @@ def evaluate_points(
     :param first_actions: ``(P, action_dim)`` raw first actions (Q-landscape), det mode only.
     :param eval_options: reset options of every row (the env's evaluation start), or None.
     :param progress: ``(done, total)`` callback in time steps.
+    :param sde_std: sigma mode under gSDE noise: the ``(n_features, action_dim)`` std of the noise matrix
+        (``policy.sde_std``; ``sigma`` is then not used). Episode m's matrices ``theta_eps`` (one, or one per
+        ``sde_sample_freq`` steps) come from the stream ``(seed, 0, SIGMA_NOISE)`` and are the same at every point
+        (common random numbers: the same perturbation of the policy, on each point's own features).
+    :param sde_sample_freq: with ``sde_std``: a new matrix every N steps (-1: one per episode).
     :raises ValueError: on a bad mode, sigma, horizon, gamma or episode count.
     """
     if mode not in MODES:
@@ -127,9 +134,19 @@ def evaluate_points(
             raise ValueError(f"episodes must be an integer >= 1, got {episodes!r}")
         if first_actions is not None:
             raise ValueError("first_actions (a Q-landscape) is det mode only")
-        sig = check_sigma_vector(sigma if sigma is not None else np.nan, backend.action_dim)
-        eps = stream_rng(seed, SIGMA_NOISE).standard_normal((int(horizon), int(episodes), backend.action_dim))
-        noise = eps * sig
+        if sde_std is not None:
+            std = np.asarray(sde_std, dtype=np.float64)
+            if std.ndim != 2 or std.shape[1] != backend.action_dim or not (np.all(np.isfinite(std))
+                                                                          and np.all(std > 0)):
+                raise ValueError(f"sde_std must be (n_features, {backend.action_dim}) finite numbers > 0, "
+                                 f"got shape {std.shape}")
+            n_mat = 1 if sde_sample_freq < 1 else -(-int(horizon) // int(sde_sample_freq))
+            noise = stream_rng(seed, SIGMA_NOISE).standard_normal((n_mat, int(episodes), *std.T.shape))
+            noise *= std.T
+        else:
+            sig = check_sigma_vector(sigma if sigma is not None else np.nan, backend.action_dim)
+            eps = stream_rng(seed, SIGMA_NOISE).standard_normal((int(horizon), int(episodes), backend.action_dim))
+            noise = eps * sig
         n_episodes = int(episodes)
     else:
         n_episodes = 1
@@ -142,6 +159,7 @@ def evaluate_points(
         param_index=point if points.shape[0] > 1 else None, options=eval_options, noise=noise,
         noise_index=episode if noise is not None else None,
         first_actions=None if first_actions is None else np.asarray(first_actions, dtype=np.float64)[point],
+        sde_sample_freq=(int(sde_sample_freq) if sde_sample_freq >= 1 else -1) if sde_std is not None else None,
     )
     out = backend.run(rows, horizon=int(horizon), gamma=float(gamma), progress=progress)
     returns = out.discounted.reshape(n_points, n_episodes)

@@ -72,6 +72,8 @@ class LandscapeProblem:
     eval_options: dict[str, Any] | None = None
     label: str = ""
     metadata: dict[str, Any] = dataclasses.field(default_factory=dict)
+    #: the run's ``sde_sample_freq`` when its policy explores with gSDE (``policy.use_sde``)
+    sde_sample_freq: int = -1
 
     @property
     def centre(self) -> np.ndarray:
@@ -110,7 +112,7 @@ def policy_from_config(config, seed: int | None = None) -> GaussianPolicy:
     with preserved_global_rng():
         th.manual_seed(int(config.seed if seed is None else seed))
         policy = GaussianPolicy(template.observation_space, template.action_space, lambda _: 0.0,
-                                critic=False, **kwargs)
+                                critic=False, use_sde=bool(getattr(config, "use_sde", False)), **kwargs)
     template.close()
     if zero:
         policy.set_mean_vector(np.zeros_like(policy.get_mean_vector()))
@@ -125,7 +127,7 @@ def problem_from_env(env: str, center: str = "reference", *, seed: int = 0, hori
     :param env: env short name or Gymnasium id.
     :param center: ``reference`` (the env's reference controller, e.g. the
         quadrotor's LQR theta*), ``random`` (the random init a run with this
-        ``seed`` starts from; a linear mean starts at 0) or ``zero``.
+        ``seed`` starts from: a linear mean's K ~ N(0, 1/obs_dim), an mlp's W ~ N(0, 1/fan_in)) or ``zero``.
     :param seed: seed of a random centre.
     :param horizon: default: the env preset's.
     :param gamma: default: the env preset's.
@@ -286,7 +288,8 @@ def problem_from_run(run_dir: str | Path, at: str = "final", *, horizon: int | N
         available = available_epochs(run_dir)
         if epoch not in available:
             raise ValueError(f"epoch {epoch} of {str(run_dir)!r} is not saved; available epochs: "
-                             f"{sorted(available)} (train with --callback landscape:every=1 to keep every epoch)")
+                             f"{sorted(available)} (train with --save-freq N to keep every N-th epoch's checkpoint, "
+                             f"or --callback landscape:every=N for its landscape)")
         source = available[epoch]
         if source.endswith(".zip"):
             policy, _ = _load_policy(config, run_dir / source)
@@ -308,4 +311,5 @@ def problem_from_run(run_dir: str | Path, at: str = "final", *, horizon: int | N
         env_kwargs=dict(config.env_kwargs), eval_options=_eval_options(plugin, config),
         label=f"{name} of {run_dir}",
         metadata={"run_dir": str(run_dir), "at": at, "epoch": int(epoch), "source": source},
+        sde_sample_freq=int(getattr(config, "sde_sample_freq", -1)),
     )

@@ -87,7 +87,8 @@ def progress_note(done: int, total: int, elapsed: float) -> str:
     from mollirl.studies.runner import format_seconds  # noqa: F401 (one formatter for every ETA)
 
     eta = elapsed / max(done, 1) * (total - done)
-    return f"({done}/{total} runs, {format_seconds(elapsed)}, ETA {format_seconds(eta)})"
+    rest = f"ETA {format_seconds(eta)}" if done < total else "done"
+    return f"({done}/{total} runs, {format_seconds(elapsed)}, {rest})"
 
 
 class ProgressLog:

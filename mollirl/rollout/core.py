@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from mollirl.rollout.mean import BatchedMean
+from mollirl.rollout.mean import BatchedMean, _matvec
 
 #: the reset seed of every noise-free evaluation row: a training epoch's J_det row, a landscape's det
 #: rows (with an env's evaluation start, which fixes the start state, the seed does not matter)
@@ -64,6 +64,12 @@ class Rows:
         later rows none (training: the batch rows, then the noise-free J_det row).
     :param first_actions: ``(R, action_dim)`` raw actions taken at t = 0 instead of the policy's
         (no noise is added then), or None (Q-landscapes).
+    :param sde_sample_freq: None: ``noise`` is additive. Otherwise ``noise`` holds gSDE's state-dependent
+        noise (SB3's ``StateDependentNoiseDistribution``): ``(S, K, action_dim, n_features)`` noise matrices
+        ``theta_eps`` (already scaled by their std), and the raw action of a row on stream k at step t is
+        ``mu(s) + theta_eps[s_t, k] features(s)`` (``features``: :meth:`BatchedMean.with_features`, the
+        observation for a linear mean, the hidden layer for an mlp), with matrix ``s_t = t // sde_sample_freq``
+        (-1: ``s_t = 0``, one matrix per episode).
     """
 
     mean: BatchedMean
@@ -73,6 +79,7 @@ class Rows:
     noise: np.ndarray | None = None
     noise_index: np.ndarray | None = None
     first_actions: np.ndarray | None = None
+    sde_sample_freq: int | None = None
 
     def __post_init__(self) -> None:
         self.seeds = np.asarray(self.seeds, dtype=np.int64).reshape(-1)
@@ -92,8 +99,12 @@ class Rows:
             raise ValueError(f"{len(self.options)} reset options for {R} rows")
         if self.noise is not None:
             self.noise = np.asarray(self.noise, dtype=np.float64)
-            if self.noise.ndim != 3:
+            if self.sde_sample_freq is None and self.noise.ndim != 3:
                 raise ValueError(f"noise must be (T, K, action_dim), got shape {self.noise.shape}")
+            if self.sde_sample_freq is not None and self.noise.ndim != 4:
+                raise ValueError(f"gSDE noise must be (S, K, action_dim, n_features), got shape {self.noise.shape}")
+        if self.sde_sample_freq is not None and (self.sde_sample_freq < 1 and self.sde_sample_freq != -1):
+            raise ValueError(f"sde_sample_freq must be -1 or >= 1, got {self.sde_sample_freq}")
         if self.noise_index is not None:
             self.noise_index = np.asarray(self.noise_index, dtype=np.int64).reshape(-1)
             if self.noise_index.size != R:
@@ -137,7 +148,8 @@ class Rows:
         noise_index = self.row_noise_index()[rows] if self.noise is not None else None
         return Rows(mean=self.mean, seeds=self.seeds[rows], param_index=index, options=options, noise=self.noise,
                     noise_index=noise_index,
-                    first_actions=None if self.first_actions is None else self.first_actions[rows])
+                    first_actions=None if self.first_actions is None else self.first_actions[rows],
+                    sde_sample_freq=self.sde_sample_freq)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -169,6 +181,8 @@ def concat_rows(parts: list[tuple[Rows, int]]) -> tuple[Rows, int, list[Block]]:
             raise ValueError("the parts' policies have different mean networks")
         if rows.first_actions is not None:
             raise ValueError("concat_rows does not combine first actions")
+        if rows.sde_sample_freq != parts[0][0].sde_sample_freq:
+            raise ValueError("concat_rows combines parts of one kind of noise (additive, or gSDE of one sample freq)")
     set_offsets, noise_offsets = [], []
     n_sets = n_noise = 0
     for rows, _ in parts:
@@ -196,12 +210,13 @@ def concat_rows(parts: list[tuple[Rows, int]]) -> tuple[Rows, int, list[Block]]:
             noise_index.append(np.where(ni >= 0, ni + noise_offsets[p], -1))
     noise = None
     if n_noise:
-        T = next(r.noise.shape[0] for r, _ in parts if r.noise is not None)
-        A = next(r.noise.shape[2] for r, _ in parts if r.noise is not None)
-        noise = np.concatenate([r.noise if r.noise is not None else np.zeros((T, 0, A)) for r, _ in parts], axis=1)
+        shape = next(r.noise.shape for r, _ in parts if r.noise is not None)
+        noise = np.concatenate([r.noise if r.noise is not None else np.zeros((shape[0], 0, *shape[2:]))
+                                for r, _ in parts], axis=1)
     mean = BatchedMean(first.module, np.concatenate([r.mean.points for r, _ in parts]))
     combined = Rows(mean=mean, seeds=np.concatenate(seeds), param_index=np.concatenate(param_index),
-                    options=options, noise=noise, noise_index=np.concatenate(noise_index) if noise is not None else None)
+                    options=options, noise=noise, noise_index=np.concatenate(noise_index) if noise is not None else None,
+                    sde_sample_freq=parts[0][0].sde_sample_freq)
     return combined, n_total_train, blocks
 
 
@@ -347,6 +362,9 @@ class ActionMaker:
         self.noise_slice = rows.noise is not None and (rows.noise_index is None or (
             np.array_equal(self.noise_index[:K], np.arange(K)) and bool(np.all(self.noise_index[K:] == -1))))
         self.K = K
+        self.sde_freq = rows.sde_sample_freq
+        if self.sde_freq is not None:
+            self.noise_slice = False  # state-dependent: every step through __call__
         self.first = rows.first_actions
         self._live_mean: tuple[np.ndarray, BatchedMean] | None = None
 
@@ -361,6 +379,8 @@ class ActionMaker:
     def __call__(self, t: int, obs: np.ndarray, live: np.ndarray | None) -> np.ndarray:
         if t == 0 and self.first is not None:
             return self.first.copy() if live is None else self.first[live]
+        if self.sde_freq is not None:
+            return self._sde_actions(t, obs, live)
         u = self.mean_of(live)(obs)
         if self.noise is None:
             return u
@@ -377,6 +397,18 @@ class ActionMaker:
             sel = idx >= 0
             if sel.any():
                 u[sel] += eps[idx[sel]]
+        return u
+
+
+    def _sde_actions(self, t: int, obs: np.ndarray, live: np.ndarray | None) -> np.ndarray:
+        """gSDE: ``mu(s) + theta_eps[t // freq, k] features(s)``, each row's sum over features in index order
+        (the same bits whatever the batch)."""
+        u, features = self.mean_of(live).with_features(obs)
+        matrices = self.noise[0 if self.sde_freq == -1 else min(t // self.sde_freq, self.noise.shape[0] - 1)]
+        idx = self.noise_index if live is None else self.noise_index[live]
+        sel = np.flatnonzero(idx >= 0)
+        if sel.size:
+            u[sel] += _matvec(matrices[idx[sel]], features[sel])
         return u
 
 

@@ -122,6 +122,25 @@ class BatchedMean:
             return u
         return self._torch_call(obs)
 
+    def with_features(self, obs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(mean actions (R, action_dim), features (R, n_features))``: the features are what gSDE's noise
+        matrix multiplies (SB3's ``latent_sde``, the input of the last layer): the observation for a linear mean,
+        ``tanh(W1 s + b1)`` for an mlp. The mean is :meth:`__call__`'s, bit for bit."""
+        obs = np.asarray(obs, dtype=np.float64)
+        p = self.params
+        if self.kind == "linear":
+            return self(obs), obs
+        if self.kind == "mlp":
+            h = _matvec(p["W1"], obs)
+            if "b1" in p:
+                h += p["b1"]
+            f = np.tanh(h)
+            u = _matvec(p["W2"], f)
+            if "b2" in p:
+                u += p["b2"]
+            return u, f
+        raise ValueError("gSDE needs a linear or mlp mean (the rollout core computes its features in numpy)")
+
     def _torch_call(self, obs: np.ndarray) -> np.ndarray:
         import torch as th
         from torch.func import functional_call, vmap

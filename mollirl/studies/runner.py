@@ -216,20 +216,23 @@ def batch_label(numbers: list[int]) -> str:
 
 
 def progress_text(trials: list[FrozenTrial], spec: StudySpec, worker_index: int, done_here: int,
-                  elapsed: float) -> str:
-    """``| worker 0: 3 trials, ETA 9 s | study: 7/20, ETA 14 s`` after a worker's trial.
+                  elapsed: float, finished_untold: int = 0) -> str:
+    """``| worker 0: 3 trials, ETA 9 s | study: 7/20, ETA 14 s`` after a worker's trial (``done`` in place of an
+    ETA once nothing is left to run).
 
     ETAs assume the remaining trials take this worker's mean time per trial so far and that
     ``spec.n_jobs`` workers share them (workers on other machines make the study's ETA an upper bound).
+    ``finished_untold`` trials of the same batch finished too and are told next: nothing left to run.
     """
     counted = sum(counts_toward_budget(t) for t in trials)
-    remaining = max(spec.n_trials - counted, 0)
+    remaining = max(spec.n_trials - counted - finished_untold, 0)
     per_trial = elapsed / max(done_here, 1)
     workers = max(spec.n_jobs, 1)
     mine = math.ceil(remaining / workers)
-    return (f"| worker {worker_index}: {done_here} trial{'s' if done_here != 1 else ''}, "
-            f"ETA {format_seconds(mine * per_trial)} | study: {min(counted, spec.n_trials)}/{spec.n_trials}, "
-            f"ETA {format_seconds(remaining * per_trial / workers)}")
+    worker_eta = f"ETA {format_seconds(mine * per_trial)}" if mine else "done"
+    study_eta = f"ETA {format_seconds(remaining * per_trial / workers)}" if remaining else "done"
+    return (f"| worker {worker_index}: {done_here} trial{'s' if done_here != 1 else ''}, {worker_eta} | "
+            f"study: {min(counted, spec.n_trials)}/{spec.n_trials}, {study_eta}")
 
 
 def _tell(study: optuna.Study, r) -> None:
@@ -301,14 +304,14 @@ def run_worker(spec: StudySpec, index: int = 0, storage=None) -> WorkerResult:
                 label = f"worker {index}: {batch_label([t.number for t in batch])}" if spec.progress else None
                 with _heartbeats(study, batch):
                     outcome = trials.run(progress=label, position=index if spec.n_jobs > 1 else None)
-                for r in outcome:
+                for j, r in enumerate(outcome):
                     _tell(study, r)
                     result.trials_run.append(r.number)
                     stored = study.get_trials(deepcopy=False)
                     line = trial_line(stored[r.number], spec, index)
                     if getattr(spec, "progress", True):
                         line += "  " + progress_text(stored, spec, index, len(result.trials_run),
-                                                     time.monotonic() - started)
+                                                     time.monotonic() - started, len(outcome) - j - 1)
                     logger.info(line)
                 if trials.interrupted:
                     raise KeyboardInterrupt

@@ -115,9 +115,12 @@ def build_policy_kwargs(config: RunConfig, env_plugin: EnvPlugin, template_env) 
             ref = {k: v for k, v in ref.items() if k != "b"}
         kwargs["mean_init"] = {k: np.asarray(v).tolist() for k, v in ref.items()}
     elif config.policy_init == "reference" and kwargs["mean_net"] != "linear":
-        raise ValueError("--policy-init reference needs the linear policy; use --policy linear or --policy-init random")
+        raise ValueError(f"--policy-init reference needs --policy linear (the reference policy of {config.env!r} is "
+                         f"linear); give --policy-init random for --policy {config.policy}")
     elif config.policy_init == "zero":
         kwargs["zero_init"] = True
+    elif config.policy_init == "random" and kwargs["mean_net"] == "linear":
+        kwargs["random_mean"] = True  # K ~ N(0, 1/obs_dim), b = 0, from torch's generator seeded with --seed
     return kwargs
 
 
@@ -368,13 +371,20 @@ def zoo_callbacks(config: RunConfig, run_dir: Path, eval_options: dict | None, l
     return out
 
 
-def _configure_logger(run_dir: Path, resume_epoch: int | None, tensorboard: Path | None = None):
+def _configure_logger(run_dir: Path, resume_epoch: int | None, tensorboard: Path | None = None,
+                      env_id: str = "", episodes_per_epoch: int = 0):
+    """The run's SB3 logger: TensorBoard, ``metrics.csv``, and the files SB3's and rl-zoo3's tools read
+    (``train.monitor.csv``, ``progress.csv``: :mod:`mollirl.training.monitor`)."""
     from stable_baselines3.common.logger import Logger
 
     from mollirl.training.metrics import MetricsCSVWriter
+    from mollirl.training.monitor import MONITOR_FILE, PROGRESS_FILE, MonitorWriter, ProgressCSVWriter
 
+    resume_rows = None if resume_epoch is None else resume_epoch * episodes_per_epoch
     formats = [_tensorboard_format(str(tensorboard or run_dir)),
-               MetricsCSVWriter(run_dir / "metrics.csv", resume_epoch)]
+               MetricsCSVWriter(run_dir / "metrics.csv", resume_epoch),
+               MonitorWriter(run_dir / MONITOR_FILE, env_id, resume_rows),
+               ProgressCSVWriter(run_dir / PROGRESS_FILE, resume_epoch)]
     return Logger(folder=str(run_dir), output_formats=formats)
 
 
@@ -526,7 +536,8 @@ class RunSession:
         write_atomic(run_dir / "command.txt", previous + line.rstrip() + "\n", defer=True)
         tensorboard = tensorboard_dir(config, run_dir)
         tensorboard.mkdir(parents=True, exist_ok=True)
-        self.model.set_logger(_configure_logger(run_dir, self.resume_epoch, tensorboard))
+        self.model.set_logger(_configure_logger(run_dir, self.resume_epoch, tensorboard,
+                                                self.prepared.env_plugin.gym_id, self.model.episodes_per_epoch))
 
     def callback(self):
         from stable_baselines3.common.callbacks import CallbackList

@@ -24,8 +24,10 @@ def test_study_shows_trials_of_the_budget_with_etas_and_a_batch_bar(tmp_path, ca
     captured = capsys.readouterr()
     lines = [line for line in captured.out.splitlines() if "| study: " in line]
     assert [re.search(r"study: (\d+)/3", line).group(1) for line in lines] == ["1", "2", "3"]
-    assert all(re.search(r"\| worker 0: \d+ trials?, ETA \d+ s \| study: \d/3, ETA \d+ s", line) for line in lines)
-    assert "ETA 0 s" in lines[-1]  # nothing left
+    assert all(re.search(r"\| worker 0: \d+ trials?, ETA \d+ s \| study: \d/3, ETA \d+ s", line) for line in lines[:1])
+    # the batch of trials 0-1 and then trial 2: after the last batch nothing is left, so no ETA (issue 24)
+    assert all(line.endswith("worker 0: 3 trials, done | study: 3/3, done") for line in lines[-1:])
+    assert "ETA" not in lines[-1]
     # a bar per batch (two trials, then the third) while it trains: member-epochs of its seeds
     assert "worker 0: trials 0-1" in captured.err and "worker 0: trial 2" in captured.err
     assert main([*args, "--no-progress", "-f", str(tmp_path / "b")]) == 0
@@ -87,7 +89,8 @@ def test_reproduce_runs_done_of_total_with_eta(tmp_path, capsys, progress):
     if progress is False:
         assert not any("ETA" in line for line in done) and "population 1" not in err
     else:
-        assert [re.search(r"\((\d)/2 runs, .*, ETA .*\)", line).group(1) for line in done] == ["1", "2"]
+        assert [re.search(r"\((\d)/2 runs, .*, (ETA .*|done)\)", line).group(1) for line in done] == ["1", "2"]
+        assert "ETA" in done[0] and "ETA" not in done[1]  # nothing left after the last run (issue 24)
         assert ("population 1: 2 runs" in err) == bool(progress)  # the bar only for the command line's log
 
 
