@@ -496,6 +496,76 @@ def best_and_ties(groups: Mapping[Hashable, ArrayLike], *, paired: bool, higher_
     return BestSet(best, tuple(ties), intervals, against)
 
 
+def best_location_interval(groups: Mapping[Hashable, ArrayLike], locations: Mapping[Hashable, float], *,
+                           paired: bool, higher_is_better: bool = True, statistic: str = "mean",
+                           log: bool = False, level: float = LEVEL, n_resamples: int = N_RESAMPLES,
+                           seed: int = SEED) -> Interval:
+    """Where the best group lies (a sigma*, say), with a bootstrap interval over seeds.
+
+    Each group has a location (its sigma) and a sample (one value per seed). The estimate is
+    the location of the group with the best ``statistic``; the interval is the percentile
+    interval of that location over bootstrap resamples of the seeds: paired (groups that
+    share their seeds: one resample of seed indices for every group, so the seeds' common
+    variation moves every group together) or each group resampled on its own. The ends are
+    locations of groups (the ``lower`` and ``higher`` empirical quantiles), so the interval
+    never claims a precision between the groups measured. ``log``: the quantiles are taken
+    of log(location) (a log-spaced search), which for these empirical quantiles gives the
+    same ends.
+
+    Read it as "over resamples of these seeds, the best group lay in [low, high] 95% of the
+    time". With few seeds the resamples are few (n = 3 gives 10 distinct multisets), so a
+    narrow interval at small n says little; :func:`best_and_ties` says which groups the data
+    cannot tell from the best.
+
+    :param groups: key -> values (paired: the same number of values, in the same seed order).
+    :param locations: key -> location (finite; > 0 with ``log``) of every key of ``groups``.
+    :return: an :class:`Interval` with ``statistic`` ``"location of the best (mean)"``.
+    :raises ValueError: on no groups, a missing or bad location, non-finite values, or paired
+        groups of different sizes.
+    """
+    if not groups:
+        raise ValueError("groups must hold at least one group")
+    keys = list(groups)
+    arrays = [_finite_1d(groups[k], f"group {k!r}") for k in keys]
+    try:
+        loc = np.array([float(locations[k]) for k in keys])
+    except KeyError as exc:
+        raise ValueError(f"no location for group {exc.args[0]!r}") from None
+    if not np.all(np.isfinite(loc)) or (log and np.any(loc <= 0)):
+        raise ValueError(f"locations must be finite{' and > 0 (log)' if log else ''}, got {loc.tolist()}")
+    if any(a.size == 0 for a in arrays):
+        raise ValueError("every group must hold at least one value")
+    fn = _statistic(statistic)
+    sign = 1.0 if higher_is_better else -1.0
+    scores = np.array([sign * float(fn(a)) for a in arrays])
+    best = int(np.argmax(scores))
+    name = f"location of the best ({statistic})"
+    n = int(min(a.size for a in arrays))
+    if paired and len({a.size for a in arrays}) > 1:
+        raise ValueError(f"paired groups must share their seeds: sizes {[a.size for a in arrays]}")
+    if n < 2:
+        return Interval(float(loc[best]), math.nan, math.nan, level, n, name, "n < 2")
+    rng = np.random.default_rng(seed)
+    if paired:
+        data = np.stack(arrays)  # (groups, seeds)
+        idx = rng.integers(0, n, size=(n_resamples, n))
+        stats_ = np.stack([fn(data[g][idx], axis=-1) for g in range(len(keys))], axis=-1)  # (resamples, groups)
+    else:
+        stats_ = np.stack([fn(a[rng.integers(0, a.size, size=(n_resamples, a.size))], axis=-1) for a in arrays],
+                          axis=-1)
+    winners = loc[np.argmax(sign * stats_, axis=-1)]
+    values = np.log(winners) if log else winners
+    alpha = 1.0 - level
+    lo = float(np.quantile(values, alpha / 2, method="lower"))
+    hi = float(np.quantile(values, 1.0 - alpha / 2, method="higher"))
+    if log:
+        lo, hi = float(np.exp(lo)), float(np.exp(hi))
+        # exp(log(x)) may differ from x in the last bit: report the group locations themselves
+        lo, hi = float(loc[np.argmin(np.abs(loc - lo))]), float(loc[np.argmin(np.abs(loc - hi))])
+    method = f"{'paired' if paired else 'unpaired'} percentile bootstrap of the argmax"
+    return Interval(float(loc[best]), lo, hi, level, n, name, method)
+
+
 def distinguishable_pairs(groups: Mapping[Hashable, ArrayLike], *, paired: bool, higher_is_better: bool = True,
                           statistic: str = "mean", **kwargs) -> dict[tuple, Verdict]:
     """Every pair (i < j in the mapping's order) judged by :func:`compare` ("i beats j")."""

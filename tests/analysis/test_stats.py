@@ -137,3 +137,55 @@ def test_paired_samples_must_match():
         S.compare([1, 2, 3], [1, 2], "x", paired=True)
     with pytest.raises(ValueError, match="statistic"):
         S.interval([1, 2], "mode")
+
+
+def test_best_location_interval_of_a_clear_winner_is_its_location():
+    rng = np.random.default_rng(0)
+    noise = rng.normal(size=10)
+    groups = {s: -((np.log10(s) - 0.0) ** 2) * 100 + noise for s in (0.01, 0.1, 1.0, 10.0)}
+    iv = S.best_location_interval(groups, {s: s for s in groups}, paired=True, log=True)
+    assert (iv.estimate, iv.low, iv.high) == (1.0, 1.0, 1.0)
+    assert iv.n == 10 and "paired" in iv.method
+    # lower is better: the worst group by the mean becomes the best
+    low = S.best_location_interval(groups, {s: s for s in groups}, paired=True, higher_is_better=False)
+    assert low.estimate in (0.01, 10.0)
+
+
+def test_best_location_interval_is_the_bootstrap_distribution_of_the_argmax():
+    """Paired seeds [0, 10] against [4, 4]: of the 4 equally likely resamples of 2 seed indices,
+    (0, 0) makes b best and the other three a, so b wins with probability 1/4: a 95% interval
+    holds both locations, a 40% one (quantiles 0.3 and 0.7) only a's."""
+    groups = {"a": [0.0, 10.0], "b": [4.0, 4.0]}
+    where = {"a": 2.0, "b": 1.0}
+    wide = S.best_location_interval(groups, where, paired=True)
+    assert (wide.estimate, wide.low, wide.high) == (2.0, 1.0, 2.0)
+    narrow = S.best_location_interval(groups, where, paired=True, level=0.4)
+    assert (narrow.low, narrow.high) == (2.0, 2.0)
+    # the fraction of resamples b wins is close to the exact 1/4
+    rng = np.random.default_rng(S.SEED)
+    idx = rng.integers(0, 2, size=(S.N_RESAMPLES, 2))
+    b_wins = np.mean(np.array([0.0, 10.0])[idx].mean(axis=1) < 4.0)
+    assert b_wins == pytest.approx(0.25, abs=0.02)
+
+
+def test_best_location_interval_pairs_the_seeds():
+    """Two groups that differ by a constant on every seed, with huge seed-to-seed variation:
+    paired, the better one wins every resample; unpaired, the seeds' variation blurs it."""
+    seeds = np.array([-100.0, 0.0, 100.0, 50.0, -50.0])
+    groups = {"a": seeds + 1.0, "b": seeds}
+    where = {"a": 1.0, "b": 2.0}
+    paired = S.best_location_interval(groups, where, paired=True)
+    unpaired = S.best_location_interval(groups, where, paired=False)
+    assert (paired.low, paired.high) == (1.0, 1.0)
+    assert (unpaired.low, unpaired.high) == (1.0, 2.0)
+
+
+def test_best_location_interval_refuses_bad_input():
+    with pytest.raises(ValueError, match="no location"):
+        S.best_location_interval({"a": [1.0, 2.0]}, {}, paired=True)
+    with pytest.raises(ValueError, match="> 0"):
+        S.best_location_interval({"a": [1.0, 2.0]}, {"a": 0.0}, paired=True, log=True)
+    with pytest.raises(ValueError, match="share their seeds"):
+        S.best_location_interval({"a": [1.0, 2.0], "b": [1.0]}, {"a": 1.0, "b": 2.0}, paired=True)
+    one = S.best_location_interval({"a": [1.0], "b": [2.0]}, {"a": 1.0, "b": 2.0}, paired=True)
+    assert one.estimate == 2.0 and not one.defined
