@@ -322,7 +322,7 @@ def permutation_p(a: ArrayLike, b: ArrayLike | None = None, *, paired: bool = Fa
     fn = _statistic(statistic)
     if b is None:
         x = _finite_1d(a, "a")
-        if x.size < 1 or np.all(x == 0):
+        if x.size < 2 or np.all(x == 0):  # one value (one seed) has no other arrangement to compare with
             return 1.0
         res = _st.permutation_test((x,), lambda s, axis=-1: fn(s, axis=axis), permutation_type="samples",
                                    vectorized=True, n_resamples=n_resamples, rng=np.random.default_rng(seed))

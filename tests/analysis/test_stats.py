@@ -235,3 +235,11 @@ def test_weighted_bootstrap_edge_cases():
         S.weighted_bootstrap(3, lambda w: w @ np.array([1.0, np.nan, 2.0]), name="mean")
     with pytest.raises(ValueError, match="n must be"):
         S.weighted_bootstrap(0, lambda w: w.sum(axis=1), name="x")
+
+
+def test_one_seed_cannot_tell_anything():
+    """n = 1 (a study with one seed): no randomization is possible, p = 1, never 'holds'."""
+    assert S.permutation_p([2.0], [1.0], paired=True) == 1.0
+    assert S.compare([2.0], [1.0], "a beats b", paired=True).outcome == "not distinguishable"
+    best = S.best_and_ties({"a": [2.0], "b": [1.0]}, paired=True)
+    assert best.best == "a" and set(best.ties) == {"a", "b"}
