@@ -207,7 +207,7 @@ def weighted_bootstrap(n: int, statistic: Callable[[np.ndarray], np.ndarray], *,
 
     The statistic is given as a function of resampling *weights*: ``statistic(w)`` with ``w`` of shape
     ``(R, n)`` (each row non-negative, summing to 1) returns ``(R,)`` values; uniform weights
-    ``1 / n`` give the estimate, multinomial counts ``/ n`` the bootstrap resamples, leave-one-out
+    ``1 / n`` give the estimate, the counts of n draws with replacement ``/ n`` the bootstrap resamples, leave-one-out
     weights the jackknife that sets BCa's acceleration. A weighted mean of unit vectors
     ``w @ G`` then costs one matrix product per chunk of resamples, never a copy of the resampled
     data. BCa as in :func:`scipy.stats.bootstrap` (bias from the fraction of resamples below the
@@ -231,7 +231,9 @@ def weighted_bootstrap(n: int, statistic: Callable[[np.ndarray], np.ndarray], *,
     boot = []
     for start in range(0, n_resamples, chunk):
         size = min(chunk, n_resamples - start)
-        counts = rng.multinomial(n, np.full(n, 1.0 / n), size=size)
+        # each row: n draws with replacement, as counts per unit (a bincount over the rows at once)
+        flat = rng.integers(0, n, size=(size, n)) + (np.arange(size) * n)[:, None]
+        counts = np.bincount(flat.ravel(), minlength=size * n).reshape(size, n)
         boot.append(np.asarray(statistic(counts / n), dtype=float).reshape(-1))
     theta = np.concatenate(boot)
     theta = theta[np.isfinite(theta)]
