@@ -239,13 +239,18 @@ def per_episode_gradients(mean_module, params: dict, obs: np.ndarray, scores: np
 
 def _unit_statistics(units: np.ndarray, scale: float, fd: np.ndarray) -> dict[str, Any]:
     """``weights -> values`` functions of the units (rows of ``units``: per-episode terms or per-batch
-    estimates) for the bootstrap.
+    estimates) for the bootstrap, and how each maps to the reported quantity.
 
     ``|E g|`` is *debiased*: the squared norm of a mean of n noisy units overestimates ``|E g|^2`` by
-    ``tr Cov(unit) / n``, which at small sigma is most of it; ``|mean|^2 - tr Cov(unit) / n`` is unbiased
-    (clipped at 0), and the SNR uses it. The angle is the plug-in angle of the mean (a ratio of debiased
-    estimates would be unstable where ``|E g|`` is near 0): where the noise of the mean dominates it
-    leans toward 90 degrees, and its interval says how well the M episodes pin it down.
+    ``tr Cov(unit) / n``, which at small sigma is most of it; ``q = |mean|^2 - tr Cov(unit) / n`` is
+    unbiased. The bootstrap runs on the smooth, signed ``q`` and ``q / tr Cov(g_N)`` (a clipped statistic
+    has a point mass at 0 that BCa's bias correction misreads), and the reported ``|E g| = sqrt(max(q, 0))``
+    and ``SNR = sqrt(max(q / tr Cov(g_N), 0))`` take the interval's ends through the same monotone map. The
+    angle is the plug-in angle of the mean (a ratio of debiased estimates would be unstable where ``|E g|``
+    is near 0): where the noise of the mean dominates it leans toward 90 degrees, and its interval says how
+    well the M episodes pin it down.
+
+    :return: name -> ``(statistic of weights, map of the statistic to the reported value)``.
     """
     n = units.shape[0]
     sq = np.einsum("ij,ij->i", units, units)
@@ -261,13 +266,13 @@ def _unit_statistics(units: np.ndarray, scale: float, fd: np.ndarray) -> dict[st
     def trace(w):
         return unit_trace(w) * scale
 
-    def norm(w):
+    def signal(w):  # unbiased |E g|^2
         m = mean(w)
-        return np.sqrt(np.maximum(np.einsum("ij,ij->i", m, m) - unit_trace(w) / n, 0.0))
+        return np.einsum("ij,ij->i", m, m) - unit_trace(w) / n
 
-    def snr(w):
+    def snr_squared(w):
         with np.errstate(divide="ignore", invalid="ignore"):
-            return norm(w) / np.sqrt(trace(w))
+            return signal(w) / trace(w)
 
     def angle(w):
         m = mean(w)
@@ -275,7 +280,19 @@ def _unit_statistics(units: np.ndarray, scale: float, fd: np.ndarray) -> dict[st
             cos = (m @ fd) / (np.linalg.norm(m, axis=1) * fd_norm)
         return np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))
 
-    return {"trace_cov": trace, "snr": snr, "grad_norm": norm, "angle_deg": angle}
+    def root(x: float) -> float:
+        return math.sqrt(max(x, 0.0)) if math.isfinite(x) else x
+
+    identity = float
+    return {"trace_cov": (trace, identity), "snr": (snr_squared, root), "grad_norm": (signal, root),
+            "angle_deg": (angle, identity)}
+
+
+def _bootstrap(n_units: int, statistic, to_value, name: str) -> stats.Interval:
+    """The interval of ``statistic`` (:func:`mollirl.analysis.stats.weighted_bootstrap`), mapped to the reported
+    quantity by the monotone ``to_value``."""
+    iv = stats.weighted_bootstrap(n_units, statistic, name=name)
+    return dataclasses.replace(iv, estimate=to_value(iv.estimate), low=to_value(iv.low), high=to_value(iv.high))
 
 
 def sigma_sweep(problem, sigmas: Sequence[float], *, episodes: int = 256, batch_episodes: int = 16,
@@ -393,7 +410,7 @@ def sigma_sweep(problem, sigmas: Sequence[float], *, episodes: int = 256, batch_
         else:
             bias = dataclasses.replace(stats.difference(returns, det, paired=True), statistic="J_sigma - J")
         n_units = units.shape[0]
-        ivs = {k: stats.weighted_bootstrap(n_units, fn, name=k) for k, fn in fns.items()}
+        ivs = {k: _bootstrap(n_units, fn, to_value, k) for k, (fn, to_value) in fns.items()}
         out_rows.append(SweepRow(sigma=float(sigma), J_sigma=j_sigma, bias=bias, diverged_fraction=float(
             result.diverged[cols].mean()), mean_gradient=units.mean(axis=0), **ivs))
     return SigmaSweep(env=problem.env, label=problem.label, horizon=T, gamma=float(problem.gamma), episodes=M,
@@ -455,8 +472,8 @@ def save_png(sweep: SigmaSweep, path: str | Path) -> Path:
     c2 = c.twinx()
     est, err = series("snr")
     c2.errorbar(x, est, yerr=err, fmt="s--", color="C4", capsize=3, label="SNR |E g| / sqrt(tr Cov)")
-    c2.set_yscale("log")
-    c2.set_ylabel("SNR", color="C4")
+    c2.set_ylim(bottom=0.0)
+    c2.set_ylabel("SNR (0: no signal above the noise)", color="C4")
     c.set_title(f"variance of REINFORCE (baseline {sweep.baseline}; small sigma hurts)")
     lines = c.get_legend_handles_labels()
     lines2 = c2.get_legend_handles_labels()

@@ -45,7 +45,9 @@ def test_remark53_quick(tmp_path, capsys):
         seeds = case["size"]["seeds"]
         assert all(len(v["final_J_det"]) == seeds for v in study["per_sigma"].values())
         for objective in ("return", "stability"):
-            assert study[f"interior_{objective}"]["outcome"] in ("holds", "fails", "not distinguishable")
+            for key in (f"interior_{objective}", f"interior_{objective}_iqm"):
+                assert study[key]["outcome"] in ("holds", "fails", "not distinguishable")
+            assert study[f"interior_{objective}_iqm"]["statistic"] == "iqm"
         assert case["cost"]["env_steps"]["study"] > 0 and case["cost"]["study_seconds"] > 0
         assert f"{name}_interior_sigma_star_final_J_det" in summary["claims"]
         assert isinstance(case["chaotic"], bool) and np.isfinite(case["lyapunov"]["lambda_per_step"])
