@@ -254,6 +254,10 @@ def plot_case(name: str, label: str, sweep, study: dict[str, Any], path: Path) -
     if sig:
         ax.errorbar(sig, means, yerr=[np.maximum(np.subtract(means, lows), 0), np.maximum(np.subtract(highs, means), 0)],
                     fmt="o-", color="C0", capsize=3, label="final J_det (mean, 95% CI over seeds)")
+        ax.plot(sig, [np.median(per[s]["final_J_det"]) for s in sig], "_", color="k", markersize=12,
+                label="median over seeds")
+        ax.set_yscale("symlog", linthresh=max(1.0, float(np.median(np.abs(np.concatenate(
+            [per[s]["final_J_det"] for s in sig]))))))
         star = study.get("sigma_star_return")
         if star:
             ties = [t["sigma"] for t in star["indistinguishable_from_best"]]
