@@ -201,7 +201,7 @@ def interval(values: ArrayLike, statistic: str = "mean", *, level: float = LEVEL
 
 def weighted_bootstrap(n: int, statistic: Callable[[np.ndarray], np.ndarray], *, name: str,
                        level: float = LEVEL, n_resamples: int = N_RESAMPLES, seed: int = SEED,
-                       chunk: int = 2000) -> Interval:
+                       chunk: int = 2000, method: str = "BCa") -> Interval:
     """A statistic of ``n`` i.i.d. units (episodes, say) with its BCa bootstrap interval, for statistics
     of multivariate units that :func:`interval` cannot take (a trace of covariance, a norm, an angle).
 
@@ -214,11 +214,20 @@ def weighted_bootstrap(n: int, statistic: Callable[[np.ndarray], np.ndarray], *,
     estimate, acceleration from the jackknife); the percentile interval where BCa is undefined,
     ``method`` says which. Fixed seed: the same data give the same interval.
 
+    ``method="normal"``: the estimate plus or minus the normal quantile times the bootstrap standard
+    error. For an *unbiased* estimator of a nonlinear functional (``|mean|^2 - tr Cov / n`` of
+    noisy units, say) the resamples centre on the plug-in functional, not on the estimate; where
+    noise dominates, that offset is most of the distribution, and BCa's correction can move its
+    interval off the estimate altogether. The standard error does not depend on the centre.
+
     :param n: number of units (>= 1).
     :param statistic: ``(R, n) weights -> (R,)`` values; must be finite for the estimate.
     :param name: what the statistic is (the :class:`Interval`'s ``statistic``).
-    :raises ValueError: on ``n < 1`` or a non-finite estimate.
+    :param method: ``"BCa"`` or ``"normal"``.
+    :raises ValueError: on ``n < 1``, a non-finite estimate or an unknown method.
     """
+    if method not in ("BCa", "normal"):
+        raise ValueError(f"method must be BCa or normal, got {method!r}")
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise ValueError(f"n must be an integer >= 1, got {n!r}")
     n = int(n)
@@ -242,6 +251,9 @@ def weighted_bootstrap(n: int, statistic: Callable[[np.ndarray], np.ndarray], *,
     if np.all(theta == theta[0]):
         return Interval(est, float(theta[0]), float(theta[0]), level, n, name, "all resamples equal")
     alpha = (1.0 - level) / 2
+    if method == "normal":
+        half = float(_st.norm.ppf(1.0 - alpha) * np.std(theta, ddof=1))
+        return Interval(est, est - half, est + half, level, n, name, "bootstrap standard error, normal")
     method = "BCa bootstrap"
     loo = np.full((n, n), 1.0 / (n - 1))
     np.fill_diagonal(loo, 0.0)

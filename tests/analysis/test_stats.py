@@ -243,3 +243,28 @@ def test_one_seed_cannot_tell_anything():
     assert S.compare([2.0], [1.0], "a beats b", paired=True).outcome == "not distinguishable"
     best = S.best_and_ties({"a": [2.0], "b": [1.0]}, paired=True)
     assert best.best == "a" and set(best.ties) == {"a", "b"}
+
+
+def test_weighted_bootstrap_normal_interval_is_centred_on_the_estimate():
+    """The unbiased |E g|^2 = |mean|^2 - tr Cov / n of noisy 20-D units with a small signal: its resamples
+    centre on the plug-in |mean|^2, above the estimate by tr Cov / n; the normal interval (bootstrap
+    standard error) stays centred on the estimate and matches the mean's standard error for a mean."""
+    rng = np.random.default_rng(0)
+    n = 64
+    G = rng.normal(size=(n, 20))
+    G[:, 0] += 0.05
+    sq = np.einsum("ij,ij->i", G, G)
+
+    def signal(w):
+        m = w @ G
+        return np.sum(m**2, axis=1) - (w @ sq - np.sum(m**2, axis=1)) / (n - 1)
+
+    iv = S.weighted_bootstrap(n, signal, name="|E g|^2", method="normal")
+    assert iv.low < iv.estimate < iv.high and iv.estimate - iv.low == pytest.approx(iv.high - iv.estimate)
+    assert iv.method == "bootstrap standard error, normal"
+    x = rng.normal(2.0, 3.0, size=200)
+    mean = S.weighted_bootstrap(200, lambda w: w @ x, name="mean", method="normal")
+    se = np.std(x, ddof=1) / np.sqrt(200)
+    assert (mean.high - mean.low) / 2 == pytest.approx(1.96 * se, rel=0.05)
+    with pytest.raises(ValueError, match="BCa or normal"):
+        S.weighted_bootstrap(3, lambda w: w @ np.ones(3), name="x", method="student")
