@@ -243,14 +243,17 @@ def _unit_statistics(units: np.ndarray, scale: float, fd: np.ndarray) -> dict[st
 
     ``|E g|`` is *debiased*: the squared norm of a mean of n noisy units overestimates ``|E g|^2`` by
     ``tr Cov(unit) / n``, which at small sigma is most of it; ``q = |mean|^2 - tr Cov(unit) / n`` is
-    unbiased. The bootstrap runs on the smooth, signed ``q`` and ``q / tr Cov(g_N)`` (a clipped statistic
-    has a point mass at 0 that BCa's bias correction misreads), and the reported ``|E g| = sqrt(max(q, 0))``
-    and ``SNR = sqrt(max(q / tr Cov(g_N), 0))`` take the interval's ends through the same monotone map. The
+    unbiased. Its interval comes from the smooth, signed ``q`` and ``q / tr Cov(g_N)`` (a clipped statistic
+    has a point mass at 0), by the bootstrap standard error (``method="normal"``: the resamples of an
+    unbiased estimator of a squared norm centre on the plug-in ``|mean|^2``, above ``q`` by ``tr Cov / n``,
+    and BCa's correction of that offset can leave the estimate outside its own interval), and the
+    reported ``|E g| = sqrt(max(q, 0))`` and ``SNR = sqrt(max(q / tr Cov(g_N), 0))`` take the interval's
+    ends through the same monotone map. The
     angle is the plug-in angle of the mean (a ratio of debiased estimates would be unstable where ``|E g|``
     is near 0): where the noise of the mean dominates it leans toward 90 degrees, and its interval says how
     well the M episodes pin it down.
 
-    :return: name -> ``(statistic of weights, map of the statistic to the reported value)``.
+    :return: name -> ``(statistic of weights, map of the statistic to the reported value, bootstrap method)``.
     """
     n = units.shape[0]
     sq = np.einsum("ij,ij->i", units, units)
@@ -284,14 +287,14 @@ def _unit_statistics(units: np.ndarray, scale: float, fd: np.ndarray) -> dict[st
         return math.sqrt(max(x, 0.0)) if math.isfinite(x) else x
 
     identity = float
-    return {"trace_cov": (trace, identity), "snr": (snr_squared, root), "grad_norm": (signal, root),
-            "angle_deg": (angle, identity)}
+    return {"trace_cov": (trace, identity, "BCa"), "snr": (snr_squared, root, "normal"),
+            "grad_norm": (signal, root, "normal"), "angle_deg": (angle, identity, "BCa")}
 
 
-def _bootstrap(n_units: int, statistic, to_value, name: str) -> stats.Interval:
+def _bootstrap(n_units: int, statistic, to_value, name: str, method: str) -> stats.Interval:
     """The interval of ``statistic`` (:func:`mollirl.analysis.stats.weighted_bootstrap`), mapped to the reported
     quantity by the monotone ``to_value``."""
-    iv = stats.weighted_bootstrap(n_units, statistic, name=name)
+    iv = stats.weighted_bootstrap(n_units, statistic, name=name, method=method)
     return dataclasses.replace(iv, estimate=to_value(iv.estimate), low=to_value(iv.low), high=to_value(iv.high))
 
 
@@ -410,7 +413,7 @@ def sigma_sweep(problem, sigmas: Sequence[float], *, episodes: int = 256, batch_
         else:
             bias = dataclasses.replace(stats.difference(returns, det, paired=True), statistic="J_sigma - J")
         n_units = units.shape[0]
-        ivs = {k: _bootstrap(n_units, fn, to_value, k) for k, (fn, to_value) in fns.items()}
+        ivs = {k: _bootstrap(n_units, fn, to_value, k, method) for k, (fn, to_value, method) in fns.items()}
         out_rows.append(SweepRow(sigma=float(sigma), J_sigma=j_sigma, bias=bias, diverged_fraction=float(
             result.diverged[cols].mean()), mean_gradient=units.mean(axis=0), **ivs))
     return SigmaSweep(env=problem.env, label=problem.label, horizon=T, gamma=float(problem.gamma), episodes=M,

@@ -315,8 +315,12 @@ def run(out: Path, quick: bool = False, n_jobs: int = 1, log=print, hopper_study
         chaotic = bool(lyap["lambda_per_step"] > lyap["threshold_-log_gamma"])
         log(f"remark 5.3 {case_name}: {case['label']}: lambda {lyap['lambda_per_step']:.4g} per step (-log gamma "
             f"{lyap['threshold_-log_gamma']:.4g}: {'chaotic' if chaotic else 'not chaotic'})")
+        import time
+
+        cpu0 = time.process_time()
         sweep = sigma_sweep(problem, size["sigmas"], episodes=size["sweep_episodes"],
                             batch_episodes=size["sweep_batch"])
+        sweep_cpu = time.process_time() - cpu0  # every thread of this process (MuJoCo's batch threads too)
         sweep_seconds = t0.seconds
         sw = sweep_claims(sweep)
         log(f"  sweep: {len(sweep.rows)} sigmas x {sweep.episodes} episodes in {sweep.seconds:.1f} s; tr Cov(g_N) "
@@ -324,7 +328,9 @@ def run(out: Path, quick: bool = False, n_jobs: int = 1, log=print, hopper_study
             f"{sweep.rows[-1].sigma:g}; J_sigma - J {sweep.rows[0].bias} -> {sweep.rows[-1].bias}")
         steps = {"sweep": int(sweep.env_steps), "study": study_steps(size)}
         cost: dict[str, Any] = {"env_steps": steps, "sweep_seconds": sweep_seconds,
-                                "sweep_steps_per_second": sweep.env_steps / max(sweep.seconds, 1e-9)}
+                                "sweep_steps_per_second": sweep.env_steps / max(sweep.seconds, 1e-9),
+                                "sweep_cpu_seconds": sweep_cpu,
+                                "sweep_steps_per_cpu_second": sweep.env_steps / max(sweep_cpu, 1e-9)}
         summary: dict[str, Any] = {}
         if hopper_study or case["env"] != "hopper-stand":
             t1 = Timer()
@@ -338,11 +344,13 @@ def run(out: Path, quick: bool = False, n_jobs: int = 1, log=print, hopper_study
             claims[f"{case_name}_interior_sigma_star_final_J_det"] = summary["interior_return"]["outcome"] == "holds"
             claims[f"{case_name}_no_interior_sigma_star_final_J_det"] = summary["interior_return"]["outcome"] == "fails"
         else:
-            rate = cost["sweep_steps_per_second"]
+            rate, cpu_rate = cost["sweep_steps_per_second"], cost["sweep_steps_per_cpu_second"]
             cost["study_estimated_seconds"] = steps["study"] / rate
+            cost["study_estimated_cpu_seconds"] = steps["study"] / cpu_rate
             log(f"  study not run (remark53-analytic): {steps['study'] / 1e6:.0f} M hopper steps, about "
-                f"{steps['study'] / rate / 3600:.1f} h at the sweep's {rate:,.0f} steps/s (the updates come on top); "
-                f"python -m mollirl.reproduce remark53 runs it")
+                f"{steps['study'] / rate / 3600:.1f} h of wall time at the sweep's {rate:,.0f} steps/s here and "
+                f"{steps['study'] / cpu_rate / 3600:.1f} CPU-hours at its {cpu_rate:,.0f} steps per CPU-second (the "
+                f"updates come on top); python -m mollirl.reproduce remark53 runs it")
         plot_case(case_name, case["label"], sweep, summary, out / f"remark53_{case_name}.png")
         cases[case_name] = {"label": case["label"], "env": case["env"], "lyapunov": lyap, "chaotic": chaotic,
                             "sweep": sweep.to_dict(), "sweep_claims": sw, "study": summary or None,
