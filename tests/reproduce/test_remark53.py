@@ -33,6 +33,7 @@ def test_remark53_quick(tmp_path, capsys):
     assert main(["remark53", "--quick", "-o", str(tmp_path), "--no-progress"]) == 0
     out = capsys.readouterr().out
     summary = json.loads((tmp_path / "remark53.json").read_text())
+    assert str(tmp_path) not in (tmp_path / "remark53.json").read_text()  # no absolute path
     assert summary["size"] == "full" and set(summary["cases"]) == {"dp-chaotic", "hopper", "dp-k0"}
     for name, case in summary["cases"].items():
         assert (tmp_path / f"remark53_{name}.png").stat().st_size > 20_000
