@@ -57,8 +57,11 @@ def build_parser() -> ArgumentParser:
     g.add_argument("--seeds", type=int, default=None, help="training seeds per trial; the objective averages them (1)")
     g.add_argument("--sampler", default=None, choices=["tpe", "random", "grid", "gp"], help="default tpe")
     g.add_argument("--sampler-seed", type=int, default=None, help="seed of the sampler (worker i uses SEED + i)")
-    g.add_argument("--pruner", default=None, choices=["median", "hyperband", "wilcoxon", "none"],
-                   help="prune on per-epoch J_det (default median; none for grid and --objective both)")
+    g.add_argument("--pruner", default=None, metavar="KIND[:k=v,...]",
+                   help="halving (default: successive halving over the batch and earlier trials, on the mean of "
+                        "J_det over seeds and the last epochs; halving:warmup=15,window=4,eta=3), median, "
+                        "hyperband or wilcoxon (Optuna's, --batch-trials 1 only), none (default for grid and "
+                        "--objective both)")
     t = p.add_argument_group("training of each seed (as python -m mollirl.train)")
     add_config_arguments(t, CONFIG_FLAGS, help={
         "epochs": "updates per run", "step_size": "REINFORCE delta / PPO lr (unless searched)",
@@ -68,8 +71,9 @@ def build_parser() -> ArgumentParser:
     r = p.add_argument_group("where and how it runs")
     r.add_argument("--n-jobs", type=int, default=None, help="worker processes on this machine (default 1)")
     r.add_argument("--batch-trials", default=None, type=_batch_trials, metavar="B|auto",
-                   help="trials a worker trains at once as one population (default auto: enough trials to fill "
-                        "1024 rows on an analytic env, 256 on MuJoCo, at most 32)")
+                   help="trials a worker trains at once as one population, at most --n-trials (default auto: "
+                        "TPE/GP get their 10 startup trials, then the rest in >= 4 rounds; random and grid "
+                        "the whole budget; at most 1024 rows on an analytic env, 256 on MuJoCo)")
     r.add_argument("--storage", default=None, metavar="URL",
                    help="SQLAlchemy URL, e.g. postgresql://USER:PASS@HOST:PORT/DB (default: the embedded "
                         "SQLite store <log-folder>/studies/studies.db)")
@@ -116,8 +120,10 @@ def spec_from_args(args):
     algo = args.algo or (preset.algo if preset else "reinforce")
     layer = config_layer(args)
     study_layer = dict(preset.config) if preset and env == preset.env else {}
-    config = resolve_with_sources(env, algo, (study_layer, f"the study preset {args.preset}") if study_layer else None,
-                                  layer)[0]
+    # as python -m mollirl.train resolves it (hyperparameter file < study preset < flags), with its
+    # fallbacks: a Gymnasium id's own horizon, a random initial mean without a reference policy
+    config, _, notes = resolve_with_sources(env, algo, (study_layer, f"the study preset {args.preset!r}")
+                                            if study_layer else None, layer)
     study_name = args.study_name
     if study_name is None and preset is not None and env != preset.env:
         study_name = f"{args.preset}-{env}"  # the preset's search on another env: not the preset's study
@@ -125,7 +131,31 @@ def spec_from_args(args):
                       log_folder=args.log_folder, preset=args.preset)
     searched_config_conflicts(spec.dims, set(layer))
     spec.progress = not args.no_progress
+    spec.notes = list(notes)
     return spec
+
+
+def header(spec) -> str:
+    """The lines printed before a study runs: budget, objective, what the batches do to the sampler, what
+    the pruner does, and the notes of the config's fallbacks."""
+    from mollirl.studies.objective import describe_batches
+    from mollirl.studies.runner import started_trials
+    from mollirl.studies.storage import mask
+
+    rule = spec.pruning.rule(spec.epochs) if spec.objective != "both" else None
+    if rule is not None:
+        pruner = rule.describe(spec.objective)
+    elif spec.pruning.kind in ("hyperband", "wilcoxon"):
+        pruner = f"{spec.pruning.kind}: Optuna's, deciding each trial against those finished before it"
+    else:
+        pruner = "none"
+    lines = [f"study {spec.study_name!r} in {mask(spec.storage_url)}: budget {spec.n_trials} trials x {spec.seeds} "
+             f"seeds (the same seeds for every trial), objective {spec.objective}, {spec.n_jobs} worker(s) here; "
+             f"runs under {spec.study_dir}",
+             f"  sampler {spec.sampler}: {describe_batches(spec, started_trials(spec))}",
+             f"  pruner {pruner}"]
+    lines += [f"  note: {note}" for note in getattr(spec, "notes", [])]
+    return "\n".join(lines)
 
 
 def list_studies(plugins: list[str]) -> str:
@@ -167,9 +197,7 @@ def main(argv: list[str] | None = None) -> int:
             with WorkerPool(spec) if spec.n_jobs > 1 else nullcontext() as pool:
                 check_training(spec)
                 validate_storage(spec)
-                print(f"study {spec.study_name!r} in {mask(spec.storage_url)}: budget {spec.n_trials} trials x "
-                      f"{spec.seeds} seeds, objective {spec.objective}, sampler {spec.sampler}, pruner "
-                      f"{spec.pruner}, {spec.n_jobs} worker(s) here; runs under {spec.study_dir}", flush=True)
+                print(header(spec), flush=True)
                 outcome = run_study(spec, pool)
                 report = report_spec(spec, outcome.study)  # while the other workers exit
         except KeyboardInterrupt:

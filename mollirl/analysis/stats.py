@@ -219,6 +219,79 @@ def interval(values: ArrayLike, statistic: str | Callable = "mean", *, level: fl
     return Interval(est, lo, hi, level, int(x.size), label, method)
 
 
+def weighted_bootstrap(n: int, statistic: Callable[[np.ndarray], np.ndarray], *, name: str,
+                       level: float = LEVEL, n_resamples: int = N_RESAMPLES, seed: int = SEED,
+                       chunk: int = 2000, method: str = "BCa") -> Interval:
+    """A statistic of ``n`` i.i.d. units (episodes, say) with its BCa bootstrap interval, for statistics
+    of multivariate units that :func:`interval` cannot take (a trace of covariance, a norm, an angle).
+
+    The statistic is given as a function of resampling *weights*: ``statistic(w)`` with ``w`` of shape
+    ``(R, n)`` (each row non-negative, summing to 1) returns ``(R,)`` values; uniform weights
+    ``1 / n`` give the estimate, the counts of n draws with replacement ``/ n`` the bootstrap resamples, leave-one-out
+    weights the jackknife that sets BCa's acceleration. A weighted mean of unit vectors
+    ``w @ G`` then costs one matrix product per chunk of resamples, never a copy of the resampled
+    data. BCa as in :func:`scipy.stats.bootstrap` (bias from the fraction of resamples below the
+    estimate, acceleration from the jackknife); the percentile interval where BCa is undefined,
+    ``method`` says which. Fixed seed: the same data give the same interval.
+
+    ``method="normal"``: the estimate plus or minus the normal quantile times the bootstrap standard
+    error. For an *unbiased* estimator of a nonlinear functional (``|mean|^2 - tr Cov / n`` of
+    noisy units, say) the resamples centre on the plug-in functional, not on the estimate; where
+    noise dominates, that offset is most of the distribution, and BCa's correction can move its
+    interval off the estimate altogether. The standard error does not depend on the centre.
+
+    :param n: number of units (>= 1).
+    :param statistic: ``(R, n) weights -> (R,)`` values; must be finite for the estimate.
+    :param name: what the statistic is (the :class:`Interval`'s ``statistic``).
+    :param method: ``"BCa"`` or ``"normal"``.
+    :raises ValueError: on ``n < 1``, a non-finite estimate or an unknown method.
+    """
+    if method not in ("BCa", "normal"):
+        raise ValueError(f"method must be BCa or normal, got {method!r}")
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"n must be an integer >= 1, got {n!r}")
+    n = int(n)
+    est = float(np.asarray(statistic(np.full((1, n), 1.0 / n)), dtype=float).reshape(-1)[0])
+    if not math.isfinite(est):
+        raise ValueError(f"the statistic {name!r} is not finite on the sample: {est!r}")
+    if n < 2:
+        return Interval(est, math.nan, math.nan, level, n, name, "n < 2")
+    rng = np.random.default_rng(seed)
+    boot = []
+    for start in range(0, n_resamples, chunk):
+        size = min(chunk, n_resamples - start)
+        # each row: n draws with replacement, as counts per unit (a bincount over the rows at once)
+        flat = rng.integers(0, n, size=(size, n)) + (np.arange(size) * n)[:, None]
+        counts = np.bincount(flat.ravel(), minlength=size * n).reshape(size, n)
+        boot.append(np.asarray(statistic(counts / n), dtype=float).reshape(-1))
+    theta = np.concatenate(boot)
+    theta = theta[np.isfinite(theta)]
+    if theta.size == 0:
+        return Interval(est, math.nan, math.nan, level, n, name, "bootstrap undefined")
+    if np.all(theta == theta[0]):
+        return Interval(est, float(theta[0]), float(theta[0]), level, n, name, "all resamples equal")
+    alpha = (1.0 - level) / 2
+    if method == "normal":
+        half = float(_st.norm.ppf(1.0 - alpha) * np.std(theta, ddof=1))
+        return Interval(est, est - half, est + half, level, n, name, "bootstrap standard error, normal")
+    method = "BCa bootstrap"
+    loo = np.full((n, n), 1.0 / (n - 1))
+    np.fill_diagonal(loo, 0.0)
+    jack = np.concatenate([np.asarray(statistic(loo[i:i + chunk]), dtype=float).reshape(-1)
+                           for i in range(0, n, chunk)])
+    with np.errstate(all="ignore"):
+        z0 = _st.norm.ppf(np.mean(theta < est) + 0.5 * np.mean(theta == est))
+        d = jack.mean() - jack
+        a = np.sum(d**3) / (6.0 * np.sum(d**2) ** 1.5)
+        z = _st.norm.ppf([alpha, 1.0 - alpha])
+        q = _st.norm.cdf(z0 + (z0 + z) / (1.0 - a * (z0 + z)))
+    if not np.all(np.isfinite(q)):
+        q = np.array([alpha, 1.0 - alpha])
+        method = "percentile bootstrap"
+    lo, hi = (float(v) for v in np.quantile(theta, q))
+    return Interval(est, lo, hi, level, n, name, method)
+
+
 def summary(values: ArrayLike, *, level: float = LEVEL, seed: int = SEED) -> dict:
     """n, mean, median, IQM, std, min, max, and the mean's and IQM's intervals, as a JSON-able dict."""
     x = _finite_1d(values, "values")
@@ -602,6 +675,76 @@ def best_and_ties(groups: Mapping[Hashable, ArrayLike], *, paired: bool, higher_
         if not verdict.holds:
             ties.append(k)
     return BestSet(best, tuple(ties), intervals, against)
+
+
+def best_location_interval(groups: Mapping[Hashable, ArrayLike], locations: Mapping[Hashable, float], *,
+                           paired: bool, higher_is_better: bool = True, statistic: str = "mean",
+                           log: bool = False, level: float = LEVEL, n_resamples: int = N_RESAMPLES,
+                           seed: int = SEED) -> Interval:
+    """Where the best group lies (a sigma*, say), with a bootstrap interval over seeds.
+
+    Each group has a location (its sigma) and a sample (one value per seed). The estimate is
+    the location of the group with the best ``statistic``; the interval is the percentile
+    interval of that location over bootstrap resamples of the seeds: paired (groups that
+    share their seeds: one resample of seed indices for every group, so the seeds' common
+    variation moves every group together) or each group resampled on its own. The ends are
+    locations of groups (the ``lower`` and ``higher`` empirical quantiles), so the interval
+    never claims a precision between the groups measured. ``log``: the quantiles are taken
+    of log(location) (a log-spaced search), which for these empirical quantiles gives the
+    same ends.
+
+    Read it as "over resamples of these seeds, the best group lay in [low, high] 95% of the
+    time". With few seeds the resamples are few (n = 3 gives 10 distinct multisets), so a
+    narrow interval at small n says little; :func:`best_and_ties` says which groups the data
+    cannot tell from the best.
+
+    :param groups: key -> values (paired: the same number of values, in the same seed order).
+    :param locations: key -> location (finite; > 0 with ``log``) of every key of ``groups``.
+    :return: an :class:`Interval` with ``statistic`` ``"location of the best (mean)"``.
+    :raises ValueError: on no groups, a missing or bad location, non-finite values, or paired
+        groups of different sizes.
+    """
+    if not groups:
+        raise ValueError("groups must hold at least one group")
+    keys = list(groups)
+    arrays = [_finite_1d(groups[k], f"group {k!r}") for k in keys]
+    try:
+        loc = np.array([float(locations[k]) for k in keys])
+    except KeyError as exc:
+        raise ValueError(f"no location for group {exc.args[0]!r}") from None
+    if not np.all(np.isfinite(loc)) or (log and np.any(loc <= 0)):
+        raise ValueError(f"locations must be finite{' and > 0 (log)' if log else ''}, got {loc.tolist()}")
+    if any(a.size == 0 for a in arrays):
+        raise ValueError("every group must hold at least one value")
+    fn = _statistic(statistic)
+    sign = 1.0 if higher_is_better else -1.0
+    scores = np.array([sign * float(fn(a)) for a in arrays])
+    best = int(np.argmax(scores))
+    name = f"location of the best ({statistic})"
+    n = int(min(a.size for a in arrays))
+    if paired and len({a.size for a in arrays}) > 1:
+        raise ValueError(f"paired groups must share their seeds: sizes {[a.size for a in arrays]}")
+    if n < 2:
+        return Interval(float(loc[best]), math.nan, math.nan, level, n, name, "n < 2")
+    rng = np.random.default_rng(seed)
+    if paired:
+        data = np.stack(arrays)  # (groups, seeds)
+        idx = rng.integers(0, n, size=(n_resamples, n))
+        stats_ = np.stack([fn(data[g][idx], axis=-1) for g in range(len(keys))], axis=-1)  # (resamples, groups)
+    else:
+        stats_ = np.stack([fn(a[rng.integers(0, a.size, size=(n_resamples, a.size))], axis=-1) for a in arrays],
+                          axis=-1)
+    winners = loc[np.argmax(sign * stats_, axis=-1)]
+    values = np.log(winners) if log else winners
+    alpha = 1.0 - level
+    lo = float(np.quantile(values, alpha / 2, method="lower"))
+    hi = float(np.quantile(values, 1.0 - alpha / 2, method="higher"))
+    if log:
+        lo, hi = float(np.exp(lo)), float(np.exp(hi))
+        # exp(log(x)) may differ from x in the last bit: report the group locations themselves
+        lo, hi = float(loc[np.argmin(np.abs(loc - lo))]), float(loc[np.argmin(np.abs(loc - hi))])
+    method = f"{'paired' if paired else 'unpaired'} percentile bootstrap of the argmax"
+    return Interval(float(loc[best]), lo, hi, level, n, name, method)
 
 
 def distinguishable_pairs(groups: Mapping[Hashable, ArrayLike], *, paired: bool, higher_is_better: bool = True,

@@ -7,11 +7,19 @@ Examples::
     python -m mollirl.landscape --run RUN --at epoch:10 --directions RUN/landscapes/directions.npz
     python -m mollirl.landscape --env double-pendulum --directions "K[0,0],K[1,1]" --dims 2
     python -m mollirl.landscape --run RUN --q-landscape                       # Q(s0, a), Fig. 7b
+    python -m mollirl.landscape --env double-pendulum --sigma-sweep 0.01,0.03,0.1,0.3,1,3   # bias vs variance
 
 Writes ``OUT`` (npz, see :mod:`mollirl.landscape.result`) and ``OUT`` with
 ``.png``; prints the analysis summary and the points/s achieved. Default
 ``OUT``: ``RUN/landscapes/at_<at>.npz`` (``q_at_<at>.npz``) for a run,
 ``landscape_<env>_<center>.npz`` (``q_landscape_...``) in the current folder for an env.
+
+``--sigma-sweep S1,S2,...`` measures instead, at the centre, for every sigma (common random numbers,
+all rows in one batched rollout): J_sigma with its interval, the mollification bias J_sigma - J,
+the trace of the covariance of the REINFORCE gradient estimate of a batch of ``--batch-episodes``
+episodes and its SNR, and the angle between E g and the finite-difference gradient of J
+(:mod:`mollirl.landscape.sweep`). It writes ``OUT`` (JSON; default ``RUN/landscapes/sweep_at_<at>.json``
+or ``sweep_<env>_<center>.json``) and ``OUT`` with ``.png``.
 """
 
 from __future__ import annotations
@@ -47,7 +55,18 @@ def build_parser() -> ArgumentParser:
                    help="parameter-space sigma of param-sigma mode (default: the policy's sigma; for an ARS run "
                         "its delta_std)")
     p.add_argument("--sigma", default=None, help="sigma of the sigma mode and of the Q-landscape smoothing (default: the policy's; unused in det mode)")
-    p.add_argument("--episodes", type=int, default=16, help="episodes per point in sigma mode (default 16)")
+    p.add_argument("--episodes", type=int, default=None,
+                   help="episodes per point in sigma mode (default 16); per sigma with --sigma-sweep (default 256)")
+    p.add_argument("--sigma-sweep", default=None, metavar="S1,S2,...",
+                   help="instead of a landscape: J_sigma, the bias J_sigma - J, the REINFORCE gradient's variance "
+                        "and SNR and its angle to the finite-difference gradient at the centre, for these sigmas")
+    p.add_argument("--batch-episodes", type=int, default=16,
+                   help="with --sigma-sweep: N, the batch whose gradient estimate's variance and SNR are reported (16)")
+    p.add_argument("--baseline", default="none", choices=["none", "mean"],
+                   help="with --sigma-sweep: the REINFORCE baseline (none: the paper's estimator; mean: per-step "
+                        "batch mean, variance over disjoint batches)")
+    p.add_argument("--fd-step", type=float, default=None,
+                   help="with --sigma-sweep: central finite-difference step per parameter (default 1e-4)")
     p.add_argument("--horizon", type=int, default=None, help="steps per rollout (default: the run's or preset's)")
     p.add_argument("--gamma", type=float, default=None, help="discount (default: the run's or preset's)")
     p.add_argument("--q-landscape", action="store_true", help="Q(s0, a) over a grid of first actions instead")
@@ -74,7 +93,19 @@ def _check_args(args) -> None:
         check_radius(1.0 if args.radius is None else args.radius)
     check_dims(args.dims)
     check_product([("--grid", args.grid)] * (2 if args.q_landscape else args.dims), "grid points")
-    check_count(args.episodes, "--episodes")
+    if args.sigma_sweep is not None:
+        from mollirl.landscape.sweep import parse_sigmas
+
+        parse_sigmas(args.sigma_sweep)
+        if args.q_landscape:
+            raise ValueError("--sigma-sweep and --q-landscape exclude each other")
+        if args.episodes is not None and args.episodes < 2:
+            raise ValueError(f"--episodes must be >= 2 with --sigma-sweep, got {args.episodes}")
+        check_count(args.batch_episodes, "--batch-episodes")
+        if args.fd_step is not None and not (0 < args.fd_step < float("inf")):
+            raise ValueError(f"--fd-step must be a finite number > 0, got {args.fd_step}")
+    if args.episodes is not None:
+        check_count(args.episodes, "--episodes")
     if args.horizon is not None:
         check_count(args.horizon, "--horizon")
     if args.gamma is not None and not (0.0 < args.gamma <= 1.0):
@@ -85,13 +116,15 @@ def _check_args(args) -> None:
         args.param_sigma = check_sigma(args.param_sigma, "--param-sigma")
     check_seed(args.seed)
     check_count(args.max_envs, "--max-envs")
+    if args.sigma_sweep is not None:
+        return  # a sweep estimates its own arrays (sweep.check_memory) before any rollout
     from mollirl.common.budget import check_landscape_memory
 
     # a lower bound (one-dimensional states, actions and parameters) refuses absurd sizes before any import
     points = args.grid ** (2 if args.q_landscape else args.dims)
     modes = ("det",) if args.q_landscape else ("det", "sigma", "param-sigma") if args.mode == "all" else \
         ("det", "sigma") if args.mode == "both" else (args.mode,)
-    check_landscape_memory(points, modes, episodes=args.episodes, horizon=args.horizon, at_least=True)
+    check_landscape_memory(points, modes, episodes=args.episodes or 16, horizon=args.horizon, at_least=True)
 
 
 def _check_cost(args, problem) -> None:
@@ -101,15 +134,22 @@ def _check_cost(args, problem) -> None:
     from mollirl.common.budget import check_landscape_memory
     from mollirl.landscape.compute import parse_modes
 
+    if args.sigma_sweep is not None:
+        return  # a sweep estimates its own arrays (sweep.check_memory) before any rollout
     policy = problem.policy
     obs_dim, action_dim = math.prod(policy.observation_space.shape), math.prod(policy.action_space.shape)
     points = args.grid ** (2 if args.q_landscape else args.dims)
     modes = ("det",) if args.q_landscape else parse_modes(args.mode)
-    check_landscape_memory(points, modes, episodes=args.episodes, horizon=problem.horizon, obs_dim=obs_dim,
+    check_landscape_memory(points, modes, episodes=args.episodes or 16, horizon=problem.horizon, obs_dim=obs_dim,
                            action_dim=action_dim, n_params=int(policy.get_mean_vector().size))
 
 
 def _default_output(args, problem) -> Path:
+    if args.sigma_sweep is not None:
+        if args.run is not None:
+            return Path(args.run) / "landscapes" / f"sweep_at_{args.at.replace(':', '_')}.json"
+        env = "".join(c if c.isalnum() or c in "-_." else "-" for c in problem.env)
+        return Path(f"sweep_{env}_{args.center}.json")
     prefix = "q_" if args.q_landscape else ""
     if args.run is not None:
         at = args.at.replace(":", "_")
@@ -168,6 +208,50 @@ def _timing_lines(land) -> list[str]:
     return lines
 
 
+def _sweep(args, argv: list[str], problem, out: Path) -> int:
+    """``--sigma-sweep``: measure, write the JSON and the PNG, print a table."""
+    import numpy as np
+
+    from mollirl.landscape.sweep import FD_STEP, parse_sigmas, save_png, sigma_sweep
+
+    if out.suffix != ".json":
+        out = out.with_name(out.name + ".json")
+    check_output_dir(out.parent, "-o/--output", out)
+    if out.is_dir():
+        raise ValueError(f"-o/--output {str(out)!r}: is a folder; give a file name like {str(out / 'sweep.json')!r}")
+    if args.run is not None and Path(args.run).resolve() in out.resolve().parents:
+        from mollirl.common.locking import hold
+
+        hold(args.run, "--run")  # the output goes into the run folder: one writer per folder
+    bars = None if args.no_progress else _ProgressBars()
+    try:
+        sweep = sigma_sweep(problem, parse_sigmas(args.sigma_sweep), episodes=args.episodes or 256,
+                            batch_episodes=args.batch_episodes, baseline=args.baseline, seed=args.seed,
+                            fd_step=args.fd_step or FD_STEP,
+                            progress=None if bars is None else (lambda done, total: bars("sweep", done, total)))
+    finally:
+        if bars is not None:
+            bars.close()
+    sweep.metadata["command"] = "python -m mollirl.landscape " + " ".join(argv)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    written = [str(sweep.save_json(out))]
+    if not args.no_png:
+        written.append(str(save_png(sweep, out.with_suffix(".png"))))
+    print(f"{problem.env}: sigma sweep at {problem.label}: {len(sweep.rows)} sigmas x {sweep.episodes} episodes "
+          f"(common random numbers), horizon {sweep.horizon}, gamma {sweep.gamma:g}; {sweep.n_rows} rows in one "
+          f"batch, {sweep.seconds:.3g} s")
+    print(f"  J(theta) = {sweep.J:.6g}; finite-difference |grad J| = {np.linalg.norm(sweep.fd_gradient):.4g} "
+          f"(step {sweep.fd_step:g}); REINFORCE batch N = {sweep.batch_episodes}, baseline {sweep.baseline}; "
+          f"95% intervals")
+    print(f"  {'sigma':>8}  {'J_sigma':>26}  {'J_sigma - J':>28}  {'tr Cov(g_N)':>30}  {'SNR':>24}  "
+          f"{'angle to FD grad (deg)':>24}  diverged")
+    for r in sweep.rows:
+        print(f"  {r.sigma:>8.4g}  {str(r.J_sigma):>26}  {str(r.bias):>28}  {str(r.trace_cov):>30}  {str(r.snr):>24}  "
+              f"{str(r.angle_deg):>24}  {r.diverged_fraction:.0%}")
+    print(f"  wrote {', '.join(written)}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
 
@@ -196,6 +280,8 @@ def main(argv: list[str] | None = None) -> int:
             problem = problem_from_env(args.env, args.center, seed=args.seed, horizon=args.horizon, gamma=args.gamma)
         _check_cost(args, problem)
         out = Path(args.output) if args.output else _default_output(args, problem)
+        if args.sigma_sweep is not None:
+            return _sweep(args, argv, problem, out)
         if out.suffix != ".npz":
             out = out.with_name(out.name + ".npz")
         check_output_dir(out.parent, "-o/--output", out)  # before the computation: a file in the way, a read-only folder
@@ -220,7 +306,7 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 land = compute_landscape(
                     problem, grid=args.grid, dims=args.dims, radius=1.0 if args.radius is None else args.radius,
-                    directions=args.directions, mode=args.mode, sigma=args.sigma, episodes=args.episodes,
+                    directions=args.directions, mode=args.mode, sigma=args.sigma, episodes=args.episodes or 16,
                     seed=args.seed, max_envs=args.max_envs, progress=bars, param_sigma=args.param_sigma,
                 )
         finally:

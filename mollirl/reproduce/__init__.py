@@ -19,6 +19,10 @@ RESULTS = {
     "prop31": ("mollirl.reproduce.prop31", "Prop. 3.1: Hölder exponent predicted by the Lyapunov exponent vs measured"),
     "theorem43": ("mollirl.reproduce.theorem43", "Thm. 4.3: does a learnable sigma shrink? (double pendulum, hopper)"),
     "behaviour": ("mollirl.reproduce.behaviour", "Figs. 4, 5, 10-13: the trained hopper at each sigma (filmstrips, videos)"),
+    "remark53": ("mollirl.reproduce.remark53",
+                 "Remark 5.3: is there an interior sigma*? sweep (variance vs bias) and sigma* studies, chaotic and not"),
+    "remark53-analytic": ("mollirl.reproduce.remark53_analytic",
+                          "Remark 5.3 without the hopper's sigma* study (its cost estimated): ~10 min"),
     "figure6-reduced": ("mollirl.reproduce.figure6_reduced",
                         "Figure 6's code path at a reduced size (3 seeds x 15 epochs): the sensitivity runs in ~30 min"),
 }

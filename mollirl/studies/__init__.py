@@ -10,8 +10,11 @@ Modules:
 * :mod:`~mollirl.studies.presets`: :class:`StudyPreset` and the built-in presets;
 * :mod:`~mollirl.studies.spec`: :class:`StudySpec`, one validated study (search
   space, objective, training config, storage);
-* :mod:`~mollirl.studies.objective`: the trial objective (S seeds of ordinary
-  mollirl runs, aggregated) and the per-epoch pruning reporter;
+* :mod:`~mollirl.studies.objective`: a batch of trials (B trials x S seeds of ordinary
+  mollirl runs trained as one population, reported per epoch), the automatic batch size;
+* :mod:`~mollirl.studies.pruning`: pruning inside a batch (one decision for every trial at a rung);
+* :mod:`~mollirl.studies.sigma_star`: sigma* with its interval over paired seeds and the set of
+  sigmas not distinguishable from it;
 * :mod:`~mollirl.studies.storage`: storage URLs, the embedded SQLite store, the
   trial-budget lock;
 * :mod:`~mollirl.studies.runner`: creating/resuming a study, worker processes;

@@ -34,13 +34,17 @@ import numpy as np
 import optuna
 from optuna.trial import TrialState
 
+from mollirl.studies.pruning import SEQUENTIAL_KINDS
 from mollirl.studies.spec import StudySpec
 
 #: rows an automatic batch aims at: enough for an env with pure batched dynamics to amortize numpy's
 #: per-step overhead (README: batched studies); MuJoCo envs step row by row, where batching pays less
 AUTO_ROWS = {"pure": 1024, "vecenv": 256}
-#: the largest automatic batch (TPE learns only from finished trials: its batches stay small)
-AUTO_MAX = 32
+#: a model-based sampler's startup trials (drawn at random; the sampler is built with this number)
+STARTUP_TRIALS = {"tpe": 10, "gp": 10}
+#: after its startup trials, a model-based sampler gets the rest of the budget in at least this many rounds,
+#: each proposed from every earlier round's results
+ROUNDS = 4
 
 
 class TrialDiverged(Exception):
@@ -76,28 +80,101 @@ def intermediate_value(objective: str, seeds_j: Sequence[Sequence[float]]) -> fl
     return float(np.mean([return_spread(j) for j in seeds_j]))
 
 
-def batch_size(spec: StudySpec, remaining: int, workers: int = 1) -> int:
-    """The trials a worker asks for at once: ``spec.batch_trials``, or the automatic rule:
-
-    ``min(AUTO_MAX, ceil(remaining / workers), max(1, AUTO_ROWS / (seeds x (batch_episodes + 1))))``,
-    with ``AUTO_ROWS`` 1024 for an env with pure batched dynamics (the analytic envs) and 256 for
-    one stepped through VecEnvs (hopper-stand, Gymnasium ids). Never more than ``remaining``.
-    """
-    if remaining <= 0:
-        return 0
-    if spec.batch_trials is not None:
-        return max(1, min(spec.batch_trials, remaining))
+def env_kind(spec: StudySpec) -> str:
+    """``"pure"`` for an env with pure batched dynamics (the analytic envs), else ``"vecenv"``."""
     from mollirl.common.env_util import make_vec_env
+    from mollirl.rollout import pure_dynamics
 
     config = spec.config
     venv = make_vec_env(config["env"], 1, max_episode_steps=config["horizon"], **config["env_kwargs"])
     try:
-        kind = "pure" if getattr(venv, "batched_dynamics", None) is not None else "vecenv"
+        return "pure" if pure_dynamics(venv) is not None else "vecenv"
     finally:
         venv.close()
-    per_trial = spec.seeds * (int(config["batch_episodes"]) + 1)
-    by_rows = max(1, AUTO_ROWS[kind] // per_trial)
-    return max(1, min(AUTO_MAX, math.ceil(remaining / max(workers, 1)), by_rows, remaining))
+
+
+def rows_limit(spec: StudySpec, kind: str) -> int:
+    """Trials whose rollout rows fill ``AUTO_ROWS[kind]``: ``max(1, AUTO_ROWS // (seeds x (batch_episodes + 1)))``."""
+    per_trial = spec.seeds * (int(spec.config["batch_episodes"]) + 1)
+    return max(1, AUTO_ROWS[kind] // per_trial)
+
+
+def batch_size(spec: StudySpec, free: int, workers: int = 1, started: int = 0, kind: str | None = None) -> int:
+    """The trials a worker asks for at once: ``spec.batch_trials``, or the automatic rule.
+
+    The automatic rule, never more than ``free`` (the budget not yet started) nor the rows limit
+    (:func:`rows_limit`: 1024 rows on an env with pure batched dynamics, 256 on one stepped
+    through VecEnvs), with W = ``workers``:
+
+    * a model-based sampler (TPE, GP) first gets its startup trials (drawn at random), shared by
+      the workers: ``ceil((startup - started) / W)``; then ``ceil((n_trials - startup) / (ROUNDS x W))``,
+      so the rest of the budget comes in at least :data:`ROUNDS` rounds, each proposed from
+      every earlier round's results;
+    * random and grid samplers need no results: ``ceil(free / W)`` (the whole budget at once);
+    * Optuna's sequential pruners (hyperband, wilcoxon) compare with finished trials only: 1.
+
+    :param free: trials that may still start.
+    :param started: trials already counted toward the budget or running.
+    :param kind: :func:`env_kind` (looked up when needed and not given).
+    """
+    if free <= 0:
+        return 0
+    if spec.batch_trials is not None:
+        return max(1, min(spec.batch_trials, free))
+    if not spec.pruning.batched:
+        return 1
+    w = max(workers, 1)
+    if spec.sampler in STARTUP_TRIALS:
+        startup = STARTUP_TRIALS[spec.sampler]
+        if started < startup:
+            size = math.ceil((startup - started) / w)
+        else:
+            size = math.ceil(max(spec.n_trials - startup, 1) / (ROUNDS * w))
+    else:
+        size = math.ceil(free / w)
+    return max(1, min(size, rows_limit(spec, kind or env_kind(spec)), free))
+
+
+def batch_plan(spec: StudySpec, started: int = 0, kind: str | None = None) -> list[int]:
+    """The batch sizes this worker would ask for, from ``started`` trials to the budget, if it worked
+    alone (``spec.n_jobs`` workers here share each round)."""
+    kind = kind or env_kind(spec)
+    plan = []
+    while started < spec.n_trials:
+        size = batch_size(spec, spec.n_trials - started, spec.n_jobs, started, kind)
+        for _ in range(max(spec.n_jobs, 1)):
+            if started >= spec.n_trials:
+                break
+            take = min(size, spec.n_trials - started)
+            plan.append(take)
+            started += take
+    return plan
+
+
+def describe_batches(spec: StudySpec, started: int = 0, kind: str | None = None) -> str:
+    """What the batch size does to the sampler, for the study header."""
+    plan = batch_plan(spec, started, kind)
+    if not plan:
+        return "budget reached: no new batch"
+    sizes = ", ".join(map(str, plan[:12])) + (", ..." if len(plan) > 12 else "")
+    head = f"batches of {sizes} trials"
+    if spec.sampler not in STARTUP_TRIALS:
+        return f"{head} ({spec.sampler} sampling needs no results: a batch loses nothing)"
+    startup = STARTUP_TRIALS[spec.sampler]
+    seen, informed, rounds = started, 0, 0
+    for size in plan:
+        if seen >= startup:  # proposed from `seen` finished trials (one worker's view)
+            informed += size
+            rounds += 1
+        seen += size
+    name = spec.sampler.upper()
+    if informed == 0:
+        return (f"{head}: {name} draws its first {startup} trials at random and no batch comes after a result, "
+                "so this study is random search")
+    return (f"{head}: {name}'s first {startup} trials are random, then {informed} trials in {rounds} round"
+            f"{'s' if rounds != 1 else ''}, each proposed from every earlier result"
+            + (" (a batch is proposed without the results of its own trials; --batch-trials 1 for one "
+               "proposal per result)" if max(plan) > 1 else ""))
 
 
 @dataclass
@@ -111,6 +188,10 @@ class _Trial:
     report_seconds: float = 0.0
     pruned_at: int | None = None
     fail_reason: str | None = None
+    #: epoch -> the value reported (the mean over seeds)
+    reported: dict[int, float] = field(default_factory=dict)
+    #: the pruning decision that stopped it (epoch, value, cutoff, competitors, kept, pruner)
+    decision: dict[str, Any] | None = None
 
 
 @dataclass
@@ -175,11 +256,14 @@ class TrialBatch:
                 owner[len(members)] = t
                 members.append(Member(config, run_dir, argv=["-conf", str(run_dir / "config.yml")],
                                       label=f"trial {t.trial.number} seed {s}"))
-        prune = spec.pruner != "none" and spec.objective != "both"
+        pruning = spec.pruning if spec.objective != "both" else None
+        rule = pruning.rule(spec.epochs) if pruning is not None else None
+        sequential = pruning is not None and pruning.kind in SEQUENTIAL_KINDS
 
         def on_epoch(k: int, j_det: dict[int, float | None]) -> dict[int, str]:
             drop: dict[int, str] = {}
-            for t in self.trials:
+            reported: list[_Trial] = []
+            for t in self.trials:  # every live trial reports epoch k first ...
                 if t.pruned_at is not None or t.fail_reason is not None:
                     continue
                 closed = [i for i in t.members if i in j_det]
@@ -202,12 +286,32 @@ class TrialBatch:
                 t0 = time.perf_counter()
                 try:
                     t.trial.report(value, k)
-                    pruned = prune and t.trial.should_prune()
+                    t.reported[k] = value
+                    if sequential and t.trial.should_prune():  # Optuna's own pruner (batches of one)
+                        t.pruned_at = k
+                        t.decision = {"epoch": k, "value": value, "pruner": spec.pruner}
                 finally:
                     t.report_seconds += time.perf_counter() - t0
-                if pruned:
-                    t.pruned_at = k
-                    drop.update({i: f"pruned at epoch {k} (intermediate value {value:.6g})" for i in t.members})
+                reported.append(t)
+            if rule is not None and k in rule.rungs:  # ... then one decision for the whole batch
+                t0 = time.perf_counter()
+                live = {t.trial.number: rule.smoothed(t.reported, k) for t in self.trials
+                        if t.pruned_at is None and t.fail_reason is None}
+                decisions = rule.decide(k, live, self._peer_values(rule, k), higher_is_better=spec.higher_is_better)
+                seconds = (time.perf_counter() - t0) / max(len(live), 1)
+                for t in self.trials:
+                    d = decisions.get(t.trial.number)
+                    if d is None:
+                        continue
+                    t.report_seconds += seconds
+                    if d.prune:
+                        t.pruned_at = k
+                        t.decision = {**d.record(), "pruner": spec.pruner}
+            for t in self.trials:
+                if t.pruned_at == k:
+                    value = t.decision.get("value") if t.decision else None
+                    text = f"{value:.6g}" if isinstance(value, float) else "none"
+                    drop.update({i: f"pruned at epoch {k} (value {text})" for i in t.members})
             return drop
 
         t0 = time.perf_counter()
@@ -237,7 +341,7 @@ class TrialBatch:
                 t.trial.set_user_attr("fail_reason", t.fail_reason)
                 results.append(TrialResult(t.trial.number, TrialState.FAIL))
             elif t.pruned_at is not None:
-                t.trial.set_user_attr("pruned_at", {"epoch": t.pruned_at})
+                t.trial.set_user_attr("pruned_at", _jsonable(t.decision or {"epoch": t.pruned_at}))
                 results.append(TrialResult(t.trial.number, TrialState.PRUNED))
             else:
                 bad = [k for k in ("final_J_det", "spread") for r in per_seed if not math.isfinite(r[k])]
@@ -253,6 +357,16 @@ class TrialBatch:
                 results.append(TrialResult(t.trial.number, TrialState.COMPLETE, values))
         self.interrupted = interrupted
         return results
+
+    def _peer_values(self, rule, step: int) -> list[float]:
+        """The smoothed values at rung ``step`` of the study's other trials that reached it (COMPLETE,
+        PRUNED, or RUNNING in another worker)."""
+        mine = {t.trial.number for t in self.trials}
+        study = self.trials[0].trial.study
+        others = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED,
+                                                          TrialState.RUNNING))
+        values = (rule.smoothed(t.intermediate_values, step) for t in others if t.number not in mine)
+        return [v for v in values if math.isfinite(v)]
 
     @staticmethod
     def _record(t: _Trial, per_seed: list[dict[str, Any]], train_seconds: float) -> tuple[float, float]:

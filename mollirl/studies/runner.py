@@ -31,7 +31,7 @@ from optuna.exceptions import ExperimentalWarning
 from optuna.trial import FrozenTrial, TrialState
 
 from mollirl.common.files import write_atomic
-from mollirl.studies.objective import TrialBatch, batch_size
+from mollirl.studies.objective import STARTUP_TRIALS, TrialBatch, batch_size, env_kind
 from mollirl.studies.spec import StudySpec
 from mollirl.studies.storage import budget_lock, mask, open_storage, sqlite_path, storage_exists
 
@@ -52,7 +52,8 @@ def make_sampler(spec: StudySpec, worker_index: int = 0) -> optuna.samplers.Base
         liar = spec.n_jobs > 1 or spec.batch_trials != 1
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ExperimentalWarning)
-            return optuna.samplers.TPESampler(seed=seed, multivariate=len(spec.dims) > 1, constant_liar=liar)
+            return optuna.samplers.TPESampler(seed=seed, multivariate=len(spec.dims) > 1, constant_liar=liar,
+                                              n_startup_trials=STARTUP_TRIALS["tpe"])
     if spec.sampler == "random":
         return optuna.samplers.RandomSampler(seed=seed)
     if spec.sampler == "grid":
@@ -60,18 +61,20 @@ def make_sampler(spec: StudySpec, worker_index: int = 0) -> optuna.samplers.Base
     if spec.sampler == "gp":
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ExperimentalWarning)
-            return optuna.samplers.GPSampler(seed=seed)
+            return optuna.samplers.GPSampler(seed=seed, n_startup_trials=STARTUP_TRIALS["gp"])
     raise AssertionError(spec.sampler)
 
 
 def make_pruner(spec: StudySpec) -> optuna.pruners.BasePruner:
-    """The pruner named by ``spec.pruner``; its steps are epochs 0 .. E (every seed of a trial at once)."""
+    """Optuna's pruner for ``spec.pruner`` when Optuna decides (hyperband, wilcoxon: trials asked one at a
+    time); its steps are epochs 0 .. E (every seed of a trial at once). The batch pruners (halving,
+    median) decide in :class:`~mollirl.studies.objective.TrialBatch` (:mod:`mollirl.studies.pruning`):
+    Optuna gets a :class:`~optuna.pruners.NopPruner`."""
     steps = spec.epochs + 1
-    if spec.pruner == "median":
-        return optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=1)
-    if spec.pruner == "hyperband":
+    kind = spec.pruning.kind
+    if kind == "hyperband":
         return optuna.pruners.HyperbandPruner(min_resource=1, max_resource=max(steps, 1), reduction_factor=3)
-    if spec.pruner == "wilcoxon":
+    if kind == "wilcoxon":
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ExperimentalWarning)
             return optuna.pruners.WilcoxonPruner(p_threshold=0.1, n_startup_steps=2)
@@ -90,6 +93,23 @@ def budget_free(trials: list[FrozenTrial], n_trials: int) -> tuple[int, int]:
     counted = sum(counts_toward_budget(t) for t in trials)
     running = sum(t.state == TrialState.RUNNING for t in trials)
     return max(n_trials - counted - running, 0), running
+
+
+def started_trials(spec: StudySpec) -> int:
+    """Trials of ``spec``'s study already counted toward its budget or running (0 for a new study)."""
+    if spec.embedded and not storage_exists(spec.storage_url):
+        return 0
+    storage = open_storage(spec.storage_url)
+    try:
+        try:
+            study_id = storage.get_study_id_from_name(spec.study_name)
+        except KeyError:
+            return 0
+        free, _ = budget_free(storage.get_all_trials(study_id, deepcopy=False), spec.n_trials)
+        return spec.n_trials - free
+    finally:
+        storage.remove_session()
+        storage.engine.dispose()
 
 
 def budget_decision(trials: list[FrozenTrial], n_trials: int) -> str:
@@ -281,7 +301,8 @@ def run_worker(spec: StudySpec, index: int = 0, storage=None) -> WorkerResult:
     result = WorkerResult(index)
     waiting = False
     started = time.monotonic()
-    sizes: dict[int, int] = {}  # free budget -> batch size (the automatic rule looks at the env once)
+    sizes: dict[int, int] = {}  # free budget -> batch size
+    kind = env_kind(spec) if spec.batch_trials is None else "pure"  # the automatic rule looks at the env once
     try:
         while True:
             batch: list = []
@@ -291,8 +312,8 @@ def run_worker(spec: StudySpec, index: int = 0, storage=None) -> WorkerResult:
                     warnings.simplefilter("ignore", ExperimentalWarning)
                     optuna.storages.fail_stale_trials(study)
                 free, running = budget_free(study.get_trials(deepcopy=False), spec.n_trials)
-                if free not in sizes:
-                    sizes[free] = batch_size(spec, free, spec.n_jobs)
+                if free not in sizes:  # trials counted or running: n_trials - free
+                    sizes[free] = batch_size(spec, free, spec.n_jobs, spec.n_trials - free, kind)
                 with warnings.catch_warnings():  # ask/tell with heartbeats: we run the heartbeat threads
                     warnings.filterwarnings("ignore", message="Heartbeat of storage is supposed")
                     batch = [study.ask() for _ in range(sizes[free])]

@@ -18,9 +18,13 @@ from typing import Any
 
 from mollirl.config import RunConfig
 
+from mollirl.studies.pruning import KINDS as PRUNERS
+from mollirl.studies.pruning import PrunerSpec
+
 OBJECTIVES = ("return", "stability", "both")
 SAMPLERS = ("tpe", "random", "grid", "gp")
-PRUNERS = ("median", "hyperband", "wilcoxon", "none")
+#: samplers that propose from earlier results (the automatic batch size leaves them rounds of results)
+MODEL_BASED = ("tpe", "gp")
 SCHEDULE_KINDS = ("linear", "exp", "cosine")
 
 #: extra search dimensions and their type; each sets the RunConfig field of its name, except
@@ -175,7 +179,8 @@ class StudySpec:
     :param objective: ``return`` (maximize mean final J_det), ``stability`` (minimize the mean
         spread of J(theta_k) over epochs) or ``both`` (two objectives, a Pareto front).
     :param sampler: ``tpe``, ``random``, ``grid`` or ``gp``; ``sampler_seed`` seeds it (+ worker index).
-    :param pruner: ``median``, ``hyperband``, ``wilcoxon`` or ``none``.
+    :param pruner: ``KIND[:key=value,...]`` (:class:`~mollirl.studies.pruning.PrunerSpec`): ``halving``,
+        ``median``, ``hyperband``, ``wilcoxon`` or ``none``.
     :param seeds: training seeds per trial (``config["seed"]`` + 0 .. seeds - 1).
     :param dims: the searched dimensions, sigma first.
     :param sigma_schedule: ``KIND`` or ``KIND:END``: each trial's sigma schedule runs from its
@@ -190,6 +195,8 @@ class StudySpec:
         side); None: the automatic rule of :func:`mollirl.studies.objective.batch_size`.
     :param progress: each worker's trial lines end with trials done (of this worker, of the budget)
         and ETAs (``--no-progress``: off).
+    :param notes: the config's fallbacks, one line each (a Gymnasium id without a reference policy
+        starts from a random mean, as in ``python -m mollirl.train``).
     """
 
     study_name: str
@@ -211,6 +218,7 @@ class StudySpec:
     preset: str | None = None
     batch_trials: int | None = None
     progress: bool = True
+    notes: list[str] = dataclasses.field(default_factory=list)
 
     # ----- derived -----
     @property
@@ -229,6 +237,16 @@ class StudySpec:
     @property
     def epochs(self) -> int:
         return int(self.config["epochs"])
+
+    @property
+    def pruning(self) -> PrunerSpec:
+        """``pruner`` parsed (:class:`~mollirl.studies.pruning.PrunerSpec`)."""
+        return PrunerSpec.parse(self.pruner)
+
+    @property
+    def higher_is_better(self) -> bool:
+        """Whether the (first) objective is maximized."""
+        return self.directions[0] == "maximize"
 
     def grid_space(self) -> dict[str, list[float]]:
         return {d.name: d.grid(self.grid_points) for d in self.dims}
@@ -324,8 +342,9 @@ def build_spec(options: dict[str, Any], config: RunConfig, *, study_name: str | 
     sampler = _check_choice(options["sampler"], SAMPLERS, "--sampler")
     pruner = options["pruner"]
     if pruner is None:
-        pruner = "median" if objective != "both" and sampler != "grid" else "none"
-    pruner = _check_choice(pruner, PRUNERS, "--pruner")
+        pruner = "halving" if objective != "both" and sampler != "grid" else "none"
+    pruner_spec = PrunerSpec.parse(pruner)
+    pruner = pruner_spec.text
     if objective == "both" and pruner != "none":
         raise ValueError(f"--pruner {pruner} cannot prune a two-objective study (--objective both); use --pruner none")
     seeds = _positive_int(options["seeds"], "--seeds")
@@ -337,6 +356,10 @@ def build_spec(options: dict[str, Any], config: RunConfig, *, study_name: str | 
         batch_trials = _positive_int(batch_trials, "--batch-trials")
     else:
         batch_trials = None
+    if batch_trials is not None and batch_trials > 1 and not pruner_spec.batched:
+        raise ValueError(f"--pruner {pruner} compares a trial with trials that finished before it, so it cannot "
+                         f"prune inside a batch of {batch_trials} trials: use --pruner halving or median (they "
+                         f"compare the batch's trials with each other), or --batch-trials 1")
     if options["sampler_seed"] is not None:
         _positive_int(options["sampler_seed"], "--sampler-seed", minimum=0)
 
@@ -386,6 +409,9 @@ def build_spec(options: dict[str, Any], config: RunConfig, *, study_name: str | 
     n_trials = _positive_int(n_trials, "--n-trials")
     if sampler == "grid" and n_trials > grid_size:
         raise ValueError(f"--n-trials {n_trials} exceeds the grid's {grid_size} points; lower it or add grid points")
+    if batch_trials is not None and batch_trials > n_trials:
+        raise ValueError(f"--batch-trials {batch_trials} exceeds the study's budget of {n_trials} trials "
+                         f"(--n-trials); give at most {n_trials}, or auto")
 
     name = check_study_name(study_name or default_study_name(preset, config.env, config.algo, objective))
     if storage is None:

@@ -202,3 +202,126 @@ def test_resampled_interval_of_a_curve_statistic_and_its_verdict():
     assert S.judge_interval(missing, 0.5, "rough", min_rows=2).text == "not distinguishable at n = 8"
     with pytest.raises(ValueError, match="at least 2 rows"):
         S.resampled_interval(episodes[:1], slope, statistic="slope")
+
+
+def test_best_location_interval_of_a_clear_winner_is_its_location():
+    rng = np.random.default_rng(0)
+    noise = rng.normal(size=10)
+    groups = {s: -((np.log10(s) - 0.0) ** 2) * 100 + noise for s in (0.01, 0.1, 1.0, 10.0)}
+    iv = S.best_location_interval(groups, {s: s for s in groups}, paired=True, log=True)
+    assert (iv.estimate, iv.low, iv.high) == (1.0, 1.0, 1.0)
+    assert iv.n == 10 and "paired" in iv.method
+    # lower is better: the worst group by the mean becomes the best
+    low = S.best_location_interval(groups, {s: s for s in groups}, paired=True, higher_is_better=False)
+    assert low.estimate in (0.01, 10.0)
+
+
+def test_best_location_interval_is_the_bootstrap_distribution_of_the_argmax():
+    """Paired seeds [0, 10] against [4, 4]: of the 4 equally likely resamples of 2 seed indices,
+    (0, 0) makes b best and the other three a, so b wins with probability 1/4: a 95% interval
+    holds both locations, a 40% one (quantiles 0.3 and 0.7) only a's."""
+    groups = {"a": [0.0, 10.0], "b": [4.0, 4.0]}
+    where = {"a": 2.0, "b": 1.0}
+    wide = S.best_location_interval(groups, where, paired=True)
+    assert (wide.estimate, wide.low, wide.high) == (2.0, 1.0, 2.0)
+    narrow = S.best_location_interval(groups, where, paired=True, level=0.4)
+    assert (narrow.low, narrow.high) == (2.0, 2.0)
+    # the fraction of resamples b wins is close to the exact 1/4
+    rng = np.random.default_rng(S.SEED)
+    idx = rng.integers(0, 2, size=(S.N_RESAMPLES, 2))
+    b_wins = np.mean(np.array([0.0, 10.0])[idx].mean(axis=1) < 4.0)
+    assert b_wins == pytest.approx(0.25, abs=0.02)
+
+
+def test_best_location_interval_pairs_the_seeds():
+    """Two groups that differ by a constant on every seed, with huge seed-to-seed variation:
+    paired, the better one wins every resample; unpaired, the seeds' variation blurs it."""
+    seeds = np.array([-100.0, 0.0, 100.0, 50.0, -50.0])
+    groups = {"a": seeds + 1.0, "b": seeds}
+    where = {"a": 1.0, "b": 2.0}
+    paired = S.best_location_interval(groups, where, paired=True)
+    unpaired = S.best_location_interval(groups, where, paired=False)
+    assert (paired.low, paired.high) == (1.0, 1.0)
+    assert (unpaired.low, unpaired.high) == (1.0, 2.0)
+
+
+def test_best_location_interval_refuses_bad_input():
+    with pytest.raises(ValueError, match="no location"):
+        S.best_location_interval({"a": [1.0, 2.0]}, {}, paired=True)
+    with pytest.raises(ValueError, match="> 0"):
+        S.best_location_interval({"a": [1.0, 2.0]}, {"a": 0.0}, paired=True, log=True)
+    with pytest.raises(ValueError, match="share their seeds"):
+        S.best_location_interval({"a": [1.0, 2.0], "b": [1.0]}, {"a": 1.0, "b": 2.0}, paired=True)
+    one = S.best_location_interval({"a": [1.0], "b": [2.0]}, {"a": 1.0, "b": 2.0}, paired=True)
+    assert one.estimate == 2.0 and not one.defined
+
+
+def test_weighted_bootstrap_of_a_mean_agrees_with_scipys_bca():
+    """The mean of one sample, as a function of weights, against :func:`interval` (scipy's BCa): the
+    same estimate, ends within a few percent of the interval's width (different resamples)."""
+    x = np.random.default_rng(4).gamma(2.0, 1.0, size=40)
+    ours = S.weighted_bootstrap(x.size, lambda w: w @ x, name="mean")
+    ref = S.interval(x)
+    assert ours.estimate == pytest.approx(ref.estimate)
+    width = ref.high - ref.low
+    assert abs(ours.low - ref.low) < 0.06 * width and abs(ours.high - ref.high) < 0.06 * width
+    assert ours.method == "BCa bootstrap" and ours == S.weighted_bootstrap(x.size, lambda w: w @ x, name="mean")
+
+
+def test_weighted_bootstrap_of_a_trace_of_covariance():
+    """tr Cov of 3-D unit vectors: the weighted estimate equals numpy's at uniform weights, and the 95%
+    interval covers the true trace in most of 60 samples of 200 units."""
+    rng = np.random.default_rng(5)
+    scale = np.array([1.0, 2.0, 3.0])
+    true = float(np.sum(scale**2))
+
+    def trace(G):
+        sq = np.sum(G**2, axis=1)
+        n = G.shape[0]
+        return lambda w: (w @ sq - np.sum((w @ G) ** 2, axis=1)) * n / (n - 1)
+
+    G = rng.normal(size=(200, 3)) * scale
+    est = S.weighted_bootstrap(200, trace(G), name="tr Cov")
+    assert est.estimate == pytest.approx(np.trace(np.cov(G.T)))
+    covered = 0
+    for i in range(60):
+        G = rng.normal(size=(200, 3)) * scale
+        iv = S.weighted_bootstrap(200, trace(G), name="tr Cov", n_resamples=2000, seed=i)
+        covered += iv.low <= true <= iv.high
+    assert covered >= 51  # 95% nominal; 85% would already be a bug
+
+
+def test_weighted_bootstrap_edge_cases():
+    one = S.weighted_bootstrap(1, lambda w: w @ np.array([3.0]), name="mean")
+    assert one.estimate == 3.0 and not one.defined
+    flat = S.weighted_bootstrap(4, lambda w: w @ np.full(4, 2.0), name="mean")
+    assert (flat.low, flat.high, flat.method) == (2.0, 2.0, "all resamples equal")
+    with pytest.raises(ValueError, match="not finite"):
+        S.weighted_bootstrap(3, lambda w: w @ np.array([1.0, np.nan, 2.0]), name="mean")
+    with pytest.raises(ValueError, match="n must be"):
+        S.weighted_bootstrap(0, lambda w: w.sum(axis=1), name="x")
+
+
+def test_weighted_bootstrap_normal_interval_is_centred_on_the_estimate():
+    """The unbiased |E g|^2 = |mean|^2 - tr Cov / n of noisy 20-D units with a small signal: its resamples
+    centre on the plug-in |mean|^2, above the estimate by tr Cov / n; the normal interval (bootstrap
+    standard error) stays centred on the estimate and matches the mean's standard error for a mean."""
+    rng = np.random.default_rng(0)
+    n = 64
+    G = rng.normal(size=(n, 20))
+    G[:, 0] += 0.05
+    sq = np.einsum("ij,ij->i", G, G)
+
+    def signal(w):
+        m = w @ G
+        return np.sum(m**2, axis=1) - (w @ sq - np.sum(m**2, axis=1)) / (n - 1)
+
+    iv = S.weighted_bootstrap(n, signal, name="|E g|^2", method="normal")
+    assert iv.low < iv.estimate < iv.high and iv.estimate - iv.low == pytest.approx(iv.high - iv.estimate)
+    assert iv.method == "bootstrap standard error, normal"
+    x = rng.normal(2.0, 3.0, size=200)
+    mean = S.weighted_bootstrap(200, lambda w: w @ x, name="mean", method="normal")
+    se = np.std(x, ddof=1) / np.sqrt(200)
+    assert (mean.high - mean.low) / 2 == pytest.approx(1.96 * se, rel=0.05)
+    with pytest.raises(ValueError, match="BCa or normal"):
+        S.weighted_bootstrap(3, lambda w: w @ np.ones(3), name="x", method="student")

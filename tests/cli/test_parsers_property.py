@@ -122,6 +122,7 @@ def _accept(*_args, **_kwargs):
 @pytest.fixture
 def stop_before_work(monkeypatch):
     import mollirl.landscape.compute as compute
+    import mollirl.landscape.sweep as sweep
     import mollirl.studies.runner as runner
     import mollirl.training as training
     from mollirl.training import prepare
@@ -134,6 +135,7 @@ def stop_before_work(monkeypatch):
     monkeypatch.setattr(train_cli, "train_population", _accept)
     monkeypatch.setattr(compute, "compute_landscape", _accept)
     monkeypatch.setattr(compute, "compute_q_landscape", _accept)
+    monkeypatch.setattr(sweep, "sigma_sweep", _accept)
     monkeypatch.setattr(runner, "run_study", _accept)
     for module, _ in RESULTS.values():
         monkeypatch.setattr(f"{module}.run", _accept)

@@ -21,14 +21,19 @@ def tiny():
     return list(TINY)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def study_plugin(tmp_path_factory):
     """A plugin file registering two test envs (linear policy from zero):
 
     * ``study-nan``: reward ``-|a|^2``, but NaN once an action component exceeds 3 in
       magnitude, so a large sigma makes REINFORCE's loss non-finite;
     * ``study-slow``: reward ``-|a|^2``, each vector step sleeps ``delay`` seconds
-      (a trial long enough to kill a worker in the middle of it).
+      (a trial long enough to kill a worker in the middle of it);
+    * ``one-step``: one step from s = 0, reward ``-(a - 1)^2``, trained for one epoch by plain SGD
+      (step 0.5) from b = 0 with N = 4 episodes and no baseline: the final J_det is
+      ``-0.25 (g - 2)^2`` with g the batch's REINFORCE estimate, so its expectation is known in
+      closed form, ``J(sigma) = -(1 / 16)(1 / sigma^2 + 14 + 15 sigma^2)``, with its maximum at
+      ``sigma* = 15^(-1/4) = 0.508`` (the estimator's variance against the smoothing's bias).
     """
     path = tmp_path_factory.mktemp("plugin") / "study_test_plugin.py"
     path.write_text(textwrap.dedent('''
@@ -57,14 +62,30 @@ def study_plugin(tmp_path_factory):
             def _reward(self, action):
                 return float("nan") if np.abs(action).max() > 3 else super()._reward(action)
 
+        class OneStep(gym.Env):
+            observation_space = gym.spaces.Box(-1, 1, (1,), np.float64)
+            action_space = gym.spaces.Box(-100, 100, (1,), np.float64)
+            def reset(self, *, seed=None, options=None):
+                super().reset(seed=seed)
+                return np.zeros(1), {}
+            def step(self, action):
+                a = float(np.clip(action, -100, 100)[0])
+                return np.zeros(1), -(a - 1.0) ** 2, True, False, {}
+
         for env_id, cls in (("test/StudyNan-v0", NanEnv), ("test/StudySlow-v0", _Base)):
             if env_id not in gym.registry:
                 gym.register(env_id, entry_point=cls, max_episode_steps=1000)
+        if "test/OneStep-v0" not in gym.registry:
+            gym.register("test/OneStep-v0", entry_point=OneStep, max_episode_steps=1)
         preset = {"policy": "linear", "policy_init": "zero", "epochs": 2, "horizon": 20, "batch_episodes": 2}
         register("envs", "study-nan", EnvPlugin(gym_id="test/StudyNan-v0", preset=preset),
                  help="test env: NaN reward for |a| > 3", overwrite=True)
         register("envs", "study-slow", EnvPlugin(gym_id="test/StudySlow-v0", preset=preset),
                  help="test env: sleeps per step", overwrite=True)
+        one = {"policy": "linear", "policy_init": "zero", "horizon": 1, "epochs": 1, "batch_episodes": 4,
+               "update": "sgd", "step_size": 0.5, "baseline": "none", "gamma": 1.0}
+        register("envs", "one-step", EnvPlugin(gym_id="test/OneStep-v0", preset=one),
+                 help="test env: one step, J(sigma) known in closed form", overwrite=True)
     '''))
     return str(path)
 

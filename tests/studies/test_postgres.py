@@ -22,10 +22,15 @@ from mollirl.study import main
 pytestmark = pytest.mark.postgres
 
 
-def worker_cmd(url, name, plugin, folder, n_trials, delay, batch=1):
-    return [sys.executable, "-m", "mollirl.study", "--env", "study-slow", "--plugin", plugin, "--env-kwargs",
-            f"delay:{delay}", "--n-trials", str(n_trials), "--pruner", "none", "--heartbeat", "1",
-            "--storage", url, "--study-name", name, "-f", str(folder), "--batch-trials", str(batch)]
+#: batch pruning on the test env's 4 epochs: rungs at epochs 1 and 2, one trial in two going on
+PRUNING = "halving:warmup=1,window=1,stride=1,eta=2"
+
+
+def worker_cmd(url, name, plugin, folder, n_trials, delay, batch=1, pruner="none"):
+    cmd = [sys.executable, "-m", "mollirl.study", "--env", "study-slow", "--plugin", plugin, "--env-kwargs",
+           f"delay:{delay}", "--n-trials", str(n_trials), "--pruner", pruner, "--heartbeat", "1",
+           "--storage", url, "--study-name", name, "-f", str(folder), "--batch-trials", str(batch)]
+    return cmd + (["--epochs", "4", "--sampler", "random"] if pruner != "none" else [])
 
 
 def load(url, name):
@@ -81,28 +86,36 @@ def test_four_workers_started_at_once_on_a_fresh_database_never_fail(tmp_path, p
             assert [t.state for t in trials] == [TrialState.COMPLETE] * 2, round_
 
 
-def test_two_batched_workers_keep_the_budget_exact(tmp_path, postgres_url, pg_study, study_plugin):
+@pytest.mark.parametrize("pruner", ["none", PRUNING])
+def test_two_batched_workers_keep_the_budget_exact(tmp_path, postgres_url, pg_study, study_plugin, pruner):
+    """Two batched workers, with and without pruning inside their batches: exactly N trials."""
     procs = [subprocess.Popen(worker_cmd(postgres_url, pg_study, study_plugin, tmp_path / f"machine{i}", 7, 0.005,
-                                         batch=3), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                         batch=3, pruner=pruner), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True)
              for i in range(2)]
     outs = [p.communicate(timeout=300) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outs
     trials = load(postgres_url, pg_study).get_trials()
     assert [t.number for t in trials] == list(range(7))
-    assert all(t.state == TrialState.COMPLETE for t in trials)
+    if pruner == "none":
+        assert all(t.state == TrialState.COMPLETE for t in trials)
+    else:
+        assert {t.state for t in trials} <= {TrialState.COMPLETE, TrialState.PRUNED}
+        assert any(t.state == TrialState.PRUNED for t in trials)
     assert all(1 <= len(t.user_attrs["batch"]) <= 3 for t in trials)
 
 
-@pytest.mark.parametrize("batch", [1, 2])
+@pytest.mark.parametrize("batch,pruner", [(1, "none"), (2, "none"), (2, PRUNING)])
 def test_killed_worker_trial_is_failed_by_heartbeat_and_retried(tmp_path, postgres_url, pg_study, study_plugin,
-                                                               batch):
+                                                               batch, pruner):
     """SIGKILL a worker in the middle of its batch: every trial of that batch is failed by its heartbeat
-    and retried once with the same parameters by the survivor; the budget stays exact."""
+    and retried once with the same parameters by the survivor; the budget stays exact (with pruning
+    inside the batches too: every counted trial COMPLETE or PRUNED)."""
     n = 4
-    victim = subprocess.Popen(worker_cmd(postgres_url, pg_study, study_plugin, tmp_path / "victim", n, 0.02, batch),
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    victim = subprocess.Popen(worker_cmd(postgres_url, pg_study, study_plugin, tmp_path / "victim", n, 0.02, batch,
+                                         pruner), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     survivor = subprocess.Popen(worker_cmd(postgres_url, pg_study, study_plugin, tmp_path / "survivor", n, 0.02,
-                                           batch), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                           batch, pruner), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     killed: list[int] = []
     deadline = time.monotonic() + 120
     while not killed and time.monotonic() < deadline:
@@ -123,13 +136,14 @@ def test_killed_worker_trial_is_failed_by_heartbeat_and_retried(tmp_path, postgr
     out, err = survivor.communicate(timeout=300)
     assert survivor.returncode == 0, (out, err)
     trials = load(postgres_url, pg_study).get_trials()
-    complete = [t for t in trials if t.state == TrialState.COMPLETE]
+    counted = (TrialState.COMPLETE, TrialState.PRUNED) if pruner != "none" else (TrialState.COMPLETE,)
+    complete = [t for t in trials if t.state in counted]
     assert len(complete) == n
     for number in killed:
         lost = trials[number]
         assert lost.state == TrialState.FAIL and "fail_reason" not in lost.user_attrs
         retries = [t for t in trials if t.system_attrs.get("failed_trial") == number]
-        assert len(retries) == 1 and retries[0].state == TrialState.COMPLETE
+        assert len(retries) == 1 and retries[0].state in counted
         assert retries[0].params == lost.params  # the same point, evaluated again
     assert len(trials) == n + len(killed)  # nothing lost, nothing counted twice
 

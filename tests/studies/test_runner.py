@@ -71,7 +71,8 @@ def test_make_sampler(tmp_path, sampler, cls):
     assert isinstance(make_sampler(_spec(tmp_path, sampler=sampler, sampler_seed=3, **extra), 1), cls)
 
 
-@pytest.mark.parametrize("pruner,cls", [("median", optuna.pruners.MedianPruner),
+@pytest.mark.parametrize("pruner,cls", [("halving", optuna.pruners.NopPruner),  # decided over the batch
+                                        ("median", optuna.pruners.NopPruner),
                                         ("hyperband", optuna.pruners.HyperbandPruner),
                                         ("wilcoxon", optuna.pruners.WilcoxonPruner),
                                         ("none", optuna.pruners.NopPruner)])

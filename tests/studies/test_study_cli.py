@@ -185,7 +185,7 @@ def test_stability_objective_minimizes_the_spread(tmp_path, tiny, capsys):
     trials = load(tmp_path, "sigma-double-pendulum-reinforce-stability").get_trials()
     best = min(trials, key=lambda t: t.value)
     assert best.value == pytest.approx(best.user_attrs["spread_mean"])
-    assert f"sigma* = {best.params['sigma']:.4g}  (min spread" in capsys.readouterr().out
+    assert f"sigma* = {best.params['sigma']:.4g}  (min mean spread" in capsys.readouterr().out
 
 
 def test_n_jobs_2_processes_reach_exactly_n_trials(tmp_path, study_plugin):
