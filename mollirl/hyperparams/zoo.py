@@ -278,7 +278,7 @@ def _ars_key(key: str, value: Any, name: Callable[[str], str], keys: dict[str, A
     if key == "n_delta":
         value = integral(as_number(value))
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name(key)} must be an integer >= 1, got {value!r}")
+            raise ValueError(f"{name(key)} must be an integer >= 1 (ARS's number of directions), got {value!r}")
         keys["batch_episodes"] = 2 * value
         return
     value = as_number(value)

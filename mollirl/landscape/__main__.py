@@ -101,11 +101,11 @@ def _check_args(args) -> None:
             raise ValueError("--sigma-sweep and --q-landscape exclude each other")
         if args.episodes is not None and args.episodes < 2:
             raise ValueError(f"--episodes must be >= 2 with --sigma-sweep, got {args.episodes}")
-        check_count(args.batch_episodes, "--batch-episodes")
         if args.fd_step is not None and not (0 < args.fd_step < float("inf")):
             raise ValueError(f"--fd-step must be a finite number > 0, got {args.fd_step}")
     if args.episodes is not None:
         check_count(args.episodes, "--episodes")
+    check_count(args.batch_episodes, "--batch-episodes")  # the sweep's N; refused alike with or without it
     if args.horizon is not None:
         check_count(args.horizon, "--horizon")
     if args.gamma is not None and not (0.0 < args.gamma <= 1.0):
