@@ -208,8 +208,8 @@ def run(out: Path, quick: bool = False, n_jobs: int = 1, log=print, command: str
                         "action_centre_initial": q_lands[initial.label].action_centre,
                         "action_centre_final": q_lands[trained.label].action_centre,
                         "policy": "u = -K s, seed 0"},
-        "preset_note": "the env preset (mollirl/hyperparams/reinforce.yml, double-pendulum) trains u = -K s + b; "
-                       "this command sets policy_kwargs bias: false for the paper's policy",
+        "preset_note": "the env preset (mollirl/hyperparams/reinforce.yml, double-pendulum) trains the paper's "
+                       "u = -K s (policy_kwargs bias: false); the variant u = -K s + b sets bias: true",
         "claims": claims.to_list(),
     }
     summary["wall_time_s"] = timer.seconds

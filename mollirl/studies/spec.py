@@ -34,7 +34,7 @@ SEARCHABLE: dict[str, type] = {"step_size": float, "gamma": float, "sigma_end": 
 #: config keys added after studies were first stored, left out of a setup record at their default (so a
 #: study stored before them resumes): rl-zoo3's train flags
 LATER_FIELDS = {"save_freq": 0, "eval_freq": 0, "eval_episodes": 5, "tensorboard_log": None, "log_interval": 0,
-                "trained_agent": None}
+                "trained_agent": None, "use_sde": False, "sde_sample_freq": -1}
 #: RunConfig fields that do not change what a trial measures (left out of the setup comparison)
 VOLATILE_FIELDS = ("log_folder", "progress", "device", "plugins", "checkpoint_every", "n_threads", "callbacks")
 

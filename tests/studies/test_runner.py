@@ -78,3 +78,20 @@ def test_make_sampler(tmp_path, sampler, cls):
                                         ("none", optuna.pruners.NopPruner)])
 def test_make_pruner(tmp_path, pruner, cls):
     assert isinstance(make_pruner(_spec(tmp_path, pruner=pruner)), cls)
+
+
+def test_a_study_stored_before_later_config_keys_resumes():
+    """A study stored before a RunConfig key existed (gSDE's use_sde and sde_sample_freq, rl-zoo3's train flags)
+    has no such key in its setup record; at the key's default the record now leaves it out too, so the study
+    resumes. Every RunConfig key is either in the record or listed as volatile or later (no key escapes)."""
+    import dataclasses
+
+    from mollirl.studies.spec import LATER_FIELDS, VOLATILE_FIELDS
+
+    spec = _spec("/tmp")
+    record = spec.setup_record()
+    for key, default in LATER_FIELDS.items():
+        assert key not in record, key  # at its default: as a record stored before the key existed
+        assert getattr(RunConfig(), key) == default, key  # the listed default is RunConfig's own
+    names = {f.name for f in dataclasses.fields(RunConfig)}
+    assert set(LATER_FIELDS) <= names and set(VOLATILE_FIELDS) <= names
