@@ -58,10 +58,11 @@ def build_parser() -> ArgumentParser:
     g.add_argument("--sampler", default=None, choices=["tpe", "random", "grid", "gp"], help="default tpe")
     g.add_argument("--sampler-seed", type=int, default=None, help="seed of the sampler (worker i uses SEED + i)")
     g.add_argument("--pruner", default=None, metavar="KIND[:k=v,...]",
-                   help="halving (default: successive halving over the batch and earlier trials, on the mean of "
-                        "J_det over seeds and the last epochs; halving:warmup=15,window=4,eta=3), median, "
-                        "hyperband or wilcoxon (Optuna's, --batch-trials 1 only), none (default for grid and "
-                        "--objective both)")
+                   help="median (default: below the median of the batch and the earlier trials at a rung, on "
+                        "the mean of J_det over seeds and the last epochs of the final epoch's phase; "
+                        "median:warmup=10,window=2,stride=2,interval=20 for 50 epochs), halving (successive "
+                        "halving over the batch; halving:warmup=12,window=6,eta=4), hyperband or wilcoxon "
+                        "(Optuna's, --batch-trials 1 only), none (default for grid and --objective both)")
     t = p.add_argument_group("training of each seed (as python -m mollirl.train)")
     add_config_arguments(t, CONFIG_FLAGS, help={
         "epochs": "updates per run", "step_size": "REINFORCE delta / PPO lr (unless searched)",

@@ -16,6 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from mollirl.studies.pruning import DEFAULT_KIND
+
 #: study options a preset may set (the command line's names, with underscores)
 PRESET_OPTIONS = ("n_trials", "sigma_range", "sigma_values", "search", "seeds", "objective", "sampler", "pruner",
                   "grid_points", "sigma_schedule", "learn_sigma", "sampler_seed")
@@ -59,24 +61,24 @@ FIGURE6 = StudyPreset(
 
 #: sigma* searches on each env with the env's preset (the paper's training setup, App. F,
 #: for REINFORCE; the algorithm's own defaults otherwise); TPE over a log range,
-#: 3 seeds per trial, successive halving over the batch (the default pruning).
+#: 3 seeds per trial, the default pruning inside the batch (measured on the double pendulum).
 SIGMA_SEARCHES: dict[str, StudyPreset] = {
     "sigma-quadrotor": StudyPreset(
         env="quadrotor",
         options=dict(sigma_range=(1e-3, 1.0), seeds=3, n_trials=30, objective="return", sampler="tpe",
-                     pruner="halving"),
+                     pruner=DEFAULT_KIND),
         description="sigma* for the planar quadrotor from LQR theta* (Fig. 8 setup), sigma in [1e-3, 1]",
     ),
     "sigma-double-pendulum": StudyPreset(
         env="double-pendulum",
         options=dict(sigma_range=(1e-2, 5.0), seeds=3, n_trials=30, objective="return", sampler="tpe",
-                     pruner="halving"),
+                     pruner=DEFAULT_KIND),
         description="sigma* for the double pendulum from the paper's K0 (Fig. 7 setup), sigma in [0.01, 5]",
     ),
     "sigma-hopper-stand": StudyPreset(
         env="hopper-stand",
         options=dict(sigma_range=(1e-3, 5.0), seeds=3, n_trials=30, objective="return", sampler="tpe",
-                     pruner="halving"),
+                     pruner=DEFAULT_KIND),
         description="sigma* for hopper-stand (Fig. 6 setup), sigma in [1e-3, 5]",
     ),
 }

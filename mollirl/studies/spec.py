@@ -19,7 +19,7 @@ from typing import Any
 from mollirl.config import RunConfig
 
 from mollirl.studies.pruning import KINDS as PRUNERS
-from mollirl.studies.pruning import PrunerSpec
+from mollirl.studies.pruning import DEFAULT_KIND, PrunerSpec
 
 OBJECTIVES = ("return", "stability", "both")
 SAMPLERS = ("tpe", "random", "grid", "gp")
@@ -342,7 +342,7 @@ def build_spec(options: dict[str, Any], config: RunConfig, *, study_name: str | 
     sampler = _check_choice(options["sampler"], SAMPLERS, "--sampler")
     pruner = options["pruner"]
     if pruner is None:
-        pruner = "halving" if objective != "both" and sampler != "grid" else "none"
+        pruner = DEFAULT_KIND if objective != "both" and sampler != "grid" else "none"
     pruner_spec = PrunerSpec.parse(pruner)
     pruner = pruner_spec.text
     if objective == "both" and pruner != "none":

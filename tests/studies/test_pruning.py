@@ -38,7 +38,13 @@ def test_pruner_spec_parses_kinds_and_options():
 
 
 def test_default_rule_is_the_measured_one():
-    rule = PrunerSpec.parse("halving").rule(50)
+    from mollirl.studies.pruning import DEFAULT_KIND
+
+    assert DEFAULT_KIND == "median"  # benchmarks/pruning_rule.py's choice on the bias-free preset
+    median = PrunerSpec.parse(DEFAULT_KIND).rule(50)
+    assert (median.warmup, median.window, median.stride, median.interval) == (10, 2, 2, 20)
+    assert median.rungs == (10, 30)
+    rule = PrunerSpec.parse("halving").rule(50)  # halving keeps its own measured options
     assert (rule.warmup, rule.window, rule.stride, rule.eta) == (12, 6, 2, 4)
     assert rule.rungs == (12, 48)
     # fewer epochs: the first rung scales, the window shrinks to fit before it, rungs keep the final phase
@@ -156,7 +162,7 @@ def test_header_says_what_the_batches_do_to_the_sampler_and_what_the_pruner_does
     out = capsys.readouterr().out
     assert "sampler tpe: batches of 3 trials: TPE draws its first 10 trials at random" in out
     assert "random search" in out
-    assert "pruner halving: no rung before the last epoch" in out  # two epochs: nothing to prune
+    assert "pruner median: no rung before the last epoch" in out  # two epochs: nothing to prune
 
 
 @pytest.mark.parametrize("extra,message", [

@@ -58,7 +58,7 @@ def test_defaults_and_derived(tmp_path):
     s = spec(tmp_path)
     assert s.study_name == "sigma-double-pendulum-reinforce-return"
     assert s.storage_url == f"sqlite:///{tmp_path.resolve()}/studies/studies.db" and s.embedded
-    assert s.n_trials == 20 and s.pruner == "halving" and s.directions == ["maximize"]
+    assert s.n_trials == 20 and s.pruner == "median" and s.directions == ["maximize"]
     assert s.config["checkpoint_every"] == 0 and s.config["progress"] is False
     assert spec(tmp_path, objective="both").pruner == "none"
     assert spec(tmp_path, objective="stability").directions == ["minimize"]
