@@ -130,3 +130,33 @@ def batched_writes() -> Iterator[None]:
         for tmp in tmps:
             remove_quietly(tmp)
         raise
+
+
+def relative(path: str | Path, base: str | Path) -> str:
+    """``path`` relative to ``base`` (POSIX separators), so a written record names no folder of the machine."""
+    return Path(os.path.relpath(Path(path).resolve(), Path(base).resolve())).as_posix()
+
+
+def jsonable(obj, base: Path | None = None):
+    """Convert numpy values (and NaN/inf, as None) into JSON-safe Python values; a ``Path`` (value or key)
+    becomes a path relative to ``base`` when given. The one converter of every JSON mollirl writes."""
+    import math
+
+    import numpy as np
+
+    if isinstance(obj, dict):
+        return {(jsonable(k, base) if isinstance(k, Path) else str(k)): jsonable(v, base) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [jsonable(v, base) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return jsonable(obj.tolist(), base)
+    if isinstance(obj, (np.floating, float)):
+        v = float(obj)
+        return v if math.isfinite(v) else None
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, np.bool_):
+        return bool(obj)
+    if isinstance(obj, Path):
+        return str(obj) if base is None else relative(obj, base)
+    return obj

@@ -190,22 +190,11 @@ class SigmaSweep:
         }
 
     def save_json(self, path: str | Path) -> Path:
-        from mollirl.common.files import write_atomic
+        from mollirl.common.files import jsonable, write_atomic
 
-        write_atomic(Path(path), json.dumps(_json_safe(self.to_dict()), indent=1))
+        write_atomic(Path(path), json.dumps(jsonable(self.to_dict()), indent=1))
         return Path(path)
 
-
-def _json_safe(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return {str(k): _json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_json_safe(v) for v in obj]
-    if isinstance(obj, (float, np.floating)):
-        return float(obj) if math.isfinite(obj) else None
-    if isinstance(obj, np.integer):
-        return int(obj)
-    return obj
 
 
 def per_episode_gradients(mean_module, params: dict, obs: np.ndarray, scores: np.ndarray) -> np.ndarray:

@@ -28,12 +28,12 @@ default output folders), else ``OUT/runs`` (trained, or reused and resumed, by
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from mollirl.common.files import relative
 from mollirl.reproduce.figure6 import SIGMAS
 from mollirl.reproduce.figure6_analysis import STAND_ANGLE, STAND_HEIGHT, standing  # noqa: F401
 from mollirl.reproduce.figure6 import jobs as figure6_jobs
@@ -58,11 +58,6 @@ def behaviour_jobs(out: Path, quick: bool) -> list[RunJob]:
     return [finished_elsewhere(job, out, ("figure6",)) for job in figure6_jobs(out, quick, seeds=seeds)]
 
 
-def _relative(path: Path, out: Path) -> str:
-    """``path`` relative to ``out`` (the JSON holds no absolute path)."""
-    return Path(os.path.relpath(Path(path).resolve(), Path(out).resolve())).as_posix()
-
-
 def _quartiles(values: list[float]) -> dict[str, float]:
     q1, med, q3 = np.percentile(np.asarray(values, dtype=np.float64), [25, 50, 75])
     return {"median": float(med), "q1": float(q1), "q3": float(q3), "iqr": float(q3 - q1)}
@@ -83,7 +78,7 @@ def measure(job: RunJob, out: Path) -> tuple[dict[str, Any], Any, Any]:
     heights = np.append(obs[:, 0], final[0])
     angles = np.append(obs[:, 1], final[1])
     numbers = {
-        "seed": job.config.seed, "run_dir": _relative(job.run_dir, out), "epoch": problem.metadata["epoch"],
+        "seed": job.config.seed, "run_dir": relative(job.run_dir, out), "epoch": problem.metadata["epoch"],
         "J_det": float(episodes.discounted[0]), "J_det_undiscounted": float(episodes.returns[0]),
         "matches_metrics": bool(episodes.discounted[0] == last["J_det"]
                                 and episodes.returns[0] == last["J_det_undiscounted"]),
@@ -299,7 +294,7 @@ def run(out: Path, quick: bool = False, n_jobs: int = 2, log=print, command: str
                          "(Hopper-v5's health test), over the states s_0..s_L of the deterministic episode",
         "frame_dt_s": pictures["dt"], "rendered": pictures["rendered"], "render_note": pictures["render_note"],
         "files": pictures["files"], "per_sigma": per_sigma, "claims": check_claims(per_sigma, quick).to_list(),
-        "failed": {_relative(k, out): v for k, v in statuses.items() if v.startswith("failed")},
+        "failed": {relative(k, out): v for k, v in statuses.items() if v.startswith("failed")},
     }
     summary["wall_time_s"] = timer.seconds
     write_summary(out, "behaviour", summary, command=command)

@@ -21,37 +21,13 @@ from typing import Any
 
 import numpy as np
 
+from mollirl.common.files import jsonable
+
 #: what a ``--quick`` run's verdicts are (every verdict and the JSON say so, and so does the printed summary)
 NOT_EVIDENCE = "quick run: not evidence"
 #: the packages whose versions a summary records (the numbers of a chaotic training depend on them)
 PACKAGES = ("mollirl", "numpy", "scipy", "torch", "stable-baselines3", "sb3-contrib", "gymnasium", "mujoco",
             "optuna", "matplotlib")
-
-
-def relative(path: str | Path, base: str | Path) -> str:
-    """``path`` relative to ``base`` (POSIX separators), so a summary names no folder of the machine."""
-    return Path(os.path.relpath(Path(path).resolve(), Path(base).resolve())).as_posix()
-
-
-def jsonable(obj: Any, base: Path | None = None) -> Any:
-    """Convert numpy values (and NaN/inf) into JSON-safe Python values; a ``Path`` (value or key)
-    becomes a path relative to ``base`` when given."""
-    if isinstance(obj, dict):
-        return {(jsonable(k, base) if isinstance(k, Path) else str(k)): jsonable(v, base) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [jsonable(v, base) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return jsonable(obj.tolist(), base)
-    if isinstance(obj, (np.floating, float)):
-        v = float(obj)
-        return v if math.isfinite(v) else None
-    if isinstance(obj, (np.integer,)):
-        return int(obj)
-    if isinstance(obj, (np.bool_,)):
-        return bool(obj)
-    if isinstance(obj, Path):
-        return str(obj) if base is None else relative(obj, base)
-    return obj
 
 
 def _version(package: str) -> str | None:

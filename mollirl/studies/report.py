@@ -16,7 +16,7 @@ from typing import Any
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from mollirl.common.files import write_atomic, write_bytes_atomic
+from mollirl.common.files import jsonable, write_atomic, write_bytes_atomic
 from mollirl.studies.sigma_star import SigmaStar, describe
 from mollirl.studies.sigma_star import sigma_star as compute_sigma_star
 from mollirl.studies.spec import StudySpec
@@ -181,18 +181,9 @@ def write_study_json(report: StudyReport, path: Path) -> Path:
                         "sigma_star": report.star.to_dict() if report.star is not None else None,
                         "pareto_front": [{"trial": r["number"], "sigma": r.get("param_sigma")} for r in report.best]
                         if report.objective == "both" else None}
-    write_atomic(Path(path), json.dumps(_json_safe(record), indent=1))
+    write_atomic(Path(path), json.dumps(jsonable(record), indent=1))
     return Path(path)
 
-
-def _json_safe(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return {str(k): _json_safe(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_json_safe(v) for v in obj]
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    return obj
 
 
 def tie_bands(report: StudyReport, widen: float = 1.06) -> list[tuple[float, float]]:
