@@ -88,6 +88,20 @@ class ArgumentParser(argparse.ArgumentParser):
 _USAGE_ERRNOS = {errno.ENOTDIR, errno.EEXIST, errno.EISDIR, errno.ENAMETOOLONG}
 
 
+def command_text(prog: str, argv: list[str]) -> str:
+    """``prog argv...`` as a record of what was typed, with every absolute path written relative to the
+    working directory when it lies under it, else as ``OUT`` (a committed file names no folder of the
+    machine that wrote it)."""
+    cwd = Path.cwd().resolve()
+    words = []
+    for word in argv:
+        if os.path.isabs(word):
+            path = Path(word).resolve()
+            word = path.relative_to(cwd).as_posix() if path.is_relative_to(cwd) else "OUT"
+        words.append(word)
+    return " ".join([prog, *words])
+
+
 def os_error_line(exc: OSError) -> str:
     """One line for an ``OSError``: what failed and on which path (``[Errno 28] ...`` left out)."""
     what = {errno.ENOSPC: "no space left on the device", errno.EDQUOT: "disk quota exceeded",

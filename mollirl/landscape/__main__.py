@@ -28,7 +28,7 @@ import sys
 import warnings
 from pathlib import Path
 
-from mollirl.cli import ArgumentParser, check_output_dir, run_main
+from mollirl.cli import ArgumentParser, check_output_dir, command_text, run_main
 
 PROG = "python -m mollirl.landscape"
 PROGRESS_DELAY = 2.0  # s a stage runs before its progress bar appears (a quick landscape shows none)
@@ -232,7 +232,7 @@ def _sweep(args, argv: list[str], problem, out: Path) -> int:
     finally:
         if bars is not None:
             bars.close()
-    sweep.metadata["command"] = "python -m mollirl.landscape " + " ".join(argv)
+    sweep.metadata["command"] = command_text("python -m mollirl.landscape", argv)
     out.parent.mkdir(parents=True, exist_ok=True)
     written = [str(sweep.save_json(out))]
     if not args.no_png:
@@ -312,7 +312,7 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             if bars is not None:
                 bars.close()
-        land.metadata["command"] = "python -m mollirl.landscape " + " ".join(argv)
+        land.metadata["command"] = command_text("python -m mollirl.landscape", argv)
         land.save(out)
         written = [str(out)]
         if not args.no_png:

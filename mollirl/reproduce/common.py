@@ -91,16 +91,10 @@ def provenance(command: str | None, wall_time_s: float | None) -> dict[str, Any]
 
 
 def command_line(argv: list[str], prog: str = "python -m mollirl.reproduce") -> str:
-    """``prog argv...`` with every absolute path written relative to the working directory when it lies
-    under it, else as ``OUT`` (a committed summary names no folder of the machine that wrote it)."""
-    cwd = Path.cwd().resolve()
-    words = []
-    for word in argv:
-        if os.path.isabs(word):
-            path = Path(word).resolve()
-            word = path.relative_to(cwd).as_posix() if path.is_relative_to(cwd) else "OUT"
-        words.append(word)
-    return " ".join([prog, *words])
+    """``prog argv...`` without absolute paths (:func:`mollirl.cli.command_text`)."""
+    from mollirl.cli import command_text
+
+    return command_text(prog, argv)
 
 
 def write_summary(out: Path, name: str, summary: dict[str, Any], *, command: str | None = None) -> Path:

@@ -185,6 +185,7 @@ def test_command_writes_json_and_png(tmp_path, capsys):
             assert r[key]["low"] <= r[key]["estimate"] <= r[key]["high"], key
     assert data["rows_in_one_batch"] == 3 * 32 + 1 + 2 * data["n_params"]
     assert data["metadata"]["command"].startswith("python -m mollirl.landscape --env double-pendulum")
+    assert str(tmp_path) not in out.read_text()  # the command as typed, without the machine's folders
     assert out.with_suffix(".png").stat().st_size > 20_000
 
 
