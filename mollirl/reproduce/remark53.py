@@ -42,7 +42,7 @@ from typing import Any
 
 import numpy as np
 
-from mollirl.reproduce.common import Claims, Timer, pyplot, save_figure, value_scale, verdict_lines, write_summary
+from mollirl.reproduce.common import Claims, Timer, pyplot, save_figure, value_scale, write_summary
 
 #: nine log-spaced sigmas, half a decade apart, from 1e-3 to 10
 SIGMAS = (0.001, 0.00316, 0.01, 0.0316, 0.1, 0.316, 1.0, 3.16, 10.0)
@@ -405,6 +405,4 @@ def run(out: Path, quick: bool = False, n_jobs: int = 1, log=print, hopper_study
                "sigmas": {env: list(s["sigmas"]) for env, s in sizes.items()}, "hopper_epochs": sizes["hopper-stand"]
                ["epochs"], "cases": cases, "claims": claims.to_list()}
     write_summary(out, name, summary, command=command)
-    for line in verdict_lines(summary["claims"], quick):
-        log(line)
     return summary
