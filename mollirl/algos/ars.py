@@ -130,20 +130,9 @@ class MollifiedARS(EpochAlgorithm, ARS):
         number of parameters): returns, top directions, return spreads and steps as stacked tensors, each
         member's numbers computed by element-wise operations and sums in a fixed order (not BLAS), so
         they do not depend on the group. A subclass with its own :meth:`update` is updated alone."""
-        errors: dict[int, NonFiniteError | None] = {}
-        groups: dict[tuple, list[int]] = {}
-        alone = []
-        for i, m in enumerate(models):
-            if type(m).update is not MollifiedARS.update:
-                alone.append(i)
-            else:
-                groups.setdefault((m.n_delta, m.n_top, m.n_params), []).append(i)
-        for i, error in zip(alone, super().train_members([models[i] for i in alone])):
-            errors[i] = error
-        for idx in groups.values():
-            for i, error in zip(idx, _ars_steps([models[i] for i in idx])):
-                errors[i] = error
-        return [errors[i] for i in range(len(models))]
+        return cls.train_in_groups(
+            models, lambda m: (m.n_delta, m.n_top, m.n_params) if type(m).update is MollifiedARS.update else None,
+            _ars_steps)
 
     def _snapshot_extra(self) -> dict[str, Any]:
         return {"weights": self.weights.clone()}

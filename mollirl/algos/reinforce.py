@@ -125,23 +125,15 @@ class REINFORCE(EpochAlgorithm, OnPolicyAlgorithm):
         them by :func:`mollirl.common.gradients.reinforce_gradients`, the normalized steps as one array
         operation. A member's numbers do not depend on the group (a single run is a group of one). A
         subclass with its own :meth:`update`, or a mean network the kernel does not know, is updated alone."""
-        errors: dict[int, NonFiniteError | None] = {}
-        groups: dict[tuple, list[int]] = {}
-        alone = []
-        for i, m in enumerate(models):
-            kind = m._batched_kind()
-            if kind is None:
-                alone.append(i)
-                continue
-            key = (kind, m.n_envs, tuple(m._mean_shapes()), tuple(m.policy.log_std.shape),
-                   m.policy.sigma_mode == "learnable", m.baseline)
-            groups.setdefault(key, []).append(i)
-        for i, error in zip(alone, super().train_members([models[i] for i in alone])):
-            errors[i] = error
-        for idx in groups.values():
-            for i, error in zip(idx, _reinforce_steps([models[i] for i in idx])):
-                errors[i] = error
-        return [errors[i] for i in range(len(models))]
+        return cls.train_in_groups(models, REINFORCE._group_key, _reinforce_steps)
+
+    def _group_key(self) -> tuple | None:
+        """Members with equal keys are updated in one kernel call; None: this one is updated alone."""
+        kind = self._batched_kind()
+        if kind is None:
+            return None
+        return (kind, self.n_envs, tuple(self._mean_shapes()), tuple(self.policy.log_std.shape),
+                self.policy.sigma_mode == "learnable", self.baseline)
 
     def _mean_shapes(self) -> list[tuple[str, tuple[int, ...]]]:
         return [(name, tuple(p.shape)) for name, p in self.policy.mean.named_parameters()]

@@ -57,18 +57,18 @@ import copy
 import inspect
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from typing import Any
 
 import numpy as np
 import torch as th
 
-from mollirl.common.driver import (  # noqa: F401  (EpochBatch, det_metrics: re-exported for algorithms)
-    EpochBar, EpochBatch, EpochDriver, Seat, det_metrics, final_metrics, wants_steps,
+from mollirl.common.driver import (  # noqa: F401  (EpochBatch: re-exported for algorithms)
+    EpochBar, EpochBatch, EpochDriver, Seat, final_metrics, wants_steps,
 )
 from mollirl.common.errors import NonFiniteError
 from mollirl.common.seeding import ACTION_NOISE, NUMPY, RESETS, TORCH, default_seed, derive_seed
-from mollirl.rollout import EVAL_SEED, BatchedMean, RolloutResult, Rows, backend_for, pure_dynamics
+from mollirl.rollout import EVAL_SEED, BatchedMean, Rows, backend_for, pure_dynamics
 
 
 #: update statistics that are legitimately NaN (SB3's explained variance of constant returns)
@@ -292,14 +292,29 @@ class EpochAlgorithm:
         one call over stacked parameters overrides this (REINFORCE, ARS); a member's result must not
         depend on the others (a single run is a population of one). Default: each model's guarded
         :meth:`update`."""
-        out: list[NonFiniteError | None] = []
-        for model in models:
-            try:
-                model._guarded_update(model._last_batch)
-                out.append(None)
-            except NonFiniteError as exc:
-                out.append(exc)
-        return out
+        return _update_one_by_one(models)
+
+    @classmethod
+    def train_in_groups(cls, models: list, key: Callable[[Any], Hashable | None],
+                        step: Callable[[list], list]) -> list[NonFiniteError | None]:
+        """:meth:`train_members` for an algorithm with a batched update: the members whose ``key`` is
+        equal go through ``step`` (one call, returning each member's error), a member whose key is None
+        is updated alone (:meth:`EpochAlgorithm.train_members`); errors come back in the members' order."""
+        errors: dict[int, NonFiniteError | None] = {}
+        groups: dict[Hashable, list[int]] = {}
+        alone = []
+        for i, m in enumerate(models):
+            k = key(m)
+            if k is None:
+                alone.append(i)
+            else:
+                groups.setdefault(k, []).append(i)
+        for i, error in zip(alone, _update_one_by_one([models[i] for i in alone])):
+            errors[i] = error
+        for idx in groups.values():
+            for i, error in zip(idx, step([models[i] for i in idx])):
+                errors[i] = error
+        return [errors[i] for i in range(len(models))]
 
     def open_epoch(self, epoch: int, callback) -> tuple[Rows, int, dict[str, Any]]:
         """Epoch k begins: schedule and seeding, ``on_rollout_start``, the epoch's rows."""
@@ -420,3 +435,15 @@ class EpochAlgorithm:
 
     def _excluded_save_params(self) -> list[str]:
         return [*super()._excluded_save_params(), *self._contract_excluded]
+
+
+def _update_one_by_one(models: list) -> list[NonFiniteError | None]:
+    """Each model's guarded :meth:`EpochAlgorithm.update` from its last collected epoch; its error or None."""
+    out: list[NonFiniteError | None] = []
+    for model in models:
+        try:
+            model._guarded_update(model._last_batch)
+            out.append(None)
+        except NonFiniteError as exc:
+            out.append(exc)
+    return out
