@@ -17,14 +17,6 @@ from mollirl.train import main as train_main
 BEYOND_INT64 = str(2**63)
 
 
-@pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    root = tmp_path_factory.mktemp("run")
-    assert train_main(["-f", str(root), "--epochs", "1", *TINY]) == 0
-    (folder,) = (root / "reinforce").iterdir()
-    return folder
-
-
 def _refused(main, args, capsys, *needles, root: Path):
     before = snapshot(root)
     assert main(args) == 2, args

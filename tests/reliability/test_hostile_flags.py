@@ -49,14 +49,6 @@ def _commands(tmp, run):
     }
 
 
-@pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    root = tmp_path_factory.mktemp("run")
-    assert train_main(["-f", str(root), "--epochs", "1", *TINY]) == 0
-    (folder,) = (root / "reinforce").iterdir()
-    return folder
-
-
 def test_every_command_takes_the_flags_the_table_says(run, tmp_path):
     """The table stays true: a command that takes a shared flag is in it (else a new flag escapes the suite)."""
     for name, (main, _, flags) in _commands(tmp_path, run).items():
