@@ -103,8 +103,9 @@ def _check_args(args) -> None:
             raise ValueError(f"--episodes must be >= 2 with --sigma-sweep, got {args.episodes}")
         if args.fd_step is not None and not (0 < args.fd_step < float("inf")):
             raise ValueError(f"--fd-step must be a finite number > 0, got {args.fd_step}")
-    if args.episodes is not None:
-        check_count(args.episodes, "--episodes")
+    if args.episodes is None:  # the default of each kind of work
+        args.episodes = 256 if args.sigma_sweep is not None else 16
+    check_count(args.episodes, "--episodes")
     check_count(args.batch_episodes, "--batch-episodes")  # the sweep's N; refused alike with or without it
     if args.horizon is not None:
         check_count(args.horizon, "--horizon")
@@ -124,7 +125,7 @@ def _check_args(args) -> None:
     points = args.grid ** (2 if args.q_landscape else args.dims)
     modes = ("det",) if args.q_landscape else ("det", "sigma", "param-sigma") if args.mode == "all" else \
         ("det", "sigma") if args.mode == "both" else (args.mode,)
-    check_landscape_memory(points, modes, episodes=args.episodes or 16, horizon=args.horizon, at_least=True)
+    check_landscape_memory(points, modes, episodes=args.episodes, horizon=args.horizon, at_least=True)
 
 
 def _check_cost(args, problem) -> None:
@@ -134,13 +135,11 @@ def _check_cost(args, problem) -> None:
     from mollirl.common.budget import check_landscape_memory
     from mollirl.landscape.compute import parse_modes
 
-    if args.sigma_sweep is not None:
-        return  # a sweep estimates its own arrays (sweep.check_memory) before any rollout
     policy = problem.policy
     obs_dim, action_dim = math.prod(policy.observation_space.shape), math.prod(policy.action_space.shape)
     points = args.grid ** (2 if args.q_landscape else args.dims)
     modes = ("det",) if args.q_landscape else parse_modes(args.mode)
-    check_landscape_memory(points, modes, episodes=args.episodes or 16, horizon=problem.horizon, obs_dim=obs_dim,
+    check_landscape_memory(points, modes, episodes=args.episodes, horizon=problem.horizon, obs_dim=obs_dim,
                            action_dim=action_dim, n_params=int(policy.get_mean_vector().size))
 
 
@@ -225,7 +224,7 @@ def _sweep(args, argv: list[str], problem, out: Path) -> int:
         hold(args.run, "--run")  # the output goes into the run folder: one writer per folder
     bars = None if args.no_progress else _ProgressBars()
     try:
-        sweep = sigma_sweep(problem, parse_sigmas(args.sigma_sweep), episodes=args.episodes or 256,
+        sweep = sigma_sweep(problem, parse_sigmas(args.sigma_sweep), episodes=args.episodes,
                             batch_episodes=args.batch_episodes, baseline=args.baseline, seed=args.seed,
                             fd_step=args.fd_step or FD_STEP,
                             progress=None if bars is None else (lambda done, total: bars("sweep", done, total)))
@@ -278,10 +277,10 @@ def main(argv: list[str] | None = None) -> int:
             problem = problem_from_run(args.run, args.at, horizon=args.horizon, gamma=args.gamma)
         else:
             problem = problem_from_env(args.env, args.center, seed=args.seed, horizon=args.horizon, gamma=args.gamma)
-        _check_cost(args, problem)
         out = Path(args.output) if args.output else _default_output(args, problem)
         if args.sigma_sweep is not None:
-            return _sweep(args, argv, problem, out)
+            return _sweep(args, argv, problem, out)  # it estimates its own arrays (sweep.check_memory)
+        _check_cost(args, problem)
         if out.suffix != ".npz":
             out = out.with_name(out.name + ".npz")
         check_output_dir(out.parent, "-o/--output", out)  # before the computation: a file in the way, a read-only folder
@@ -306,7 +305,7 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 land = compute_landscape(
                     problem, grid=args.grid, dims=args.dims, radius=1.0 if args.radius is None else args.radius,
-                    directions=args.directions, mode=args.mode, sigma=args.sigma, episodes=args.episodes or 16,
+                    directions=args.directions, mode=args.mode, sigma=args.sigma, episodes=args.episodes,
                     seed=args.seed, max_envs=args.max_envs, progress=bars, param_sigma=args.param_sigma,
                 )
         finally:
