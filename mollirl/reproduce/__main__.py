@@ -10,7 +10,7 @@ import importlib
 import sys
 from pathlib import Path
 
-from mollirl.cli import ArgumentParser, check_output_dir, run_main
+from mollirl.cli import ArgumentParser, check_output_dir, command_text, run_main
 from mollirl.registry import closest
 from mollirl.reproduce import RESULTS
 
@@ -68,11 +68,10 @@ def main(argv: list[str] | None = None) -> int:
             out.mkdir(parents=True, exist_ok=True)
             hold(out, "-o/--output")  # one reproduction writes a folder at a time
             module = importlib.import_module(RESULTS[args.name][0])
-            from mollirl.reproduce.common import command_line
             from mollirl.reproduce.runs import ProgressLog
 
             summary = module.run(out, quick=args.quick, n_jobs=args.jobs,
-                                 log=ProgressLog(progress=not args.no_progress), command=command_line(argv),
+                                 log=ProgressLog(progress=not args.no_progress), command=command_text(PROG, argv),
                                  **extra)
         except KeyboardInterrupt:
             kept = _forget_unless_resumable(out, leftovers)

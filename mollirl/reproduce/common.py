@@ -90,13 +90,6 @@ def provenance(command: str | None, wall_time_s: float | None) -> dict[str, Any]
     }
 
 
-def command_line(argv: list[str], prog: str = "python -m mollirl.reproduce") -> str:
-    """``prog argv...`` without absolute paths (:func:`mollirl.cli.command_text`)."""
-    from mollirl.cli import command_text
-
-    return command_text(prog, argv)
-
-
 def write_summary(out: Path, name: str, summary: dict[str, Any], *, command: str | None = None) -> Path:
     """Write ``out/<name>.json`` (indent 1) with its ``provenance``; every ``Path`` in it relative to ``out``.
     A quick run (``summary["quick"]``) says ``"evidence": "quick run: not evidence"`` at the top."""
