@@ -3,7 +3,7 @@
 The paper shows the final hopper of one training per sigma in {0.005, 0.05, 0.5, 5}
 (Figs. 10-13), saying that it fails to stand at sigma = 0.005 (Fig. 4) and stands at
 0.05 (Fig. 5). This command takes the final policy of every Figure 6 run (the same
-configs, :func:`mollirl.reproduce.figure6.jobs`: every sigma, the first ``SEEDS`` seeds) and rolls
+configs, :func:`mollirl.reproduce.figure6.jobs`: every sigma, every main seed: 10) and rolls
 its deterministic episode from the evaluation start: the J_det row, so the episode
 filmed is the one whose return the run's ``metrics.csv`` records last (checked, bit
 for bit). What is shown, per seed: the torso height and angle over time, the fraction
@@ -43,7 +43,7 @@ logger = logging.getLogger(__name__)
 
 FRAMES = 9  # filmstrip frames per episode, t = 0, T/8, ..., T
 DT = 0.008  # s per hopper-stand step (frame_skip 4 x MuJoCo's 0.002 s): time axis when nothing renders
-SEEDS = 5  # the first 5 seeds of Figure 6's main runs (the paper's count; --quick: Figure 6's quick seeds)
+SEEDS: int | None = None  # every seed of Figure 6's main runs (None: figure6's count, 10; --quick: its quick seeds)
 HEIGHT_EVERY = 10  # steps between the torso heights kept in the JSON
 #: a camera that follows the torso (MuJoCo's tracking camera; Hopper-v5's default names a body to track but
 #: keeps a free camera, so a hopper that falls and rolls leaves the frame)
@@ -54,7 +54,7 @@ QUICK = dict(size=120, fast=True)
 
 def behaviour_jobs(out: Path, quick: bool) -> list[RunJob]:
     """Figure 6's jobs, each pointed at ``OUT/../figure6/runs`` when that run is finished there with the same config."""
-    seeds = None if quick else SEEDS
+    seeds = None if quick else SEEDS  # None: figure6's own count
     return [finished_elsewhere(job, out, ("figure6",)) for job in figure6_jobs(out, quick, seeds=seeds)]
 
 

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from mollirl.reproduce.__main__ import main
+from mollirl.reproduce.figure6 import SIGMAS
 from reproduce_checks import check_summary, printed_verdicts_marked, verdicts
 
 
@@ -89,6 +90,12 @@ def test_figure6_quick_and_reuse(tmp_path, capsys):
     assert main(["figure6", "--quick", "-o", str(tmp_path), "--jobs", "2"]) == 0
     summary = check_summary(tmp_path / "figure6.json", tmp_path)
     assert set(summary["variants"]) == {"main", "tanh", "baseline-none"}
+    # the variants train one after another, the main runs first (what a stopped full run has finished)
+    printed = capsys.readouterr().out
+    done = [printed.index(f"variant {v} done in ") for v in ("main", "tanh", "baseline-none")]
+    assert done == sorted(done)
+    assert max(printed.index(f"{tmp_path}/runs/sigma_{s:g}/seed_{k}") for s in SIGMAS for k in (0, 1)) < done[0]
+    assert set(summary["variant_train_seconds"]) == set(summary["variants"])
     main_runs = summary["variants"]["main"]
     assert sorted(float(k) for k in main_runs) == [0.005, 0.05, 0.5, 5.0]
     for key, entry in main_runs.items():
