@@ -81,8 +81,8 @@ def config_record(run_dir: str | Path) -> dict[str, Any]:
     """``{"config": <config.yml>}`` for a checkpoint's ``latest.json`` (``{}`` when there is none to read)."""
     import yaml
 
-    try:
-        data = yaml.safe_load((Path(run_dir) / "config.yml").read_text())
+    try:  # libyaml's parser when PyYAML has it (the same data; ~10x faster: a population checkpoints P runs)
+        data = yaml.load((Path(run_dir) / "config.yml").read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except (OSError, yaml.YAMLError):
         return {}
     return {"config": data} if isinstance(data, dict) else {}
