@@ -3,8 +3,7 @@
 import pytest
 
 from mollirl import registry
-from mollirl.train import main as train_main
-from reliability_helpers import BROKEN_PLUGIN, TINY
+from reliability_helpers import BROKEN_PLUGIN, tiny_run
 
 
 @pytest.fixture(scope="session")
@@ -16,7 +15,4 @@ def broken_plugin():
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     """A finished one-epoch run folder (one per test module)."""
-    root = tmp_path_factory.mktemp("run")
-    assert train_main(["-f", str(root), "--epochs", "1", *TINY]) == 0
-    (folder,) = (root / "reinforce").iterdir()
-    return folder
+    return tiny_run(tmp_path_factory.mktemp("run"), 1)

@@ -37,3 +37,12 @@ def command(module: str, *args: str, **kwargs) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(ROOT), **kwargs.pop("env", {})}
     return subprocess.run([sys.executable, "-m", f"mollirl.{module}", *args], capture_output=True, text=True,
                           timeout=kwargs.pop("timeout", 300), env=env, **kwargs)
+
+
+def tiny_run(root: Path, epochs: int) -> Path:
+    """Train a finished ``TINY`` run of ``epochs`` epochs under ``root`` (in this process); its run folder."""
+    from mollirl.train import main as train_main
+
+    assert train_main(["-f", str(root), "--epochs", str(epochs), *TINY]) == 0
+    (run,) = (Path(root) / "reinforce").iterdir()
+    return run

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from reliability_helpers import ROOT, TINY, command, one_line, snapshot
+from reliability_helpers import ROOT, TINY, command, one_line, snapshot, tiny_run
 
 from mollirl.study import main as study_main
 from mollirl.train import main as train_main
@@ -73,10 +73,7 @@ def _closed_stdout(module: str, *args: str) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="module")
 def finished_run(tmp_path_factory):
-    root = tmp_path_factory.mktemp("finished")
-    assert train_main(["-f", str(root), "--epochs", "2", *TINY]) == 0
-    (run,) = (root / "reinforce").iterdir()
-    return run
+    return tiny_run(tmp_path_factory.mktemp("finished"), 2)
 
 
 def _argv(name: str, tmp: Path, run: Path) -> tuple[str, list[str]]:

@@ -4,7 +4,7 @@ import shutil
 
 import pytest
 import yaml
-from reliability_helpers import TINY, one_line, snapshot
+from reliability_helpers import TINY, one_line, snapshot, tiny_run
 
 from mollirl.config import RunConfig
 from mollirl.reproduce.runs import RunJob, run_jobs
@@ -16,10 +16,7 @@ from mollirl.training.metrics import read_metrics
 @pytest.fixture(scope="module")
 def finished(tmp_path_factory):
     """A finished run of 4 epochs (checkpoint at epoch 4, metrics rows 0-3 and the final row 4)."""
-    root = tmp_path_factory.mktemp("finished")
-    assert train_main(["-f", str(root), "--epochs", "4", *TINY]) == 0
-    (run,) = (root / "reinforce").iterdir()
-    return run
+    return tiny_run(tmp_path_factory.mktemp("finished"), 4)
 
 
 @pytest.fixture
