@@ -242,8 +242,7 @@ def run(out: Path, quick: bool = False, n_jobs: int = 2, log=print, *, size: dic
             log(f"figure 6: {sum(len(v) for v in found.values())} finished runs under {from_runs} (no training)")
         else:
             variants = all_jobs(out, quick, size)
-            flat = [j for js in variants.values() for j in js]
-            log(f"figure 6: {len(flat)} hopper-stand runs ({', '.join(f'{k}: {len(v)}' for k, v in variants.items())})"
+            log(f"figure 6: {sum(len(v) for v in variants.values())} hopper-stand runs ({', '.join(f'{k}: {len(v)}' for k, v in variants.items())})"
                 f" under {out / 'runs'}")
             for name, jobs in variants.items():  # one variant after another: the main runs finish first
                 started = time.perf_counter()
