@@ -197,8 +197,8 @@ class REINFORCE(EpochAlgorithm, OnPolicyAlgorithm):
 
 
 def _advantages(models: list[REINFORCE]):
-    """The members' buffers side by side ``(T, P * N)`` and ``weights(members) -> (T, G, N)``: the advantages of a
-    slice of them (returns-to-go less the member's baseline, zero at steps after an episode's end), each member's
+    """The members' buffers side by side ``(T, P * N)`` and ``weights(members, out)``: the advantages of a
+    slice of them written into ``out`` ``(G, T, N)`` (returns-to-go less the member's baseline, zero at steps after an episode's end), each member's
     from its own columns, computed group by group by the kernel."""
     bufs = [m._last_batch.result.buffers for m in models]
     buf = Buffers.side_by_side(bufs)
@@ -213,14 +213,24 @@ def _advantages(models: list[REINFORCE]):
     alive = buf.alive.reshape(T, P, N)
     mean = models[0].baseline != "none"
 
-    def weights(members: slice) -> np.ndarray:
-        g, live = G[:, members], alive[:, members]
+    def weights(members: slice, out: np.ndarray) -> None:
+        """The members' advantages written into ``out`` ``(G, T, N)``."""
+        g, live = G[:, members].transpose(1, 0, 2), alive[:, members].transpose(1, 0, 2)  # (G, T, N) views
+        if live.all():  # no episode ended early: the masks change nothing (the same numbers, fewer passes)
+            if not mean:
+                np.copyto(out, g)
+                return
+            b = g.sum(axis=2, keepdims=True)
+            b /= N
+            np.subtract(g, b, out=out)
+            return
         kept = np.where(live, g, 0.0)
         if not mean:
-            return kept
+            np.copyto(out, kept)
+            return
         count = live.sum(axis=2, keepdims=True)
         b = kept.sum(axis=2, keepdims=True) / np.maximum(count, 1)
-        return np.where(live, g - b, 0.0)
+        np.copyto(out, np.where(live, g - b, 0.0))
 
     return buf, weights
 

@@ -54,6 +54,7 @@ one call over stacked parameters) and declarations as class attributes
 from __future__ import annotations
 
 import copy
+import functools
 import inspect
 import math
 import time
@@ -426,7 +427,7 @@ class EpochAlgorithm:
         logger.dump = lambda step=0: dump(step=max(iteration - 1, 0) * self.steps_per_epoch)  # the row's x
         try:
             parent = super().dump_logs
-            if "iteration" in inspect.signature(parent).parameters:
+            if _takes_iteration(type(self)):
                 parent(iteration)
             else:
                 parent()
@@ -435,6 +436,14 @@ class EpochAlgorithm:
 
     def _excluded_save_params(self) -> list[str]:
         return [*super()._excluded_save_params(), *self._contract_excluded]
+
+
+@functools.cache
+def _takes_iteration(cls: type) -> bool:
+    """Whether the SB3 base's ``dump_logs`` (after :class:`EpochAlgorithm` in ``cls``'s MRO) takes ``iteration``
+    (``inspect.signature`` once per class, not at every member's dump)."""
+    parent = super(EpochAlgorithm, cls).dump_logs
+    return "iteration" in inspect.signature(parent).parameters
 
 
 def _update_one_by_one(models: list) -> list[NonFiniteError | None]:

@@ -29,6 +29,7 @@ loaded 2-core machine (its split never touches the summed dimension, so the numb
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -53,6 +54,22 @@ def _split(params: np.ndarray, named_shapes: Sequence[tuple[str, tuple[int, ...]
 
 
 _BLAS: dict = {}
+_SCRATCH = threading.local()
+
+
+def _scratch(name: str, shape: tuple[int, ...]) -> np.ndarray:
+    """A float64 array of ``shape`` for the kernel's own use, reused call after call (per thread): a population's
+    group arrays are megabytes, and numpy's fresh ones are mapped and page-faulted again each time once glibc
+    serves that size by ``mmap`` (which depends on what the process freed before: once the rollout kept its
+    noise buffer, the kernel's time more than doubled). Values are whatever was left: written before read."""
+    arrays = getattr(_SCRATCH, "arrays", None)
+    if arrays is None:
+        arrays = _SCRATCH.arrays = {}
+    size = math.prod(shape)
+    flat = arrays.get(name)
+    if flat is None or flat.size < size:
+        flat = arrays[name] = np.empty(size)
+    return flat[:size].reshape(shape)
 
 
 def one_blas_thread():
@@ -82,7 +99,7 @@ def _rows_of(x: np.ndarray, out: np.ndarray) -> np.ndarray:
 
 def reinforce_gradients(kind: str, named_shapes: Sequence[tuple[str, tuple[int, ...]]], params: np.ndarray,
                         log_std: np.ndarray, obs: np.ndarray, actions: np.ndarray,
-                        weights: np.ndarray | Callable[[slice], np.ndarray], learn_sigma: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+                        weights: np.ndarray | Callable[[slice, np.ndarray], None], learn_sigma: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """``(F, dF/dtheta, dF/dlog_std)`` of P members (see the module docstring).
 
     :param kind: ``"linear"`` (parameters ``K``, optional ``b``) or ``"mlp"`` (``W1``, ``W2``, optional
@@ -91,8 +108,9 @@ def reinforce_gradients(kind: str, named_shapes: Sequence[tuple[str, tuple[int, 
     :param params: ``(P, d)`` flat mean parameters.
     :param log_std: ``(P, S)`` log sigma, ``S`` 1 (isotropic) or the action dimension.
     :param obs: ``(T, P, N, obs_dim)``; ``actions`` ``(T, P, N, action_dim)`` raw.
-    :param weights: ``(T, P, N)``, or ``weights(members) -> (T, G, N)`` for a slice of the members (computed
-        group by group: the advantages of a population need no array of all members at once).
+    :param weights: ``(T, P, N)``, or ``weights(members, out)`` writing a slice of the members' weights into
+        ``out`` ``(G, T, N)`` (computed group by group: the advantages of a population need no array of all
+        members at once).
     :param learn_sigma: also return ``dF/dlog_std`` ``(P, S)``.
     :return: ``F`` ``(P,)``, ``dF/dtheta`` ``(P, d)``, ``dF/dlog_std`` or None.
     """
@@ -128,27 +146,31 @@ def _group(kind, named_shapes, parts, g, obs, actions, weights, var, log_std_a, 
     G = g.stop - g.start
     mine = {name: v[g] for name, v in parts.items()}
     # right = [features; a - u; 1], left = [w (a - u); w]: every sum is an entry of left @ right^T
-    right = np.empty((G, feats + A + 1, R))
-    s = right[:, :O] if kind == "linear" else _rows_of(obs[:, g], np.empty((G, O, R)))
+    right = _scratch("right", (G, feats + A + 1, R))
+    s = right[:, :O] if kind == "linear" else _scratch("s", (G, O, R))
+    _rows_of(obs[:, g], s)
+    u = _scratch("u", (G, A, R))
     if kind == "linear":
-        _rows_of(obs[:, g], s)
-        u = np.matmul(-mine["K"], s)  # (G, A, R)
+        np.matmul(-mine["K"], s, out=u)  # (G, A, R)
     else:
         z = right[:, :hidden]
         np.matmul(mine["W1"], s, out=z)  # (G, H, R)
         if "b1" in mine:
             z += mine["b1"][:, :, None]
         np.tanh(z, out=z)
-        u = np.matmul(mine["W2"], z)
+        np.matmul(mine["W2"], z, out=u)
     bias = mine.get("b" if kind == "linear" else "b2")
     if bias is not None:
         u += bias[:, :, None]
     diff = _rows_of(actions[:, g], right[:, feats: feats + A])
     diff -= u  # a - u: the score times sigma^2
     right[:, -1] = 1.0
-    left = np.empty((G, A + 1, R))
+    left = _scratch("left", (G, A + 1, R))
     w = left[:, A]
-    np.copyto(w.reshape(G, T, N), np.transpose(weights(g) if callable(weights) else weights[:, g], (1, 0, 2)))
+    if callable(weights):
+        weights(g, w.reshape(G, T, N))
+    else:
+        np.copyto(w.reshape(G, T, N), np.transpose(weights[:, g], (1, 0, 2)))
     np.multiply(diff, w[:, None, :], out=left[:, :A])
     sums = np.matmul(left, np.swapaxes(right, 1, 2))  # (G, A + 1, feats + A + 1)
     v = var[g]  # (G, A)
@@ -166,8 +188,10 @@ def _group(kind, named_shapes, parts, g, obs, actions, weights, var, log_std_a, 
             out["b2"] = sums[:, :A, -1] / v
         c = left[:, :A]
         c /= v[:, :, None]  # dF/du per step, (G, A, R)
-        dz = np.matmul(np.swapaxes(mine["W2"], 1, 2), c)  # (G, H, R)
-        dz *= 1.0 - z * z
+        dz = np.matmul(np.swapaxes(mine["W2"], 1, 2), c, out=_scratch("dz", (G, hidden, R)))  # (G, H, R)
+        tanh_slope = np.multiply(z, z, out=_scratch("slope", (G, hidden, R)))
+        np.subtract(1.0, tanh_slope, out=tanh_slope)  # 1 - z^2
+        dz *= tanh_slope
         layer1 = np.matmul(dz, np.swapaxes(s, 1, 2))  # (G, H, O)
         out["W1"] = layer1
         if "b1" in mine:

@@ -164,13 +164,15 @@ class Block:
     det: np.ndarray
 
 
-def concat_rows(parts: list[tuple[Rows, int]]) -> tuple[Rows, int, list[Block]]:
+def concat_rows(parts: list[tuple[Rows, int]], noise_out: np.ndarray | None = None) -> tuple[Rows, int, list[Block]]:
     """Many parts' rows as one rollout: every part's first ``n_train`` rows (its training rows), part
     after part, then every part's remaining rows (J_det rows). Each part keeps its parameter sets,
     seeds, options and noise streams; rows keep their own arithmetic, so each part's rows give the
     same bits as when the part runs alone.
 
     :param parts: ``(rows, n_train)`` per part; their mean networks must have the same structure.
+    :param noise_out: an array the combined noise is written into when its shape fits (a caller's buffer reused
+        from epoch to epoch: the combined rows then refer to it), else a new array is made.
     :return: ``(rows, n_train_total, blocks)``.
     """
     if not parts:
@@ -211,8 +213,10 @@ def concat_rows(parts: list[tuple[Rows, int]]) -> tuple[Rows, int, list[Block]]:
     noise = None
     if n_noise:
         shape = next(r.noise.shape for r, _ in parts if r.noise is not None)
-        noise = np.concatenate([r.noise if r.noise is not None else np.zeros((shape[0], 0, *shape[2:]))
-                                for r, _ in parts], axis=1)
+        pieces = [r.noise if r.noise is not None else np.zeros((shape[0], 0, *shape[2:])) for r, _ in parts]
+        fits = noise_out is not None and noise_out.shape == (shape[0], n_noise, *shape[2:]) and \
+            noise_out.dtype == np.float64
+        noise = np.concatenate(pieces, axis=1, out=noise_out if fits else None)
     mean = BatchedMean(first.module, np.concatenate([r.mean.points for r, _ in parts]))
     combined = Rows(mean=mean, seeds=np.concatenate(seeds), param_index=np.concatenate(param_index),
                     options=options, noise=noise, noise_index=np.concatenate(noise_index) if noise is not None else None,

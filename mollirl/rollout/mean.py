@@ -64,6 +64,20 @@ def _matvec(W: np.ndarray, x: np.ndarray) -> np.ndarray:
     return out
 
 
+def _matvec_t(Wt: np.ndarray, xT: np.ndarray) -> np.ndarray:
+    """:func:`_matvec` in transposed layouts: ``out[i, r] = sum_j Wt[j, i, r] xT[j, r]`` (``Wt`` ``(n, m, R)`` or
+    ``(n, m, 1)``: broadcast; ``xT`` ``(n, R)`` contiguous), summed in order j = 0, 1, ...: the same IEEE
+    operations as :func:`_matvec` (each product rounded once, then ``((p_0 + p_1) + p_2) + ...``), so the same
+    bits, with every operation on contiguous ``(m, R)`` slices (about twice as fast for a few thousand rows)."""
+    out = Wt[0] * xT[0]
+    if xT.shape[0] > 1:
+        tmp = np.empty_like(out)
+        for j in range(1, xT.shape[0]):
+            np.multiply(Wt[j], xT[j], out=tmp)
+            out += tmp
+    return out
+
+
 class BatchedMean:
     """Mean actions of ``n_sets`` parameter sets (or one set broadcast to every row).
 
@@ -86,6 +100,15 @@ class BatchedMean:
             self.params["-K"] = -self.params["K"]
         kind = getattr(type(mean), "batched_kind", None)
         self.kind = kind if kind in ("linear", "mlp") else "torch"
+        self._transposed: dict[str, np.ndarray] | None = None  # the parameters with the set axis last
+
+    def _params_t(self) -> dict[str, np.ndarray]:
+        """The parameters in :func:`_matvec_t`'s layout: a matrix ``(n_sets, m, n)`` as ``(n, m, n_sets)``, a bias
+        ``(n_sets, m)`` as ``(m, n_sets)`` (made on the first call)."""
+        if self._transposed is None:
+            self._transposed = {name: np.ascontiguousarray(np.moveaxis(v, 0, -1).swapaxes(0, -2) if v.ndim == 3
+                                                           else v.T) for name, v in self.params.items()}
+        return self._transposed
 
     @classmethod
     def of_policy(cls, policy) -> BatchedMean:
@@ -106,21 +129,23 @@ class BatchedMean:
     def __call__(self, obs: np.ndarray) -> np.ndarray:
         """``obs (R, obs_dim)`` -> mean actions ``(R, action_dim)`` float64 (row r under set r, or the only set)."""
         obs = np.asarray(obs, dtype=np.float64)
-        p = self.params
+        if self.kind == "torch":
+            return self._torch_call(obs)
+        p = self._params_t()  # every operation on (m, rows) slices, rows last; the result back as (rows, m)
+        xT = np.ascontiguousarray(obs.T)
         if self.kind == "linear":
-            u = _matvec(p["-K"], obs)
+            u = _matvec_t(p["-K"], xT)
             if "b" in p:
                 u += p["b"]
-            return u
-        if self.kind == "mlp":
-            h = _matvec(p["W1"], obs)
-            if "b1" in p:
-                h += p["b1"]
-            u = _matvec(p["W2"], np.tanh(h))
-            if "b2" in p:
-                u += p["b2"]
-            return u
-        return self._torch_call(obs)
+            return np.ascontiguousarray(u.T)
+        h = _matvec_t(p["W1"], xT)
+        if "b1" in p:
+            h += p["b1"]
+        np.tanh(h, out=h)
+        u = _matvec_t(p["W2"], h)
+        if "b2" in p:
+            u += p["b2"]
+        return np.ascontiguousarray(u.T)
 
     def with_features(self, obs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(mean actions (R, action_dim), features (R, n_features))``: the features are what gSDE's noise

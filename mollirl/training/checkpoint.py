@@ -16,6 +16,7 @@ checkpoint needs no RNG state.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import signal
 import zipfile
@@ -42,17 +43,23 @@ def sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def save_model_atomic(model, path: Path) -> str:
+def model_bytes(model) -> bytes:
+    """The bytes of ``model.save``: SB3's zip, made in memory."""
+    buffer = io.BytesIO()
+    model.save(buffer)
+    return buffer.getvalue()
+
+
+def save_model_atomic(model, path: Path, payload: bytes | None = None) -> str:
     """``model.save`` to ``path`` (a ``.zip``) through a temporary file; returns the file's SHA-256. Inside
-    :func:`mollirl.common.files.batched_writes` it is flushed and renamed with the batch."""
-    digest: list[str] = []
+    :func:`mollirl.common.files.batched_writes` it is flushed and renamed with the batch.
 
-    def write(tmp: Path) -> None:
-        model.save(tmp)  # the temporary name ends in .zip: SB3's save keeps it
-        digest.append(sha256(tmp))
-
-    write_bytes_atomic(Path(path), write, defer=True)
-    return digest[0]
+    :param payload: the zip's bytes when already made (:func:`model_bytes` of the same state: a run's final
+        checkpoint and its ``model.zip`` are one serialization written twice).
+    """
+    data = model_bytes(model) if payload is None else payload
+    write_bytes_atomic(Path(path), lambda tmp: Path(tmp).write_bytes(data), defer=True)
+    return hashlib.sha256(data).hexdigest()
 
 
 def read_pointer(run_dir: str | Path) -> dict[str, Any] | None:
@@ -74,22 +81,29 @@ def flush_logger(model) -> None:
             flush()
 
 
-def save_checkpoint(model, run_dir: str | Path, *, keep: bool = False) -> int:
+def epoch_bytes(model) -> bytes:
+    """:func:`model_bytes` of ``model`` at its completed epoch (``num_timesteps`` at the epoch's end: a run
+    stopped mid-epoch did not have that epoch): what a checkpoint holds."""
+    saved_steps = model.num_timesteps
+    model.num_timesteps = int(model.epoch) * model.steps_per_epoch
+    try:
+        return model_bytes(model)
+    finally:
+        model.num_timesteps = saved_steps
+
+
+def save_checkpoint(model, run_dir: str | Path, *, keep: bool = False, payload: bytes | None = None) -> int:
     """Checkpoint ``model`` at its completed epoch ``model.epoch``; return that epoch.
 
     :param keep: keep this epoch's zip when a later checkpoint replaces it.
+    :param payload: :func:`epoch_bytes` of the model, when already made.
     """
     flush_logger(model)  # every row before this epoch is on disk before the checkpoint that continues after it
     ckpt = Path(run_dir) / CHECKPOINT_DIR
     ckpt.mkdir(parents=True, exist_ok=True)
     epoch = int(model.epoch)
-    saved_steps = model.num_timesteps
-    model.num_timesteps = epoch * model.steps_per_epoch  # a run stopped mid-epoch: that epoch never happened
-    try:
-        name = checkpoint_name(epoch)
-        digest = save_model_atomic(model, ckpt / name)
-    finally:
-        model.num_timesteps = saved_steps
+    name = checkpoint_name(epoch)
+    digest = save_model_atomic(model, ckpt / name, epoch_bytes(model) if payload is None else payload)
     previous = read_pointer(run_dir) or {}
     kept = sorted(set(previous.get("kept", [])) | ({name} if keep else set()))
     from mollirl.training.history import config_record

@@ -180,3 +180,50 @@ def test_first_actions_and_bad_rows():
         backend.run(Rows(mean=mean, seeds=[0]), horizon=0, gamma=0.9)
     with pytest.raises(ValueError, match="gamma"):
         backend.run(Rows(mean=mean, seeds=[0]), horizon=5, gamma=1.5)
+
+
+@pytest.mark.parametrize("kind", ["linear", "mlp"])
+@pytest.mark.parametrize("n_sets,n_rows", [(1, 1), (1, 33), (33, 33), (1088, 1088)])
+def test_the_transposed_mean_is_the_term_by_term_sum_bit_for_bit(kind, n_sets, n_rows):
+    """BatchedMean's rows-last layout (its fast path) gives the bits of the plain term-by-term sums
+    (``_matvec``: products rounded once, added in index order), whatever the rows and sets."""
+    from mollirl.rollout.mean import _matvec
+
+    problem = problem_from_env("double-pendulum", "random", policy=kind)
+    rng = np.random.default_rng(n_rows)
+    pts = problem.centre + rng.standard_normal((n_sets, problem.centre.size))
+    obs = 3.0 * rng.standard_normal((n_rows, 4))
+    mean = BatchedMean(problem.policy.mean, pts)
+    p = mean.params
+    if kind == "linear":
+        ref = _matvec(p["-K"], obs)
+        if "b" in p:
+            ref += p["b"]
+    else:
+        h = _matvec(p["W1"], obs)
+        if "b1" in p:
+            h += p["b1"]
+        ref = _matvec(p["W2"], np.tanh(h))
+        if "b2" in p:
+            ref += p["b2"]
+    assert set(p) - {"K"} <= {"-K", "b", "W1", "b1", "W2", "b2"}
+    got = mean(obs)
+    assert got.flags.c_contiguous and got.shape == ref.shape
+    np.testing.assert_array_equal(got, ref)
+
+
+def test_concat_rows_writes_the_noise_into_a_reused_array():
+    from mollirl.rollout import concat_rows
+
+    problem = problem_from_env("double-pendulum", "reference")
+    rng = np.random.default_rng(0)
+    parts = [(Rows(mean=BatchedMean.of_policy(problem.policy), seeds=np.arange(4), noise=rng.standard_normal((9, 3, 2))),
+              3) for _ in range(3)]
+    fresh, _, _ = concat_rows(parts)
+    out = np.full((9, 9, 2), np.nan)
+    reused, _, _ = concat_rows(parts, noise_out=out)
+    assert reused.noise is out  # written in place
+    np.testing.assert_array_equal(out, fresh.noise)
+    np.testing.assert_array_equal(out[:, 3:6], parts[1][0].noise)
+    other, _, _ = concat_rows(parts, noise_out=np.empty((9, 8, 2)))  # does not fit: a new array
+    np.testing.assert_array_equal(other.noise, fresh.noise)

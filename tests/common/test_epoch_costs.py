@@ -1,0 +1,124 @@
+"""The epoch driver's and the batched update's bookkeeping: the heap frozen while training, the kernel's reused
+scratch arrays, the advantages' unmasked path, one serialization for the final checkpoint and model.zip."""
+
+import gc
+
+import numpy as np
+import pytest
+
+from mollirl.common import gradients
+from mollirl.common.driver import frozen_heap
+
+
+def test_the_heap_is_frozen_while_training_and_given_back_after():
+    assert gc.get_freeze_count() == 0
+    with frozen_heap():
+        outer = gc.get_freeze_count()
+        assert outer > 0  # what existed when training started is out of the collector's view
+        with frozen_heap():  # nested (a callback's own driver): still frozen, thawed once at the outer end
+            pass
+        assert gc.get_freeze_count() >= outer
+    assert gc.get_freeze_count() == 0
+
+
+def test_a_driver_run_freezes_the_heap_and_thaws_it(tmp_path):
+    from mollirl.train import main
+
+    import mollirl.common.driver as driver
+
+    seen = []
+
+    run = driver.EpochDriver.epoch
+
+    def epoch(self, *a, **k):
+        seen.append(gc.get_freeze_count())
+        return run(self, *a, **k)
+
+    driver.EpochDriver.epoch = epoch
+    try:
+        assert main(["--algo", "reinforce", "--env", "double-pendulum", "--epochs", "2", "--batch-episodes", "2",
+                     "--horizon", "20", "-f", str(tmp_path)]) == 0
+    finally:
+        driver.EpochDriver.epoch = run
+    assert len(seen) == 2 and all(n > 0 for n in seen)
+    assert gc.get_freeze_count() == 0
+
+
+def _kernel(P, seed, kind="linear"):
+    T, N, O, A, H = 30, 4, 3, 2, 5
+    rng = np.random.default_rng(seed)
+    shapes = [("K", (A, O)), ("b", (A,))] if kind == "linear" else [("W1", (H, O)), ("b1", (H,)), ("W2", (A, H)),
+                                                                      ("b2", (A,))]
+    d = sum(int(np.prod(s)) for _, s in shapes)
+    args = (kind, shapes, rng.standard_normal((P, d)), np.full((P, 1), -0.7), rng.standard_normal((T, P, N, O)),
+            rng.standard_normal((T, P, N, A)), rng.standard_normal((T, P, N)))
+    return args
+
+
+@pytest.mark.parametrize("kind", ["linear", "mlp"])
+def test_the_kernels_reused_scratch_arrays_change_no_number(kind, monkeypatch):
+    """Scratch arrays left by a call with other shapes (and other values) do not reach the next call's numbers,
+    and a member's numbers do not depend on the group size the scratch arrays were sized for."""
+    args = _kernel(6, 0, kind)
+    first = gradients.reinforce_gradients(*args, learn_sigma=True)
+    gradients.reinforce_gradients(*_kernel(11, 1, kind), learn_sigma=True)  # other shapes, other values
+    again = gradients.reinforce_gradients(*args, learn_sigma=True)
+    for a, b in zip(first, again):
+        np.testing.assert_array_equal(a, b)
+    monkeypatch.setattr(gradients, "MAX_ELEMENTS", 1)  # one member per group
+    alone = gradients.reinforce_gradients(*args, learn_sigma=True)
+    for a, b in zip(first, alone):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("baseline", ["none", "mean"])
+def test_advantages_without_ended_episodes_are_the_masked_formula(baseline):
+    """The advantages' fast path (every episode runs to the horizon) gives the masked formula's bits."""
+    from types import SimpleNamespace
+
+    from mollirl.algos.reinforce import _advantages
+    from mollirl.rollout import Buffers
+
+    T, P, N = 50, 3, 4
+    rng = np.random.default_rng(2)
+    buf = Buffers.allocate(T, P * N, 2, 1)
+    buf.rewards[:] = rng.standard_normal((T, P * N))
+    buf.dones[-1] = True
+    # one member holding all P * N columns is enough to exercise the formula
+    models = [SimpleNamespace(gamma=0.97, baseline=baseline,
+                              _last_batch=SimpleNamespace(result=SimpleNamespace(buffers=buf)))]
+    _, weights = _advantages(models)
+    out = np.empty((1, T, P * N))
+    weights(slice(0, 1), out)
+    from mollirl.common.returns import returns_to_go
+
+    g = returns_to_go(buf.rewards, buf.dones, 0.97)
+    live = buf.alive
+    kept = np.where(live, g, 0.0)
+    if baseline == "none":
+        ref = kept
+    else:
+        b = kept.sum(axis=1, keepdims=True) / np.maximum(live.sum(axis=1, keepdims=True), 1)
+        ref = np.where(live, g - b, 0.0)
+    np.testing.assert_array_equal(out[0], ref)
+
+
+def test_the_final_checkpoint_and_model_zip_are_one_serialization(tmp_path):
+    import zipfile
+
+    from mollirl.train import main
+    from mollirl.training.checkpoint import load_checkpoint_state
+
+    assert main(["--algo", "reinforce", "--env", "double-pendulum", "--epochs", "3", "--batch-episodes", "2",
+                 "--horizon", "20", "-f", str(tmp_path)]) == 0
+    (run,) = (tmp_path / "reinforce").iterdir()
+    state = load_checkpoint_state(run)  # verified: its hash is the file's
+    final = run / "checkpoints" / state["zip"]
+    assert state["epoch"] == 3
+    assert final.read_bytes() == (run / "model.zip").read_bytes()
+    with zipfile.ZipFile(run / "model.zip") as zf:
+        assert zf.testzip() is None
+    from mollirl.algos.reinforce import REINFORCE
+
+    model = REINFORCE.load(run / "model.zip")
+    assert model.epoch == 3 and model.num_timesteps == 3 * 2 * 20
