@@ -78,6 +78,12 @@ def _matvec_t(Wt: np.ndarray, xT: np.ndarray) -> np.ndarray:
     return out
 
 
+#: from this many rows on, :class:`BatchedMean` computes in the rows-last layout (:func:`_matvec_t`: twice as fast
+#: at a thousand rows; below about 64 rows its extra numpy calls cost more than they save: 5.6 against 4.3 us a
+#: step for a single run's 17 rows, 37 against 32 us for hopper-stand's 33 rows of a tanh MLP)
+ROWS_TRANSPOSED = 96
+
+
 class BatchedMean:
     """Mean actions of ``n_sets`` parameter sets (or one set broadcast to every row).
 
@@ -131,6 +137,20 @@ class BatchedMean:
         obs = np.asarray(obs, dtype=np.float64)
         if self.kind == "torch":
             return self._torch_call(obs)
+        if obs.shape[0] < ROWS_TRANSPOSED:  # a few rows: fewer numpy calls in the plain layout (the same bits)
+            p = self.params
+            if self.kind == "linear":
+                u = _matvec(p["-K"], obs)
+                if "b" in p:
+                    u += p["b"]
+                return u
+            h = _matvec(p["W1"], obs)
+            if "b1" in p:
+                h += p["b1"]
+            u = _matvec(p["W2"], np.tanh(h))
+            if "b2" in p:
+                u += p["b2"]
+            return u
         p = self._params_t()  # every operation on (m, rows) slices, rows last; the result back as (rows, m)
         xT = np.ascontiguousarray(obs.T)
         if self.kind == "linear":

@@ -8,6 +8,7 @@ from mollirl.common.env_util import make_vec_env
 from mollirl.landscape.engine import make_backend
 from mollirl.landscape.problem import problem_from_env
 from mollirl.rollout import AnalyticBackend, BatchedMean, Buffers, Rows, VecEnvBackend, backend_for
+from mollirl.rollout.mean import ROWS_TRANSPOSED
 
 
 def _points(problem, n, scale, seed=0):
@@ -183,10 +184,11 @@ def test_first_actions_and_bad_rows():
 
 
 @pytest.mark.parametrize("kind", ["linear", "mlp"])
-@pytest.mark.parametrize("n_sets,n_rows", [(1, 1), (1, 33), (33, 33), (1088, 1088)])
+@pytest.mark.parametrize("n_sets,n_rows", [(1, 1), (1, 33), (33, 33), (1, ROWS_TRANSPOSED - 1), (1, ROWS_TRANSPOSED),
+                                           (ROWS_TRANSPOSED, ROWS_TRANSPOSED), (1088, 1088)])
 def test_the_transposed_mean_is_the_term_by_term_sum_bit_for_bit(kind, n_sets, n_rows):
-    """BatchedMean's rows-last layout (its fast path) gives the bits of the plain term-by-term sums
-    (``_matvec``: products rounded once, added in index order), whatever the rows and sets."""
+    """BatchedMean's rows-last layout (its path from ROWS_TRANSPOSED rows on) gives the bits of the plain
+    term-by-term sums (``_matvec``: products rounded once, added in index order), whatever the rows and sets."""
     from mollirl.rollout.mean import _matvec
 
     problem = problem_from_env("double-pendulum", "random", policy=kind)
