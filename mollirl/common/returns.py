@@ -54,16 +54,14 @@ def returns_to_go(rewards: np.ndarray, dones: np.ndarray, gamma: float | np.ndar
 
 
 def _one_episode_per_column(rewards: np.ndarray, dones: np.ndarray) -> bool:
-    """Every column has at most one done, and only zero rewards after it."""
-    counts = dones.sum(axis=0)
-    if np.any(counts > 1):
-        return False
-    ended = counts == 1
-    if not ended.any():
+    """Every column has at most one done, and only zero rewards after it (passes over whole rows of the
+    ``(T, N)`` arrays: a column-wise ``argmax`` over a population's 16,384 columns took 0.1 s)."""
+    if not dones[:-1].any():  # no episode ends before the last step (a done there has nothing after it)
         return True
-    last = np.argmax(dones, axis=0)
-    after = (np.arange(rewards.shape[0])[:, None] > last[None, :]) & ended[None, :]
-    return bool(np.all(rewards[after] == 0.0))
+    if np.any(dones.sum(axis=0) > 1):
+        return False
+    after = np.logical_or.accumulate(dones[:-1], axis=0)  # ended at or before step t, for t < T - 1
+    return not bool(np.any(after & (rewards[1:] != 0.0)))
 
 
 def episode_starts(dones: np.ndarray) -> np.ndarray:

@@ -48,3 +48,33 @@ def test_reinforce_gradient_matches_analytic_1d_gaussian(baseline):
     expected_dlogsigma = -2 * sigma0 * sigma0  # dJ/dlog(sigma) = sigma dJ/dsigma
     assert -mu.grad.item() == pytest.approx(expected_dmu, rel=0.03)
     assert -log_sigma.grad.item() == pytest.approx(expected_dlogsigma, rel=0.05)
+
+
+def test_which_columns_take_the_fast_recursion():
+    """The in-place recursion needs every column to be one episode followed by zero rewards; anything else
+    (two episodes, a reward after the end) takes the masked loop, and both give the reference returns."""
+    from mollirl.common.returns import _one_episode_per_column
+
+    T, N = 6, 3
+    rewards = np.arange(1.0, T * N + 1).reshape(T, N)
+    dones = np.zeros((T, N), dtype=bool)
+    assert _one_episode_per_column(rewards, dones)  # no episode ends
+    dones[-1] = True
+    assert _one_episode_per_column(rewards, dones)  # every one ends at the last step
+    dones[2, 1] = True  # column 1 ends at step 2 and again at step 5: two episodes
+    assert not _one_episode_per_column(rewards, dones)
+    dones[-1, 1] = False  # one episode, but rewards after its end
+    assert not _one_episode_per_column(rewards, dones)
+    rewards[3:, 1] = 0.0  # zeros after the end: the rollout core's buffers
+    assert _one_episode_per_column(rewards, dones)
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        r = rng.standard_normal((T, N)) * (rng.random((T, N)) < 0.8)
+        d = rng.random((T, N)) < 0.2
+        ref = np.zeros((T, N))
+        for j in range(N):
+            running = 0.0
+            for t in range(T - 1, -1, -1):
+                running = r[t, j] + 0.9 * running * (not d[t, j])
+                ref[t, j] = running
+        np.testing.assert_allclose(returns_to_go(r, d, 0.9), ref, rtol=1e-12, atol=1e-12)

@@ -229,3 +229,24 @@ def test_concat_rows_writes_the_noise_into_a_reused_array():
     np.testing.assert_array_equal(out[:, 3:6], parts[1][0].noise)
     other, _, _ = concat_rows(parts, noise_out=np.empty((9, 8, 2)))  # does not fit: a new array
     np.testing.assert_array_equal(other.noise, fresh.noise)
+
+
+def test_reused_buffers_hold_zeros_after_every_rows_end():
+    """Buffers reused from a rollout whose rows all ran to the horizon: the next rollout's rows that diverge
+    hold zeros (and alive False) after their end, and its other rows the same values as in fresh buffers."""
+    problem = problem_from_env("double-pendulum", "reference", horizon=200, env_kwargs={"divergence_threshold": 1.0})
+    backend = make_backend("double-pendulum", problem.rollout_kwargs(), horizon=200)
+    calm = Rows(mean=BatchedMean(problem.policy.mean, _points(problem, 6, 0.0)), seeds=np.zeros(6),
+                options=problem.eval_options)
+    wild = Rows(mean=BatchedMean(problem.policy.mean, _points(problem, 6, 3.0)), seeds=np.zeros(6),
+                options=problem.eval_options)
+    first = backend.run(calm, horizon=200, gamma=0.99, buffer_rows=6)
+    assert not first.diverged.any() and np.all(first.buffers.obs[-1] != 0)
+    reused = backend.run(wild, horizon=200, gamma=0.99, buffer_rows=6, buffers=first.buffers)
+    fresh = backend.run(wild, horizon=200, gamma=0.99, buffer_rows=6)
+    assert reused.buffers is first.buffers and reused.diverged.any()
+    for name in ("obs", "actions", "rewards", "alive", "dones"):
+        np.testing.assert_array_equal(getattr(reused.buffers, name), getattr(fresh.buffers, name), err_msg=name)
+    d = np.flatnonzero(reused.diverged)[0]
+    L = reused.lengths[d]
+    assert np.all(reused.buffers.obs[L:, d] == 0) and np.all(reused.buffers.actions[L:, d] == 0)
