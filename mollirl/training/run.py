@@ -301,7 +301,9 @@ def _tensorboard_format(folder: str):
 
     class BatchedTensorBoardFormat(TensorBoardOutputFormat):
         def __init__(self, folder: str) -> None:  # SB3's __init__, with the writer thread's flush period ours
-            self.writer = SummaryWriter(log_dir=folder, flush_secs=FLUSH_SECONDS)
+            # (a period of 0 would make tensorboard's writer thread poll its queue without pause: with
+            # FLUSH_SECONDS 0, every dump is flushed and waited for instead, and the thread keeps SummaryWriter's 120 s)
+            self.writer = SummaryWriter(log_dir=folder, flush_secs=FLUSH_SECONDS if FLUSH_SECONDS > 0 else 120)
             self._is_closed = False
             self._last_flush = time.monotonic()
             self._pending: list[tuple[Any, int]] = []
@@ -316,7 +318,9 @@ def _tensorboard_format(folder: str):
 
         def _maybe_flush(self) -> None:
             # no waiting here: a blocking flush of each of a population's 64 writers cost ~0.7 ms apiece
-            if time.monotonic() - self._last_flush >= FLUSH_SECONDS:
+            if FLUSH_SECONDS <= 0:
+                self.flush_pending()
+            elif time.monotonic() - self._last_flush >= FLUSH_SECONDS:
                 self._hand_over()
 
         def flush_pending(self) -> None:

@@ -122,3 +122,43 @@ def test_the_final_checkpoint_and_model_zip_are_one_serialization(tmp_path):
 
     model = REINFORCE.load(run / "model.zip")
     assert model.epoch == 3 and model.num_timesteps == 3 * 2 * 20
+
+
+@pytest.mark.parametrize("flush_seconds", [0.0, 0.2])
+def test_tensorboard_events_reach_the_disk_without_a_checkpoint(tmp_path, monkeypatch, flush_seconds):
+    """Events held back are handed to the writer's thread (FLUSH_SECONDS > 0), which writes them on its own
+    period without anyone waiting, or flushed at every dump (FLUSH_SECONDS 0); the writer's thread never polls
+    without pause (its period is never 0)."""
+    import time
+
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    import mollirl.training.metrics as metrics
+    from mollirl.training.run import _configure_logger
+
+    monkeypatch.setattr(metrics, "FLUSH_SECONDS", flush_seconds)
+    logger = _configure_logger(tmp_path, None)
+    try:
+        cpu = time.process_time()
+        time.sleep(0.5)  # the writer's thread waits on its queue: a period of 0 made it poll (0.5 s of CPU here)
+        assert time.process_time() - cpu < 0.2
+        for e in range(3):
+            logger.record("train/J_det", float(e))
+            logger.dump(step=e)
+            time.sleep(flush_seconds)  # past the hand-over period: the next dump hands the events over
+        deadline = time.monotonic() + 30
+        while True:
+            acc = EventAccumulator(str(tmp_path))
+            acc.Reload()
+            steps = [ev.step for ev in acc.Scalars("train/J_det")] if "train/J_det" in acc.Tags()["scalars"] else []
+            if len(steps) >= 2 or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        assert steps[:2] == [0, 1]  # at least the dumps handed over before the last one, without a checkpoint
+        if flush_seconds == 0:
+            assert steps == [0, 1, 2]
+    finally:
+        logger.close()
+    acc = EventAccumulator(str(tmp_path))
+    acc.Reload()
+    assert [ev.step for ev in acc.Scalars("train/J_det")] == [0, 1, 2]  # all of them at close
