@@ -90,7 +90,9 @@ def bench(name: str, env: str, gym_id: str, center: str, grid: int, horizon: int
            "diverged": float(land.mask[0].mean())}
     if bare:
         dyn = make_backend(env, problem.rollout_kwargs(), horizon=horizon).dynamics
-        K, b = problem.policy.mean.K.detach().numpy(), problem.policy.mean.b.detach().numpy()
+        mean = problem.policy.mean
+        K = mean.K.detach().numpy()
+        b = np.zeros(K.shape[0]) if mean.b is None else mean.b.detach().numpy()  # u = -K s (the presets' policy)
         start = np.tile(dyn.env.start_state, (n_points, 1))
 
         def bare_loop():
