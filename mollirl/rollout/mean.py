@@ -78,6 +78,25 @@ def _matvec_t(Wt: np.ndarray, xT: np.ndarray) -> np.ndarray:
     return out
 
 
+def _forward(kind: str, p: dict[str, np.ndarray], x: np.ndarray, matvec) -> tuple[np.ndarray, np.ndarray]:
+    """``(u, features)`` of a linear (``u = (-K) x + b``, features ``x``) or tanh-MLP (``u = W2 tanh(W1 x + b1) + b2``,
+    features ``tanh(W1 x + b1)``) mean, with ``matvec`` :func:`_matvec` (parameters and ``x`` rows first) or
+    :func:`_matvec_t` (both rows last): the same operations in the same order either way."""
+    if kind == "linear":
+        u = matvec(p["-K"], x)
+        if "b" in p:
+            u += p["b"]
+        return u, x
+    h = matvec(p["W1"], x)
+    if "b1" in p:
+        h += p["b1"]
+    np.tanh(h, out=h)
+    u = matvec(p["W2"], h)
+    if "b2" in p:
+        u += p["b2"]
+    return u, h
+
+
 #: from this many rows on, :class:`BatchedMean` computes in the rows-last layout (:func:`_matvec_t`: twice as fast
 #: at a thousand rows; below about 64 rows its extra numpy calls cost more than they save: 5.6 against 4.3 us a
 #: step for a single run's 17 rows, 37 against 32 us for hopper-stand's 33 rows of a tanh MLP)
@@ -138,53 +157,18 @@ class BatchedMean:
         if self.kind == "torch":
             return self._torch_call(obs)
         if obs.shape[0] < ROWS_TRANSPOSED:  # a few rows: fewer numpy calls in the plain layout (the same bits)
-            p = self.params
-            if self.kind == "linear":
-                u = _matvec(p["-K"], obs)
-                if "b" in p:
-                    u += p["b"]
-                return u
-            h = _matvec(p["W1"], obs)
-            if "b1" in p:
-                h += p["b1"]
-            u = _matvec(p["W2"], np.tanh(h))
-            if "b2" in p:
-                u += p["b2"]
-            return u
-        p = self._params_t()  # every operation on (m, rows) slices, rows last; the result back as (rows, m)
-        xT = np.ascontiguousarray(obs.T)
-        if self.kind == "linear":
-            u = _matvec_t(p["-K"], xT)
-            if "b" in p:
-                u += p["b"]
-            return np.ascontiguousarray(u.T)
-        h = _matvec_t(p["W1"], xT)
-        if "b1" in p:
-            h += p["b1"]
-        np.tanh(h, out=h)
-        u = _matvec_t(p["W2"], h)
-        if "b2" in p:
-            u += p["b2"]
+            return _forward(self.kind, self.params, obs, _matvec)[0]
+        # every operation on (m, rows) slices, rows last; the result back as (rows, m)
+        u, _ = _forward(self.kind, self._params_t(), np.ascontiguousarray(obs.T), _matvec_t)
         return np.ascontiguousarray(u.T)
 
     def with_features(self, obs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(mean actions (R, action_dim), features (R, n_features))``: the features are what gSDE's noise
         matrix multiplies (SB3's ``latent_sde``, the input of the last layer): the observation for a linear mean,
         ``tanh(W1 s + b1)`` for an mlp. The mean is :meth:`__call__`'s, bit for bit."""
-        obs = np.asarray(obs, dtype=np.float64)
-        p = self.params
-        if self.kind == "linear":
-            return self(obs), obs
-        if self.kind == "mlp":
-            h = _matvec(p["W1"], obs)
-            if "b1" in p:
-                h += p["b1"]
-            f = np.tanh(h)
-            u = _matvec(p["W2"], f)
-            if "b2" in p:
-                u += p["b2"]
-            return u, f
-        raise ValueError("gSDE needs a linear or mlp mean (the rollout core computes its features in numpy)")
+        if self.kind == "torch":
+            raise ValueError("gSDE needs a linear or mlp mean (the rollout core computes its features in numpy)")
+        return _forward(self.kind, self.params, np.asarray(obs, dtype=np.float64), _matvec)
 
     def _torch_call(self, obs: np.ndarray) -> np.ndarray:
         import torch as th
