@@ -29,6 +29,7 @@ from __future__ import annotations
 import gc
 import math
 import sys
+import threading
 from contextlib import contextmanager
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -314,7 +315,8 @@ class EpochDriver:
         return out
 
 
-_FROZEN = [0]  # nesting depth of frozen_heap()
+_FROZEN = [0]  # nesting depth of frozen_heap() (drivers in several threads: the outermost thaws)
+_FROZEN_LOCK = threading.Lock()
 
 
 @contextmanager
@@ -323,15 +325,17 @@ def frozen_heap():
     of the garbage collector's view until it ends (``gc.freeze``). They live for the whole run; without this,
     each of Python's full collections walked them all again (about 120 ms, once every few epochs of a
     64-member population: 10% of its time). Objects made during training are collected as usual."""
-    if _FROZEN[0] == 0:
-        gc.freeze()
-    _FROZEN[0] += 1
+    with _FROZEN_LOCK:
+        if _FROZEN[0] == 0:
+            gc.freeze()
+        _FROZEN[0] += 1
     try:
         yield
     finally:
-        _FROZEN[0] -= 1
-        if _FROZEN[0] == 0:
-            gc.unfreeze()
+        with _FROZEN_LOCK:
+            _FROZEN[0] -= 1
+            if _FROZEN[0] == 0:
+                gc.unfreeze()
 
 
 def _by_class(members: list[tuple[int, Any]]) -> list[tuple[type, list[tuple[int, Any]]]]:
