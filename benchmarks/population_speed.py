@@ -22,6 +22,8 @@ over repeats are printed):
    their cost is printed by ``--part bookkeeping``). Target: at least 80%. The population's
    peak RSS (``ru_maxrss``) is printed beside the RSS after its imports and the buffers the
    trainer sized (:func:`mollirl.population.estimate_bytes`).
+   **ceilings** (a diagnostic, no target): the same population with the members' epoch
+   record and dump, their update, or both switched off, against the same floor: what each part costs.
 3. **large**: 1,024 members (32 sigmas x 32 seeds) x 16 episodes in one process against the bare
    collection of 16,384 rows. Target: at least 70%; peak RSS beside the trainer's estimate.
 4. **hopper**: a hopper-stand population of 8 members x 32 episodes x 1000 steps (the
@@ -260,6 +262,37 @@ def bench_pendulum(args) -> list[str]:
     ]
 
 
+# --- 2b. what the pendulum population would reach without parts of its epoch ------------------------
+CEILINGS = ("full", "no record or dump", "no update", "neither")
+
+
+def child_ceiling(mode: str, epochs: str) -> None:
+    """The pendulum population with the members' epoch record and dump (``_record_epoch``, ``dump_logs``) and/or
+    their update (``train_members``) switched off: a diagnostic of what each costs, not a product."""
+    import mollirl.algos.reinforce as reinforce
+    import mollirl.common.algorithm as algorithm
+
+    if mode in ("no record or dump", "neither"):
+        algorithm.EpochAlgorithm.dump_logs = lambda self, iteration=0: None
+        algorithm.EpochAlgorithm._record_epoch = lambda self, batch: None
+    if mode in ("no update", "neither"):
+        reinforce.REINFORCE.train_members = classmethod(lambda cls, models: [None] * len(models))
+    child_population("double-pendulum", "64", "16", epochs)
+
+
+def bench_ceilings(args) -> list[str]:
+    rows = []
+    for r in range(args.repeat):
+        bare = run_json("child_bare", "1024", str(args.epochs))["rate"]  # each mode against the floor of its repeat
+        ratios = [run_json("child_ceiling", mode, str(args.epochs))["rate"] / bare for mode in CEILINGS]
+        rows.append(ratios)
+        print(f"  repeat {r}: " + ", ".join(f"{m} {x:.0%}" for m, x in zip(CEILINGS, ratios)), flush=True)
+    med = [statistics.median(r[k] for r in rows) for k in range(len(CEILINGS))]
+    return [f"pendulum population (64 members x 16 episodes, {args.epochs} timed epochs, medians of {args.repeat}) "
+            "against the bare 1,024-row collection, with parts of its epoch switched off (a diagnostic): "
+            + ", ".join(f"{m} {x:.0%}" for m, x in zip(CEILINGS, med))]
+
+
 # --- 3. a large population -------------------------------------------------------------------------
 def child_large(n_sigmas: str, n_seeds: str, epochs: str) -> None:
     """A sigma x seed population (one warm-up epoch, then ``epochs`` timed); print rate, RSS and the estimate."""
@@ -476,7 +509,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--part", default="all",
-                        choices=["all", "study", "pendulum", "large", "hopper", "bookkeeping", "refusal"])
+                        choices=["all", "study", "pendulum", "ceilings", "large", "hopper", "bookkeeping", "refusal"])
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--trials", type=int, default=32, help="study trials (and the batch size)")
     parser.add_argument("--sample", type=int, default=8, help="runs timed one at a time (scaled to the study)")
@@ -491,7 +524,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     report = []
     print(f"load average before: {os.getloadavg()[0]:.2f} (1 min), cores: {cores()}", flush=True)
-    for part, fn in (("study", bench_study), ("pendulum", bench_pendulum), ("large", bench_large),
+    for part, fn in (("study", bench_study), ("pendulum", bench_pendulum), ("ceilings", bench_ceilings),
+                     ("large", bench_large),
                      ("hopper", bench_hopper), ("bookkeeping", bench_bookkeeping), ("refusal", bench_refusal)):
         if args.part in ("all", part):
             print(f"[{part}]", flush=True)
