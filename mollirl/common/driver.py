@@ -268,17 +268,7 @@ class EpochDriver:
                 [np.full(b.train.stop - b.train.start, g) for g, b in zip(gammas, blocks)]
                 + [np.full(b.det.size, g) for g, b in zip(gammas, blocks)])
         steppers = [s for s in seats if s.per_step]
-        stop = self.stop_flag
-        hook = None
-        if steppers or stop is not None:
-            def hook(t: int) -> bool:
-                if stop is not None and stop.raised is not None:
-                    return False
-                ok = True
-                for seat in steppers:
-                    ok = seat.model.epoch_step(t, seat.callback) and ok
-                return ok
-
+        hook = _step_hook(steppers, self.stop_flag) if steppers or self.stop_flag is not None else None
         result = self.backend(rows.n_rows).run(rows, horizon=seats[0].model.horizon, gamma=gamma,
                                                buffer_rows=n_train, buffers=self._buffers, on_step=hook)
         self._buffers = result.buffers
@@ -313,6 +303,20 @@ class EpochDriver:
             except NonFiniteError:
                 pass
         return out
+
+
+def _step_hook(steppers: list[Seat], stop) -> Callable[[int], bool]:
+    """The rollout's ``on_step``: False (stop after this step) once the stop flag is raised or a stepping member's
+    callback returns False; else every stepping member's ``epoch_step``."""
+    def hook(t: int) -> bool:
+        if stop is not None and stop.raised is not None:
+            return False
+        ok = True
+        for seat in steppers:
+            ok = seat.model.epoch_step(t, seat.callback) and ok
+        return ok
+
+    return hook
 
 
 _FROZEN = [0]  # nesting depth of frozen_heap() (drivers in several threads: the outermost thaws)
