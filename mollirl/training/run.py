@@ -12,6 +12,7 @@ folder ``<log_folder>/<algo>/<env>_<n>/`` holding ``model.zip``, ``initial.zip``
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import shlex
@@ -293,17 +294,24 @@ def _tensorboard_format(folder: str):
     :data:`mollirl.training.metrics.FLUSH_SECONDS` apart without waiting for it (the thread writes and
     flushes the file on that period: what TensorBoard shows lags by at most about twice that), and
     before a checkpoint and at ``close()`` everything handed over and flushed, waiting until it is on disk."""
+    return _tensorboard_class()(folder)
+
+
+@functools.cache
+def _tensorboard_class():
+    """:func:`_tensorboard_format`'s class, made once (its bases are imported on first use)."""
     from stable_baselines3.common.logger import TensorBoardOutputFormat
     from torch.utils.tensorboard import SummaryWriter
     from torch.utils.tensorboard.summary import Summary
 
-    from mollirl.training.metrics import FLUSH_SECONDS
+    from mollirl.training import metrics
 
     class BatchedTensorBoardFormat(TensorBoardOutputFormat):
         def __init__(self, folder: str) -> None:  # SB3's __init__, with the writer thread's flush period ours
             # (a period of 0 would make tensorboard's writer thread poll its queue without pause: with
             # FLUSH_SECONDS 0, every dump is flushed and waited for instead, and the thread keeps SummaryWriter's 120 s)
-            self.writer = SummaryWriter(log_dir=folder, flush_secs=FLUSH_SECONDS if FLUSH_SECONDS > 0 else 120)
+            self._period = metrics.FLUSH_SECONDS
+            self.writer = SummaryWriter(log_dir=folder, flush_secs=self._period if self._period > 0 else 120)
             self._is_closed = False
             self._last_flush = time.monotonic()
             self._pending: list[tuple[Any, int]] = []
@@ -318,9 +326,9 @@ def _tensorboard_format(folder: str):
 
         def _maybe_flush(self) -> None:
             # no waiting here: a blocking flush of each of a population's 64 writers cost ~0.7 ms apiece
-            if FLUSH_SECONDS <= 0:
+            if self._period <= 0:
                 self.flush_pending()
-            elif time.monotonic() - self._last_flush >= FLUSH_SECONDS:
+            elif time.monotonic() - self._last_flush >= self._period:
                 self._hand_over()
 
         def flush_pending(self) -> None:
@@ -351,7 +359,7 @@ def _tensorboard_format(folder: str):
                 self._hand_over()
             super().close()
 
-    return BatchedTensorBoardFormat(folder)
+    return BatchedTensorBoardFormat
 
 
 def tensorboard_dir(config: RunConfig, run_dir: Path) -> Path:
