@@ -198,8 +198,8 @@ class REINFORCE(EpochAlgorithm, OnPolicyAlgorithm):
 
 def _advantages(models: list[REINFORCE]):
     """The members' buffers side by side ``(T, P * N)`` and ``weights(members, out)``: the advantages of a
-    slice of them written into ``out`` ``(G, T, N)`` (returns-to-go less the member's baseline, zero at steps after an episode's end), each member's
-    from its own columns, computed group by group by the kernel."""
+    slice of them written into ``out`` ``(G, T, N)`` (returns-to-go less the member's baseline, zero at steps
+    after an episode's end), each member's from its own columns, computed group by group by the kernel."""
     bufs = [m._last_batch.result.buffers for m in models]
     buf = Buffers.side_by_side(bufs)
     T, B = buf.rewards.shape
@@ -216,21 +216,16 @@ def _advantages(models: list[REINFORCE]):
     def weights(members: slice, out: np.ndarray) -> None:
         """The members' advantages written into ``out`` ``(G, T, N)``."""
         g, live = G[:, members].transpose(1, 0, 2), alive[:, members].transpose(1, 0, 2)  # (G, T, N) views
-        if live.all():  # no episode ended early: the masks change nothing (the same numbers, fewer passes)
-            if not mean:
-                np.copyto(out, g)
-                return
-            b = g.sum(axis=2, keepdims=True)
-            b /= N
-            np.subtract(g, b, out=out)
-            return
-        kept = np.where(live, g, 0.0)
+        every = bool(live.all())  # no episode ended early: the masks change nothing (the same numbers, fewer passes)
+        kept = g if every else np.where(live, g, 0.0)
         if not mean:
             np.copyto(out, kept)
             return
-        count = live.sum(axis=2, keepdims=True)
-        b = kept.sum(axis=2, keepdims=True) / np.maximum(count, 1)
-        np.copyto(out, np.where(live, g - b, 0.0))
+        b = kept.sum(axis=2, keepdims=True)
+        b /= N if every else np.maximum(live.sum(axis=2, keepdims=True), 1)
+        np.subtract(g, b, out=out)
+        if not every:
+            out[~live] = 0.0  # steps after an episode's end
 
     return buf, weights
 

@@ -262,7 +262,7 @@ class EpochDriver:
             gamma: float | np.ndarray = seats[0].model.gamma
         else:
             rows, n_train, blocks = concat_rows(parts, noise_out=self._noise)
-            self._noise = rows.noise  # reused next epoch (a fresh 16 MB array a 64-member epoch cost ~5 ms of page faults)
+            self._noise = rows.noise  # reused next epoch (a fresh 16 MB array: ~5 ms of page faults)
             gammas = [s.model.gamma for s in seats]
             gamma = gammas[0] if len(set(gammas)) == 1 else np.concatenate(
                 [np.full(b.train.stop - b.train.start, g) for g, b in zip(gammas, blocks)]

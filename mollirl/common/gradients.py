@@ -99,7 +99,8 @@ def _rows_of(x: np.ndarray, out: np.ndarray) -> np.ndarray:
 
 def reinforce_gradients(kind: str, named_shapes: Sequence[tuple[str, tuple[int, ...]]], params: np.ndarray,
                         log_std: np.ndarray, obs: np.ndarray, actions: np.ndarray,
-                        weights: np.ndarray | Callable[[slice, np.ndarray], None], learn_sigma: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+                        weights: np.ndarray | Callable[[slice, np.ndarray], None], learn_sigma: bool = False
+                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """``(F, dF/dtheta, dF/dlog_std)`` of P members (see the module docstring).
 
     :param kind: ``"linear"`` (parameters ``K``, optional ``b``) or ``"mlp"`` (``W1``, ``W2``, optional

@@ -242,8 +242,8 @@ def run(out: Path, quick: bool = False, n_jobs: int = 2, log=print, *, size: dic
             log(f"figure 6: {sum(len(v) for v in found.values())} finished runs under {from_runs} (no training)")
         else:
             variants = all_jobs(out, quick, size)
-            log(f"figure 6: {sum(len(v) for v in variants.values())} hopper-stand runs ({', '.join(f'{k}: {len(v)}' for k, v in variants.items())})"
-                f" under {out / 'runs'}")
+            counts = ", ".join(f"{k}: {len(v)}" for k, v in variants.items())
+            log(f"figure 6: {sum(len(v) for v in variants.values())} hopper-stand runs ({counts}) under {out / 'runs'}")
             for name, jobs in variants.items():  # one variant after another: the main runs finish first
                 started = time.perf_counter()
                 statuses.update(run_jobs(jobs, n_jobs=n_jobs, log=log))

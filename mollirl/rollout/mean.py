@@ -131,8 +131,7 @@ class BatchedMean:
         """The parameters in :func:`_matvec_t`'s layout: a matrix ``(n_sets, m, n)`` as ``(n, m, n_sets)``, a bias
         ``(n_sets, m)`` as ``(m, n_sets)`` (made on the first call)."""
         if self._transposed is None:
-            self._transposed = {name: np.ascontiguousarray(np.moveaxis(v, 0, -1).swapaxes(0, -2) if v.ndim == 3
-                                                           else v.T) for name, v in self.params.items()}
+            self._transposed = {name: np.ascontiguousarray(v.T) for name, v in self.params.items()}  # axes reversed
         return self._transposed
 
     @classmethod

@@ -21,25 +21,20 @@ def test_the_heap_is_frozen_while_training_and_given_back_after():
     assert gc.get_freeze_count() == 0
 
 
-def test_a_driver_run_freezes_the_heap_and_thaws_it(tmp_path):
+def test_a_driver_run_freezes_the_heap_and_thaws_it(tmp_path, monkeypatch):
+    import mollirl.common.driver as driver
     from mollirl.train import main
 
-    import mollirl.common.driver as driver
-
     seen = []
+    epoch = driver.EpochDriver.epoch
 
-    run = driver.EpochDriver.epoch
-
-    def epoch(self, *a, **k):
+    def counted(self, *a, **k):
         seen.append(gc.get_freeze_count())
-        return run(self, *a, **k)
+        return epoch(self, *a, **k)
 
-    driver.EpochDriver.epoch = epoch
-    try:
-        assert main(["--algo", "reinforce", "--env", "double-pendulum", "--epochs", "2", "--batch-episodes", "2",
-                     "--horizon", "20", "-f", str(tmp_path)]) == 0
-    finally:
-        driver.EpochDriver.epoch = run
+    monkeypatch.setattr(driver.EpochDriver, "epoch", counted)
+    assert main(["--algo", "reinforce", "--env", "double-pendulum", "--epochs", "2", "--batch-episodes", "2",
+                 "--horizon", "20", "-f", str(tmp_path)]) == 0
     assert len(seen) == 2 and all(n > 0 for n in seen)
     assert gc.get_freeze_count() == 0
 
@@ -71,29 +66,35 @@ def test_the_kernels_reused_scratch_arrays_change_no_number(kind, monkeypatch):
         np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.parametrize("ended_early", [False, True])
 @pytest.mark.parametrize("baseline", ["none", "mean"])
-def test_advantages_without_ended_episodes_are_the_masked_formula(baseline):
-    """The advantages' fast path (every episode runs to the horizon) gives the masked formula's bits."""
+def test_advantages_are_the_masked_formula(baseline, ended_early):
+    """The advantages, with every episode run to the horizon (the fast path) or some ended early, give the
+    masked formula's bits: returns-to-go less the mean over the episodes alive at that step, zero after an end."""
     from types import SimpleNamespace
 
     from mollirl.algos.reinforce import _advantages
+    from mollirl.common.returns import returns_to_go
     from mollirl.rollout import Buffers
 
     T, P, N = 50, 3, 4
     rng = np.random.default_rng(2)
     buf = Buffers.allocate(T, P * N, 2, 1)
     buf.rewards[:] = rng.standard_normal((T, P * N))
-    buf.dones[-1] = True
+    buf.end_row(np.arange(P * N), T - 1)
+    if ended_early:
+        buf.end_row(np.array([1, 5]), 20)  # two episodes end at step 20: zeros and dead steps after it
+        buf.end_row(np.array([7]), 3)
+        buf.dones[T - 1, [1, 5, 7]] = False
     # one member holding all P * N columns is enough to exercise the formula
     models = [SimpleNamespace(gamma=0.97, baseline=baseline,
                               _last_batch=SimpleNamespace(result=SimpleNamespace(buffers=buf)))]
     _, weights = _advantages(models)
     out = np.empty((1, T, P * N))
     weights(slice(0, 1), out)
-    from mollirl.common.returns import returns_to_go
-
     g = returns_to_go(buf.rewards, buf.dones, 0.97)
     live = buf.alive
+    assert live.all() != ended_early
     kept = np.where(live, g, 0.0)
     if baseline == "none":
         ref = kept
